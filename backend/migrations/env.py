@@ -1,0 +1,51 @@
+"""Alembic environment: async engine, URL from the same settings the app uses."""
+
+import asyncio
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from contoso.bootstrap import resolve_database_url
+from contoso.config import get_settings
+from contoso.models import Base
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def database_url() -> str:
+    # `contoso migrate` and the tests pass the URL; plain `alembic` resolves it.
+    return config.attributes.get("database_url") or resolve_database_url(get_settings())
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=URL, target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def do_run_migrations(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations() -> None:
+    engine = create_async_engine(URL)
+    async with engine.connect() as connection:
+        await connection.run_sync(do_run_migrations)
+    await engine.dispose()
+
+
+# Resolved before the event loop starts: it may start the embedded server.
+URL = database_url()
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    asyncio.run(run_async_migrations())

@@ -1,0 +1,54 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from contoso.auth import service
+from contoso.auth.dependencies import CurrentUser, SecurityDep
+from contoso.auth.schemas import (
+    LoginRequest,
+    RegisterRequest,
+    Session,
+    Token,
+    UserRead,
+    normalise_email,
+)
+from contoso.database import SessionDep
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED)
+async def register(body: RegisterRequest, session: SessionDep, security: SecurityDep) -> Session:
+    user = await service.register(session, security.hasher, body)
+    return Session(access_token=security.tokens.issue(user), user=UserRead.model_validate(user))
+
+
+@router.post(
+    "/auth/login",
+    responses={
+        401: {"description": "Unknown email or wrong password"},
+        403: {"description": "Suspended"},
+    },
+)
+async def login(body: LoginRequest, session: SessionDep, security: SecurityDep) -> Session:
+    user = await service.authenticate(session, security.hasher, body.email, body.password)
+    return Session(access_token=security.tokens.issue(user), user=UserRead.model_validate(user))
+
+
+@router.post("/auth/token")
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    security: SecurityDep,
+) -> Token:
+    """OAuth2 password flow for the /docs "Authorize" button (username = email)."""
+    user = await service.authenticate(
+        session, security.hasher, normalise_email(form.username), form.password
+    )
+    return Token(access_token=security.tokens.issue(user))
+
+
+@router.get("/users/me")
+async def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)

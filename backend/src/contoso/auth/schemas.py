@@ -1,0 +1,82 @@
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
+
+from contoso.models import Role
+
+PASSWORD_MIN = 8
+# bcrypt_sha256 has no length limit; this only bounds the work a request can ask for.
+PASSWORD_MAX = 1024
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _password_length(password: str) -> str:
+    if len(password) < PASSWORD_MIN:
+        raise ValueError(f"Password must be at least {PASSWORD_MIN} characters long")
+    if len(password) > PASSWORD_MAX:
+        raise ValueError(f"Password must be at most {PASSWORD_MAX} characters long")
+    return password
+
+
+def _printable(text: str) -> str:
+    if not text.isprintable():
+        raise ValueError("must not contain control characters")
+    return text
+
+
+Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(normalise_email)]
+NewPassword = Annotated[str, AfterValidator(_password_length)]
+Username = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_printable),
+]
+
+
+class Strict(BaseModel):
+    # Unknown fields are refused, so nothing can smuggle owner, status or role.
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterRequest(Strict):
+    email: Email
+    password: NewPassword
+    username: Username
+    role: Role = Role.EMPLOYEE
+
+
+class LoginRequest(Strict):
+    email: Email
+    # Not length-checked: a wrong password of any size is just wrong.
+    password: Annotated[str, Field(max_length=PASSWORD_MAX)]
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    username: str
+    role: Role
+    suspended: bool
+    created_at: datetime
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
+
+
+class Session(Token):
+    user: UserRead

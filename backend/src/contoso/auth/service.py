@@ -1,0 +1,81 @@
+"""Registration, login and token resolution: the rules for who may get in."""
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contoso.auth.hashing import PasswordHasher
+from contoso.auth.schemas import RegisterRequest
+from contoso.auth.tokens import INVALID_TOKEN, TokenCodec
+from contoso.errors import Conflict, Forbidden, Unauthorized
+from contoso.models import User
+
+WRONG_CREDENTIALS = "Incorrect email or password."
+SUSPENDED = "This account is suspended; contact your employer."
+
+
+async def register(session: AsyncSession, hasher: PasswordHasher, request: RegisterRequest) -> User:
+    """Create an account; Conflict if the email is taken (also under a race)."""
+    password_hash = await hasher.hash(request.password)
+    # ON CONFLICT DO NOTHING: concurrent sign-ups with one email get exactly one row
+    # and no aborted transaction for the others.
+    statement = (
+        insert(User)
+        .values(
+            email=request.email,
+            username=request.username,
+            password_hash=password_hash,
+            role=request.role,
+        )
+        .on_conflict_do_nothing(index_elements=[User.email])
+        .returning(User)
+    )
+    user = (await session.scalars(statement)).one_or_none()
+    if user is None:
+        raise Conflict(f"An account with email {request.email} already exists; log in instead.")
+    return user
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email))
+
+
+async def authenticate(
+    session: AsyncSession, hasher: PasswordHasher, email: str, password: str
+) -> User:
+    """The user with these credentials, or Unauthorized (same message either way).
+
+    Suspension is revealed only after a correct password, so the answer tells a
+    stranger nothing about which accounts exist or are suspended.
+    """
+    user = await find_user_by_email(session, email)
+    check = await hasher.verify(password, user.password_hash if user else None)
+    if user is None or not check.valid:
+        raise Unauthorized(WRONG_CREDENTIALS)
+    if user.suspended:
+        raise Forbidden(SUSPENDED)
+    if check.new_hash:
+        await session.execute(
+            update(User).where(User.id == user.id).values(password_hash=check.new_hash)
+        )
+    return user
+
+
+async def user_for_token(session: AsyncSession, tokens: TokenCodec, token: str) -> User:
+    """The active user a token belongs to; Unauthorized once they are suspended or gone."""
+    user_id, version = tokens.read(token)
+    user = await session.get(User, user_id)
+    if user is None or user.suspended or user.token_version != version:
+        raise Unauthorized(INVALID_TOKEN)
+    return user
+
+
+def ensure_employer(user: User, doing: str) -> None:
+    """Forbidden unless `user` is an employer; `doing` completes "Only employers can ..."."""
+    if not user.is_employer:
+        raise Forbidden(f"Only employers can {doing}.")
+
+
+def ensure_employee(user: User, doing: str) -> None:
+    if user.is_employer:
+        raise Forbidden(f"Only employees can {doing}.")

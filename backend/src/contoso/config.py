@@ -1,0 +1,118 @@
+"""Settings read from the environment (or a `.env` file), validated at startup."""
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+# Values people copy from examples; production refuses any secret containing one.
+PLACEHOLDER_SECRETS = ("change", "secret-key", "example", "placeholder", "xxxx")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads. `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    # Unset: `contoso serve` starts an embedded PostgreSQL under `data_dir`.
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    # Holds the embedded database and the generated development secret.
+    data_dir: Path = Path(".data")
+
+    access_token_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
+    password_hash_rounds: int = Field(default=12, ge=4, le=31)
+
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    # Seconds a request waits for a pooled connection or a new one before 503.
+    db_timeout: float = Field(default=5.0, gt=0)
+
+    docs_enabled: bool = True
+    https: bool = False
+    log_level: str = "info"
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_asyncpg(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        # Accept the URL people already have (psql style) and pick our driver.
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url.removeprefix(prefix)
+        if not url.startswith("postgresql+asyncpg://"):
+            raise ValueError(
+                "DATABASE_URL must be a PostgreSQL URL, e.g. "
+                "postgresql+asyncpg://user:password@host:5432/dbname"
+            )
+        return url
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> Self:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problem = secret_problem(self.secret_key)
+        if problem:
+            raise ValueError(f"SECRET_KEY {problem} (required in production)")
+        if not self.database_url:
+            raise ValueError("DATABASE_URL is required in production")
+        if self.password_hash_rounds < 10:
+            raise ValueError("PASSWORD_HASH_ROUNDS must be at least 10 in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    def with_secret(self) -> "Settings":
+        """Return settings whose secret is set, generating a development one if needed.
+
+        The generated secret is kept in `data_dir` so tokens and sessions survive
+        a restart; production never gets here without a real secret.
+        """
+        if self.secret_key is not None:
+            return self
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return self.model_copy(update={"secret_key": SecretStr(path.read_text().strip())})
+
+
+def secret_problem(secret: SecretStr | None) -> str | None:
+    """Why a secret is unfit for production, or None if it is fine."""
+    if secret is None or not secret.get_secret_value():
+        return "is missing"
+    value = secret.get_secret_value()
+    if any(marker in value.lower() for marker in PLACEHOLDER_SECRETS):
+        return "is a placeholder"
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes"
+    return None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,160 @@
+"""Suspension and reactivation of employees: the soft delete of their tickets."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contoso.auth.service import ensure_employer
+from contoso.database import among
+from contoso.employees.schemas import EmployeeRead, EmployeeState
+from contoso.errors import Conflict, NotFound
+from contoso.history import record_for_each
+from contoso.models import EventKind, Role, Ticket, TicketStatus, User
+
+
+@dataclass
+class SuspensionOutcome:
+    changed: list[int] = field(default_factory=list)
+    # Employee id -> "not_found", "already_suspended" or "already_active".
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+def _employees(state: EmployeeState | None) -> Select[tuple[User]]:
+    statement = select(User).where(User.role == Role.EMPLOYEE)
+    if state is not None:
+        statement = statement.where(User.suspended.is_(state is EmployeeState.SUSPENDED))
+    return statement
+
+
+def _with_ticket_counts(
+    statement: Select[tuple[User]],
+) -> Select[tuple[User, int, int]]:
+    # Correlated counts run only for the rows selected, through the owner index.
+    total = select(func.count()).where(Ticket.owner_id == User.id).scalar_subquery()
+    pending = (
+        select(func.count())
+        .where(Ticket.owner_id == User.id, Ticket.status == TicketStatus.PENDING)
+        .scalar_subquery()
+    )
+    return statement.add_columns(total.label("total"), pending.label("pending"))
+
+
+def _read(user: User, total: int, pending: int) -> EmployeeRead:
+    return EmployeeRead(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        suspended=user.suspended,
+        suspended_at=user.suspended_at,
+        created_at=user.created_at,
+        pending_tickets=pending,
+        total_tickets=total,
+    )
+
+
+async def list_employees(
+    session: AsyncSession,
+    employer: User,
+    *,
+    state: EmployeeState | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[EmployeeRead], int]:
+    """Employees newest first with their ticket counts (hidden tickets included)."""
+    ensure_employer(employer, "list employees")
+    rows = await session.execute(
+        _with_ticket_counts(_employees(state))
+        .order_by(User.created_at.desc(), User.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    count = await session.scalar(_employees(state).with_only_columns(func.count()))
+    return [_read(*row) for row in rows], count or 0
+
+
+async def get_employee(session: AsyncSession, employer: User, employee_id: int) -> EmployeeRead:
+    """One employee with ticket counts; NotFound for unknown ids and for employers."""
+    ensure_employer(employer, "view employees")
+    row = (
+        await session.execute(
+            _with_ticket_counts(_employees(None).where(User.id == employee_id)).execution_options(
+                populate_existing=True
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"Employee {employee_id} not found.")
+    return _read(*row)
+
+
+async def _set_suspended(
+    session: AsyncSession, employer: User, employee_ids: Sequence[int], suspend: bool
+) -> SuspensionOutcome:
+    ensure_employer(employer, "suspend or reactivate employees")
+    wanted = list(dict.fromkeys(employee_ids))
+    values = (
+        # A new token version: every token issued before the suspension dies for good.
+        {
+            "suspended": True,
+            "suspended_at": func.now(),
+            "token_version": User.token_version + 1,
+        }
+        if suspend
+        else {"suspended": False, "suspended_at": None}
+    )
+    changed_rows = (
+        update(User)
+        .where(
+            among(User.id, wanted),
+            User.role == Role.EMPLOYEE,
+            User.suspended.is_(not suspend),
+        )
+        .values(values)
+        .returning(User.id)
+        .cte("changed")
+    )
+    kind = EventKind.EMPLOYEE_SUSPENDED if suspend else EventKind.EMPLOYEE_REACTIVATED
+    changed = set((await session.scalars(record_for_each(changed_rows, kind, employer.id))).all())
+    outcome = SuspensionOutcome(changed=[i for i in wanted if i in changed])
+    rest = [i for i in wanted if i not in changed]
+    if rest:
+        existing = set(
+            (
+                await session.scalars(
+                    _employees(None).with_only_columns(User.id).where(among(User.id, rest))
+                )
+            ).all()
+        )
+        already = "already_suspended" if suspend else "already_active"
+        outcome.skipped = {i: already if i in existing else "not_found" for i in rest}
+    return outcome
+
+
+async def suspend_employees(
+    session: AsyncSession, employer: User, employee_ids: Sequence[int]
+) -> SuspensionOutcome:
+    """Suspend active employees: they cannot log in, their tokens and tickets vanish."""
+    return await _set_suspended(session, employer, employee_ids, suspend=True)
+
+
+async def reactivate_employees(
+    session: AsyncSession, employer: User, employee_ids: Sequence[int]
+) -> SuspensionOutcome:
+    """Reactivate suspended employees: their tickets are visible again."""
+    return await _set_suspended(session, employer, employee_ids, suspend=False)
+
+
+async def set_employee_suspended(
+    session: AsyncSession, employer: User, employee_id: int, suspend: bool
+) -> EmployeeRead:
+    """Suspend or reactivate one employee: NotFound, or Conflict if already in that state."""
+    outcome = await _set_suspended(session, employer, [employee_id], suspend)
+    reason = outcome.skipped.get(employee_id)
+    if reason == "not_found":
+        raise NotFound(f"Employee {employee_id} not found.")
+    if reason:
+        state = "suspended" if suspend else "active"
+        raise Conflict(f"Employee {employee_id} is already {state}.")
+    return await get_employee(session, employer, employee_id)

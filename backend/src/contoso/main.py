@@ -1,0 +1,67 @@
+"""The application factory: API routers, health checks, error handlers."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from contoso.auth.dependencies import Security
+from contoso.auth.endpoints import router as auth_router
+from contoso.config import Settings, get_settings
+from contoso.database import create_database
+from contoso.employees.endpoints import router as employees_router
+from contoso.errors import DATABASE_DOWN_MESSAGE, install_error_handlers
+from contoso.tickets.endpoints import router as tickets_router
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for `settings`, whose database URL and secret must be resolved.
+
+    `contoso serve` resolves them (embedded database, development secret) first.
+    """
+    settings = settings or get_settings()
+    database = create_database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not await database.is_ready():
+            logger.error("The database is unreachable; /readyz reports 503 until it answers.")
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="Contoso Expenses",
+        summary="File expense tickets; employers approve or deny them.",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.security = Security.from_settings(settings)
+
+    api = APIRouter(prefix="/api")
+    api.include_router(auth_router)
+    api.include_router(tickets_router)
+    api.include_router(employees_router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Database down"}})
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers a query."""
+        if await request.app.state.database.is_ready():
+            return JSONResponse({"status": "ready"})
+        return JSONResponse({"status": "unavailable", "detail": DATABASE_DOWN_MESSAGE}, 503)
+
+    install_error_handlers(app)
+    return app

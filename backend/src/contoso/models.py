@@ -1,0 +1,165 @@
+"""Typed SQLAlchemy models. Pydantic schemas live beside each domain's endpoints."""
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so Alembic migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _pg_enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    # Store the lower-case values ("pending"), not the Python member names.
+    return Enum(
+        enum_class,
+        name=name,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Role(enum.StrEnum):
+    EMPLOYEE = "employee"
+    EMPLOYER = "employer"
+
+
+class TicketStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+class EventKind(enum.StrEnum):
+    TICKET_CREATED = "ticket_created"
+    TICKET_EDITED = "ticket_edited"
+    TICKET_APPROVED = "ticket_approved"
+    TICKET_DENIED = "ticket_denied"
+    EMPLOYEE_SUSPENDED = "employee_suspended"
+    EMPLOYEE_REACTIVATED = "employee_reactivated"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Emails are stored normalised, so a plain unique constraint is case-insensitive.
+        CheckConstraint("email = lower(email)", name="email_normalised"),
+        CheckConstraint("suspended = (suspended_at IS NOT NULL)", name="suspended_has_time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    username: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_pg_enum(Role, "user_role"))
+    suspended: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Bumped on suspension: every token minted before it stops working for good.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    @property
+    def is_employer(self) -> bool:
+        return self.role is Role.EMPLOYER
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided_has_time"),
+        # An employee's own tickets, newest first.
+        Index(
+            "ix_tickets_owner_recent",
+            "owner_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        # Every ticket newest first, and by status newest first (the console and API lists).
+        Index("ix_tickets_recent", text("created_at DESC"), text("id DESC")),
+        Index(
+            "ix_tickets_status_recent",
+            "status",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    spent_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    description: Mapped[str] = mapped_column(Text)
+    links: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
+    status: Mapped[TicketStatus] = mapped_column(
+        _pg_enum(TicketStatus, "ticket_status"),
+        default=TicketStatus.PENDING,
+        server_default=TicketStatus.PENDING.value,
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    # lazy="raise": a list that forgets to load these fails loudly instead of N+1.
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="raise")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="raise")
+
+
+class Event(Base):
+    """Append-only history of tickets and employees; a trigger refuses edits."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("(ticket_id IS NULL) <> (subject_id IS NULL)", name="one_subject"),
+        Index("ix_events_ticket", "ticket_id", "id"),
+        Index("ix_events_subject", "subject_id", "id"),
+        Index("ix_events_recent", text("created_at DESC"), text("id DESC")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[EventKind] = mapped_column(_pg_enum(EventKind, "event_kind"))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # The employee an employee event is about (suspended, reactivated).
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    # For edits: {"field": [old, new]}.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="raise")
+    ticket: Mapped[Ticket | None] = relationship(foreign_keys=[ticket_id], lazy="raise")
+    subject: Mapped[User | None] = relationship(foreign_keys=[subject_id], lazy="raise")

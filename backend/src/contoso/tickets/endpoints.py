@@ -1,0 +1,99 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from contoso.auth.dependencies import CurrentUser
+from contoso.database import SessionDep
+from contoso.models import TicketStatus
+from contoso.tickets import service
+from contoso.tickets.dependencies import TicketId, VisibleTicket
+from contoso.tickets.schemas import (
+    BulkDecision,
+    Decision,
+    DecisionReport,
+    Skipped,
+    TicketCreate,
+    TicketPage,
+    TicketRead,
+    TicketUpdate,
+)
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+
+NOT_FOUND = {404: {"description": "No such ticket, or not yours to see"}}
+DECIDED = {409: {"description": "The ticket was already decided"}}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_ticket(body: TicketCreate, session: SessionDep, user: CurrentUser) -> TicketRead:
+    """File an expense ticket (employees only)."""
+    return TicketRead.model_validate(await service.create_ticket(session, user, body))
+
+
+@router.get("")
+async def list_tickets(
+    session: SessionDep,
+    user: CurrentUser,
+    status: TicketStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> TicketPage:
+    """Your tickets (employees) or every visible ticket (employers), newest first."""
+    page = await service.list_tickets(session, user, status=status, limit=limit, offset=offset)
+    return TicketPage(
+        items=[TicketRead.model_validate(ticket) for ticket in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post("/decisions")
+async def decide_tickets(
+    body: BulkDecision, session: SessionDep, user: CurrentUser
+) -> DecisionReport:
+    """Approve or deny many tickets at once; reports which were decided and which skipped."""
+    decision = TicketStatus.APPROVED if body.decision == "approve" else TicketStatus.DENIED
+    outcome = await service.decide_tickets(session, user, body.ticket_ids, decision, body.note)
+    return DecisionReport(
+        decided=outcome.decided,
+        skipped=[Skipped(id=i, reason=reason) for i, reason in outcome.skipped.items()],
+    )
+
+
+@router.get("/{ticket_id}", responses=NOT_FOUND)
+async def get_ticket(ticket: VisibleTicket) -> TicketRead:
+    return TicketRead.model_validate(ticket)
+
+
+@router.patch("/{ticket_id}", responses=NOT_FOUND | DECIDED)
+async def update_ticket(
+    ticket_id: TicketId, body: TicketUpdate, session: SessionDep, user: CurrentUser
+) -> TicketRead:
+    """Edit your own ticket while it is pending."""
+    return TicketRead.model_validate(await service.update_ticket(session, user, ticket_id, body))
+
+
+@router.post("/{ticket_id}/approve", responses=NOT_FOUND | DECIDED)
+async def approve_ticket(
+    ticket_id: TicketId,
+    session: SessionDep,
+    user: CurrentUser,
+    body: Decision | None = None,
+) -> TicketRead:
+    note = body.note if body else None
+    ticket = await service.decide_ticket(session, user, ticket_id, TicketStatus.APPROVED, note)
+    return TicketRead.model_validate(ticket)
+
+
+@router.post("/{ticket_id}/deny", responses=NOT_FOUND | DECIDED)
+async def deny_ticket(
+    ticket_id: TicketId,
+    session: SessionDep,
+    user: CurrentUser,
+    body: Decision | None = None,
+) -> TicketRead:
+    """Deny a pending ticket; the note is shown to the employee."""
+    note = body.note if body else None
+    ticket = await service.decide_ticket(session, user, ticket_id, TicketStatus.DENIED, note)
+    return TicketRead.model_validate(ticket)

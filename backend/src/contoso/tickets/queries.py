@@ -1,0 +1,53 @@
+"""Which tickets a viewer may see: the one definition every list, lookup and update uses."""
+
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased, contains_eager, joinedload
+
+from contoso.models import Ticket, TicketStatus, User
+
+S = TypeVar("S", bound=Select[Any])
+
+# The owner as joined here; any other join of `users` needs its own alias.
+Owner = aliased(User, name="owner")
+
+
+def _visible(statement: S, viewer: User | None, status: TicketStatus | None) -> S:
+    # Suspension is our soft delete: a ticket is visible while its owner is not
+    # suspended. Derived from the owner's row on every query, so there is no
+    # second copy of the flag to drift.
+    statement = statement.join(Owner, Ticket.owner_id == Owner.id).where(Owner.suspended.is_(False))
+    if viewer is not None and not viewer.is_employer:
+        statement = statement.where(Ticket.owner_id == viewer.id)
+    if status is not None:
+        statement = statement.where(Ticket.status == status)
+    return statement
+
+
+def visible_tickets(
+    viewer: User | None = None, status: TicketStatus | None = None
+) -> Select[tuple[Ticket]]:
+    """Tickets `viewer` may see (None: every visible ticket), with owner and decider loaded.
+
+    Employers see every visible ticket; employees only their own.
+    """
+    return _visible(select(Ticket), viewer, status).options(
+        contains_eager(Ticket.owner.of_type(Owner)), joinedload(Ticket.decided_by)
+    )
+
+
+def visible_ticket_ids(
+    viewer: User | None = None, status: TicketStatus | None = None
+) -> Select[tuple[int]]:
+    return _visible(select(Ticket.id), viewer, status)
+
+
+def count_visible_tickets(
+    viewer: User | None = None, status: TicketStatus | None = None
+) -> Select[tuple[int]]:
+    return _visible(select(func.count()).select_from(Ticket), viewer, status)
+
+
+def newest_first(statement: S) -> S:
+    return statement.order_by(Ticket.created_at.desc(), Ticket.id.desc())

@@ -1,0 +1,224 @@
+"""The ticket rules, shared by the JSON API, the console and the pages."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from contoso.auth.service import ensure_employee, ensure_employer
+from contoso.database import among
+from contoso.errors import Conflict, NotFound, Unauthorized
+from contoso.history import record_for_each
+from contoso.models import Event, EventKind, Ticket, TicketStatus, User
+from contoso.tickets.queries import (
+    count_visible_tickets,
+    newest_first,
+    visible_ticket_ids,
+    visible_tickets,
+)
+from contoso.tickets.schemas import TicketCreate, TicketUpdate
+
+DECISION_EVENTS = {
+    TicketStatus.APPROVED: EventKind.TICKET_APPROVED,
+    TicketStatus.DENIED: EventKind.TICKET_DENIED,
+}
+
+
+@dataclass
+class Page:
+    items: Sequence[Ticket]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass
+class DecisionOutcome:
+    decided: list[int] = field(default_factory=list)
+    # Ticket id -> "not_found" (hidden or absent) or "already_decided".
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+def _not_found(ticket_id: int) -> NotFound:
+    # The same answer for "absent", "someone else's" and "hidden": ids confirm nothing.
+    return NotFound(f"Ticket {ticket_id} not found.")
+
+
+async def create_ticket(session: AsyncSession, owner: User, data: TicketCreate) -> Ticket:
+    """File a ticket for `owner` (an employee) with its `ticket_created` history entry."""
+    ensure_employee(owner, "file expense tickets")
+    # FOR SHARE waits for a suspension in flight, so a ticket is either filed
+    # before the suspension (and hidden with the rest) or refused after it.
+    suspended = await session.scalar(
+        select(User.suspended).where(User.id == owner.id).with_for_update(read=True)
+    )
+    if suspended is not False:
+        raise Unauthorized("Your account is suspended; you can no longer file tickets.")
+    ticket = Ticket(owner=owner, decided_by=None, **data.model_dump())
+    session.add(ticket)
+    await session.flush()
+    session.add(Event(kind=EventKind.TICKET_CREATED, actor_id=owner.id, ticket_id=ticket.id))
+    await session.flush()
+    return ticket
+
+
+async def get_ticket(session: AsyncSession, viewer: User, ticket_id: int) -> Ticket:
+    """The ticket if `viewer` may see it, else NotFound."""
+    ticket = await session.scalar(
+        visible_tickets(viewer)
+        .where(Ticket.id == ticket_id)
+        .execution_options(populate_existing=True)
+    )
+    if ticket is None:
+        raise _not_found(ticket_id)
+    return ticket
+
+
+async def list_tickets(
+    session: AsyncSession,
+    viewer: User,
+    *,
+    status: TicketStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """A page of the tickets `viewer` may see, newest first, with the total count."""
+    items = (
+        await session.scalars(
+            newest_first(visible_tickets(viewer, status)).limit(limit).offset(offset)
+        )
+    ).all()
+    total = await session.scalar(count_visible_tickets(viewer, status)) or 0
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def _changes(ticket: Ticket, values: dict[str, Any]) -> dict[str, list[Any]]:
+    def plain(value: Any) -> Any:
+        return str(value) if isinstance(value, Decimal) else value
+
+    return {
+        name: [plain(getattr(ticket, name)), plain(value)]
+        for name, value in values.items()
+        if getattr(ticket, name) != value
+    }
+
+
+async def update_ticket(
+    session: AsyncSession, editor: User, ticket_id: int, data: TicketUpdate
+) -> Ticket:
+    """Edit the editor's own pending ticket; a decided ticket is final (Conflict)."""
+    # FOR UPDATE: a decision racing with the edit waits, then sees the edited row.
+    ticket = await session.scalar(
+        visible_tickets(editor)
+        .where(Ticket.id == ticket_id, Ticket.owner_id == editor.id)
+        .with_for_update(of=Ticket)
+    )
+    if ticket is None:
+        raise _not_found(ticket_id)
+    if ticket.status is not TicketStatus.PENDING:
+        raise Conflict(
+            f"Ticket {ticket_id} was already {ticket.status}; it can no longer be edited."
+        )
+    values = data.model_dump(mode="python", exclude_unset=True)
+    changes = _changes(ticket, values)
+    if changes:
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id)
+            .values({name: values[name] for name in changes}, updated_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+        session.add(
+            Event(
+                kind=EventKind.TICKET_EDITED,
+                actor_id=editor.id,
+                ticket_id=ticket_id,
+                changes=changes,
+            )
+        )
+        await session.flush()
+    return await get_ticket(session, editor, ticket_id)
+
+
+async def decide_tickets(
+    session: AsyncSession,
+    employer: User,
+    ticket_ids: Sequence[int],
+    decision: TicketStatus,
+    note: str | None = None,
+) -> DecisionOutcome:
+    """Approve or deny the pending visible tickets among `ticket_ids`, atomically.
+
+    One conditional UPDATE (`WHERE status = 'pending'`) decides and records history
+    in the same statement, so racing employers decide each ticket exactly once.
+    """
+    ensure_employer(employer, "approve or deny tickets")
+    if decision not in DECISION_EVENTS:
+        raise ValueError(f"not a decision: {decision}")
+    wanted = list(dict.fromkeys(ticket_ids))
+    note = note or None
+    decided_rows = (
+        update(Ticket)
+        .where(
+            among(Ticket.id, wanted),
+            Ticket.status == TicketStatus.PENDING,
+            Ticket.id.in_(visible_ticket_ids()),
+        )
+        .values(
+            status=decision,
+            decided_by_id=employer.id,
+            decided_at=func.now(),
+            decision_note=note,
+            updated_at=func.now(),
+        )
+        .returning(Ticket.id)
+        .cte("decided")
+    )
+    record_history = record_for_each(decided_rows, DECISION_EVENTS[decision], employer.id, note)
+    decided = set((await session.scalars(record_history)).all())
+    outcome = DecisionOutcome(decided=[i for i in wanted if i in decided])
+    undecided = [i for i in wanted if i not in decided]
+    if undecided:
+        seen = set(
+            (
+                await session.scalars(
+                    visible_ticket_ids().where(among(Ticket.id, undecided, "undecided"))
+                )
+            ).all()
+        )
+        outcome.skipped = {i: "already_decided" if i in seen else "not_found" for i in undecided}
+    return outcome
+
+
+async def decide_ticket(
+    session: AsyncSession,
+    employer: User,
+    ticket_id: int,
+    decision: TicketStatus,
+    note: str | None = None,
+) -> Ticket:
+    """Decide one ticket: NotFound if hidden or absent, Conflict if already decided."""
+    outcome = await decide_tickets(session, employer, [ticket_id], decision, note)
+    if outcome.skipped.get(ticket_id) == "not_found":
+        raise _not_found(ticket_id)
+    ticket = await get_ticket(session, employer, ticket_id)
+    if ticket_id in outcome.skipped:
+        raise Conflict(f"Ticket {ticket_id} was already {ticket.status}; decisions are final.")
+    return ticket
+
+
+async def ticket_history(session: AsyncSession, viewer: User, ticket_id: int) -> Sequence[Event]:
+    """What happened to a ticket `viewer` may see, oldest first."""
+    await get_ticket(session, viewer, ticket_id)
+    return (
+        await session.scalars(
+            select(Event)
+            .where(Event.ticket_id == ticket_id)
+            .options(joinedload(Event.actor))
+            .order_by(Event.id)
+        )
+    ).all()
