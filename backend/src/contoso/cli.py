@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import signal
@@ -42,10 +43,8 @@ def serve(args: argparse.Namespace) -> None:
     # uvicorn re-raises the signal that stopped it once it has shut down. Turn it
     # into a normal exit so atexit hooks run: they stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level)
-    except KeyboardInterrupt:
-        pass
 
 
 def migrate(args: argparse.Namespace) -> None:

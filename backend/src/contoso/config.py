@@ -41,7 +41,6 @@ class Settings(BaseSettings):
     db_timeout: float = Field(default=5.0, gt=0)
 
     docs_enabled: bool = True
-    https: bool = False
     log_level: str = "info"
     cors_origins: Annotated[list[str], NoDecode] = []
 

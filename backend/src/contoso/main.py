@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from contoso.auth.dependencies import Security
@@ -63,5 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "unavailable", "detail": DATABASE_DOWN_MESSAGE}, 503)
 
+    if settings.cors_origins:
+        # Bearer tokens, not cookies, authorise the API: no credentials cross origins.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     install_error_handlers(app)
     return app

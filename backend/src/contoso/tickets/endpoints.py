@@ -11,6 +11,7 @@ from contoso.tickets.schemas import (
     BulkDecision,
     Decision,
     DecisionReport,
+    EventRead,
     Skipped,
     TicketCreate,
     TicketPage,
@@ -64,6 +65,15 @@ async def decide_tickets(
 @router.get("/{ticket_id}", responses=NOT_FOUND)
 async def get_ticket(ticket: VisibleTicket) -> TicketRead:
     return TicketRead.model_validate(ticket)
+
+
+@router.get("/{ticket_id}/history", responses=NOT_FOUND)
+async def ticket_history(
+    ticket: VisibleTicket, session: SessionDep, user: CurrentUser
+) -> list[EventRead]:
+    """What happened to the ticket, oldest first: filed, edited, approved or denied."""
+    events = await service.ticket_history(session, user, ticket.id)
+    return [EventRead.model_validate(event) for event in events]
 
 
 @router.patch("/{ticket_id}", responses=NOT_FOUND | DECIDED)

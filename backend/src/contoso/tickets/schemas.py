@@ -15,6 +15,7 @@ from pydantic import (
 from contoso.models import TicketStatus
 
 MAX_AMOUNT = Decimal("1000000.00")
+CENTS = Decimal("0.01")
 MAX_LINKS = 10
 MAX_LINK_LENGTH = 2048
 MAX_DESCRIPTION = 2000
@@ -58,6 +59,8 @@ Amount = Annotated[
         decimal_places=2,
         description=f'Positive, at most 2 decimals, at most {MAX_AMOUNT}; e.g. "12.50"',
     ),
+    # Always two places, as NUMERIC(12,2) stores it: "12.5" reads back as "12.50".
+    AfterValidator(lambda amount: amount.quantize(CENTS)),
 ]
 Description = Annotated[
     str,
@@ -159,3 +162,13 @@ class Skipped(BaseModel):
 class DecisionReport(BaseModel):
     decided: list[int]
     skipped: list[Skipped]
+
+
+class EventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    actor: Person
+    note: str | None
+    changes: dict[str, list[object]] | None
+    created_at: datetime

@@ -129,7 +129,7 @@ async def update_ticket(
         await session.execute(
             update(Ticket)
             .where(Ticket.id == ticket_id)
-            .values({name: values[name] for name in changes}, updated_at=func.now())
+            .values({name: values[name] for name in changes} | {"updated_at": func.now()})
             .execution_options(synchronize_session=False)
         )
         session.add(

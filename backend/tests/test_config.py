@@ -1,0 +1,58 @@
+import pytest
+from pydantic import ValidationError
+
+from contoso.config import Settings
+
+STRONG = "9f2c1e7a4b8d6f03a5c2e9b1d7f4a6c8e0b3d5f7a9c1e3b5"
+
+
+def production(**overrides):
+    values = {
+        "environment": "production",
+        "database_url": "postgresql://app:pw@db:5432/contoso",
+        "secret_key": STRONG,
+    } | overrides
+    return Settings(_env_file=None, **values)
+
+
+def test_production_accepts_a_strong_secret_and_a_database():
+    settings = production()
+    assert settings.is_production
+    assert settings.database_url == "postgresql+asyncpg://app:pw@db:5432/contoso"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"secret_key": None}, "SECRET_KEY is missing"),
+        ({"secret_key": "change-me-change-me-change-me-change-me"}, "SECRET_KEY is a placeholder"),
+        ({"secret_key": "tooshort"}, "shorter than 32 bytes"),
+        ({"database_url": None}, "DATABASE_URL is required"),
+        ({"password_hash_rounds": 4}, "PASSWORD_HASH_ROUNDS must be at least 10"),
+        ({"database_url": "mysql://x@y/z"}, "must be a PostgreSQL URL"),
+    ],
+)
+def test_production_refuses_unsafe_settings_at_startup(overrides, message):
+    with pytest.raises(ValidationError, match=message):
+        production(**overrides)
+
+
+def test_development_generates_and_keeps_a_secret(tmp_path):
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+
+    first = settings.with_secret().secret_key.get_secret_value()
+    second = settings.with_secret().secret_key.get_secret_value()
+
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/d")
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com, https://b.example.com")
+
+    settings = Settings(_env_file=None)
+
+    assert settings.database_url == "postgresql+asyncpg://u@h/d"
+    assert settings.cors_origins == ["https://a.example.com", "https://b.example.com"]
