@@ -81,7 +81,9 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     application = request.getfixturevalue("app")
     async with application.state.database.engine.begin() as connection:
-        await connection.execute(text("TRUNCATE events, tickets, users RESTART IDENTITY CASCADE"))
+        await connection.execute(
+            text("TRUNCATE events, tickets, users, sessions RESTART IDENTITY CASCADE")
+        )
 
 
 @pytest.fixture

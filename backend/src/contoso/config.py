@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     db_timeout: float = Field(default=5.0, gt=0)
 
     docs_enabled: bool = True
+    # Served over HTTPS (directly or behind a proxy): session cookies become Secure.
+    https: bool = False
     log_level: str = "info"
     cors_origins: Annotated[list[str], NoDecode] = []
 

@@ -8,15 +8,21 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from contoso.admin.console import mount_console
 from contoso.auth.dependencies import Security
 from contoso.auth.endpoints import router as auth_router
 from contoso.config import Settings, get_settings
 from contoso.database import create_database
 from contoso.employees.endpoints import router as employees_router
 from contoso.errors import DATABASE_DOWN_MESSAGE, install_error_handlers
+from contoso.middleware import CsrfMiddleware, SecurityHeadersMiddleware
+from contoso.sessions import PostgresSessionStore, ServerSessionMiddleware
 from contoso.tickets.endpoints import router as tickets_router
 
 logger = logging.getLogger(__name__)
+
+# Cookie-authenticated paths: every unsafe request to them needs a CSRF token.
+BROWSER_PATHS = ("/admin",)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,6 +70,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "unavailable", "detail": DATABASE_DOWN_MESSAGE}, 503)
 
+    app.state.session_store = PostgresSessionStore(database)
+    mount_console(app, database, app.state.security.hasher)
+    # Added innermost first: headers wrap everything, the session wraps the CSRF check.
+    app.add_middleware(CsrfMiddleware, paths=BROWSER_PATHS)
+    app.add_middleware(
+        ServerSessionMiddleware,
+        store=app.state.session_store,
+        secret_key=settings.secret_key.get_secret_value(),
+        https_only=settings.https,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:
         # Bearer tokens, not cookies, authorise the API: no credentials cross origins.
         app.add_middleware(

@@ -23,7 +23,13 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+    query_expression,
+    relationship,
+)
 
 # Stable constraint names so Alembic migrations can refer to them.
 NAMING_CONVENTION = {
@@ -86,6 +92,10 @@ class User(Base):
     # Bumped on suspension: every token minted before it stops working for good.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    # Filled only by queries that ask for them (with_expression): see employees.queries.
+    total_tickets: Mapped[int | None] = query_expression()
+    pending_tickets: Mapped[int | None] = query_expression()
 
     @property
     def is_employer(self) -> bool:
@@ -163,3 +173,15 @@ class Event(Base):
     actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="raise")
     ticket: Mapped[Ticket | None] = relationship(foreign_keys=[ticket_id], lazy="raise")
     subject: Mapped[User | None] = relationship(foreign_keys=[subject_id], lazy="raise")
+
+
+class WebSession(Base):
+    """Server-side browser sessions (console and pages); the cookie holds only a signed id."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_expires_at", "expires_at"),)
+
+    # SHA-256 of the session id: a leaked table does not hand out live sessions.
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

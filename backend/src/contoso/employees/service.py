@@ -3,15 +3,16 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employer
 from contoso.database import among
+from contoso.employees.queries import employees, newest_first, with_ticket_counts
 from contoso.employees.schemas import EmployeeRead, EmployeeState
 from contoso.errors import Conflict, NotFound
 from contoso.history import record_for_each
-from contoso.models import EventKind, Role, Ticket, TicketStatus, User
+from contoso.models import EventKind, Role, User
 
 
 @dataclass
@@ -19,39 +20,6 @@ class SuspensionOutcome:
     changed: list[int] = field(default_factory=list)
     # Employee id -> "not_found", "already_suspended" or "already_active".
     skipped: dict[int, str] = field(default_factory=dict)
-
-
-def _employees(state: EmployeeState | None) -> Select[tuple[User]]:
-    statement = select(User).where(User.role == Role.EMPLOYEE)
-    if state is not None:
-        statement = statement.where(User.suspended.is_(state is EmployeeState.SUSPENDED))
-    return statement
-
-
-def _with_ticket_counts(
-    statement: Select[tuple[User]],
-) -> Select[tuple[User, int, int]]:
-    # Correlated counts run only for the rows selected, through the owner index.
-    total = select(func.count()).where(Ticket.owner_id == User.id).scalar_subquery()
-    pending = (
-        select(func.count())
-        .where(Ticket.owner_id == User.id, Ticket.status == TicketStatus.PENDING)
-        .scalar_subquery()
-    )
-    return statement.add_columns(total.label("total"), pending.label("pending"))
-
-
-def _read(user: User, total: int, pending: int) -> EmployeeRead:
-    return EmployeeRead(
-        id=user.id,
-        email=user.email,
-        username=user.username,
-        suspended=user.suspended,
-        suspended_at=user.suspended_at,
-        created_at=user.created_at,
-        pending_tickets=pending,
-        total_tickets=total,
-    )
 
 
 async def list_employees(
@@ -64,29 +32,24 @@ async def list_employees(
 ) -> tuple[list[EmployeeRead], int]:
     """Employees newest first with their ticket counts (hidden tickets included)."""
     ensure_employer(employer, "list employees")
-    rows = await session.execute(
-        _with_ticket_counts(_employees(state))
-        .order_by(User.created_at.desc(), User.id.desc())
-        .limit(limit)
-        .offset(offset)
+    users = await session.scalars(
+        newest_first(with_ticket_counts(employees(state))).limit(limit).offset(offset)
     )
-    count = await session.scalar(_employees(state).with_only_columns(func.count()))
-    return [_read(*row) for row in rows], count or 0
+    count = await session.scalar(employees(state).with_only_columns(func.count()))
+    return [EmployeeRead.model_validate(user) for user in users], count or 0
 
 
 async def get_employee(session: AsyncSession, employer: User, employee_id: int) -> EmployeeRead:
     """One employee with ticket counts; NotFound for unknown ids and for employers."""
     ensure_employer(employer, "view employees")
-    row = (
-        await session.execute(
-            _with_ticket_counts(_employees(None).where(User.id == employee_id)).execution_options(
-                populate_existing=True
-            )
+    user = await session.scalar(
+        with_ticket_counts(employees().where(User.id == employee_id)).execution_options(
+            populate_existing=True
         )
-    ).one_or_none()
-    if row is None:
+    )
+    if user is None:
         raise NotFound(f"Employee {employee_id} not found.")
-    return _read(*row)
+    return EmployeeRead.model_validate(user)
 
 
 async def _set_suspended(
@@ -123,7 +86,7 @@ async def _set_suspended(
         existing = set(
             (
                 await session.scalars(
-                    _employees(None).with_only_columns(User.id).where(among(User.id, rest))
+                    employees().with_only_columns(User.id).where(among(User.id, rest))
                 )
             ).all()
         )

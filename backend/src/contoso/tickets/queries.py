@@ -51,3 +51,8 @@ def count_visible_tickets(
 
 def newest_first(statement: S) -> S:
     return statement.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+
+
+def visible_aggregate(*columns: Any, viewer: User | None = None) -> Select[Any]:
+    """SELECT `columns` over the visible tickets (the owner is joined as `Owner`)."""
+    return _visible(select(*columns).select_from(Ticket), viewer, None)

@@ -1,0 +1,78 @@
+"""Console login: employers only, sessions server-side, the employer re-read on every click."""
+
+from sqladmin.authentication import AuthenticationBackend
+from sqladmin.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from contoso.auth import service as auth
+from contoso.auth.browser import session_user, start_user_session
+from contoso.auth.hashing import PasswordHasher
+from contoso.auth.schemas import normalise_email
+from contoso.errors import ContosoError
+from contoso.sessions import end_session
+
+EMPLOYERS_ONLY = "This console is for employers; your account is an employee account."
+
+
+class EmployerAuth(AuthenticationBackend):
+    """SQLAdmin's login hooks, on the app-wide server-side session."""
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], hasher: PasswordHasher
+    ) -> None:
+        # No middleware of its own: the app installs one session middleware for
+        # the console and the pages (SQLAdmin's default is a cookie session).
+        self.middlewares = []
+        self._sessionmaker = sessionmaker
+        self._hasher = hasher
+        # SQLAdmin's templates, set once the Admin that creates them exists.
+        self.templates: Jinja2Templates | None = None
+
+    async def login(self, request: Request) -> Response | bool:
+        form = await request.form()
+        email = normalise_email(str(form.get("username", "")))
+        password = str(form.get("password", ""))
+        try:
+            async with self._sessionmaker.begin() as session:
+                user = await auth.authenticate(session, self._hasher, email, password)
+        except ContosoError as exc:
+            return await self._refuse(request, exc.message, email)
+        if not user.is_employer:
+            return await self._refuse(request, EMPLOYERS_ONLY, email)
+        await start_user_session(request, user)
+        return True
+
+    async def logout(self, request: Request) -> Response | bool:
+        # SQLAdmin links to logout with a GET; a GET must not change state, so it
+        # asks for confirmation and only the POST (CSRF-checked) logs out.
+        if request.method == "GET":
+            return await self._render(request, "logout.html", {})
+        await end_session(request)
+        return RedirectResponse(request.url_for("admin:login"), status_code=303)
+
+    async def authenticate(self, request: Request) -> bool:
+        async with self._sessionmaker() as session:
+            user = await session_user(request, session)
+        if user is None or not user.is_employer:
+            return False
+        request.state.employer = user
+        return True
+
+    async def get_user_id(self, request: Request) -> int | None:
+        employer = getattr(request.state, "employer", None)
+        return employer.id if employer else None
+
+    async def _refuse(self, request: Request, message: str, email: str) -> Response:
+        return await self._render(
+            request, "sqladmin/login.html", {"error": message, "email": email}, status_code=400
+        )
+
+    async def _render(
+        self, request: Request, name: str, context: dict[str, object], status_code: int = 200
+    ) -> Response:
+        assert self.templates is not None, "set EmployerAuth.templates after creating Admin"
+        return await self.templates.TemplateResponse(
+            request, name, context, status_code=status_code
+        )

@@ -1,0 +1,403 @@
+"""The console's views: read-only lists over the shared queries, actions through the services."""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from markupsafe import Markup, escape
+from pydantic import ValidationError
+from sqladmin import ModelView, action
+from sqladmin.filters import BooleanFilter, StaticValuesFilter
+from sqladmin.flash import Flash
+from sqlalchemy import Select, false, or_, select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from contoso.employees import service as employees_service
+from contoso.employees.queries import employees, newest_first, with_ticket_counts
+from contoso.models import Event, EventKind, Ticket, TicketStatus, User
+from contoso.tickets import service as tickets_service
+from contoso.tickets.queries import Owner, visible_tickets
+from contoso.tickets.schemas import Decision
+
+MAX_SELECTION = 10_000
+SKIP_REASONS = {
+    "already_decided": "already decided",
+    "not_found": "not found or hidden",
+    "already_suspended": "already suspended",
+    "already_active": "already active",
+}
+
+
+def _parse_ids(raw: str) -> list[int] | None:
+    """Ids from "1,2,3"; None if any part is not a positive integer."""
+    try:
+        ids = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        return None
+    if not ids or len(ids) > MAX_SELECTION or any(i < 1 or i >= 2**63 for i in ids):
+        return None
+    return list(dict.fromkeys(ids))
+
+
+def _pk(request: Request) -> int | None:
+    ids = _parse_ids(request.path_params.get("pk", ""))
+    return ids[0] if ids and len(ids) == 1 else None
+
+
+def _outcome_message(verb: str, noun: str, done: int, skipped: dict[int, str]) -> str:
+    message = f"{verb} {done} {noun}{'' if done == 1 else 's'}"
+    if skipped:
+        reasons: dict[str, int] = {}
+        for reason in skipped.values():
+            reasons[reason] = reasons.get(reason, 0) + 1
+        parts = ", ".join(f"{count} {SKIP_REASONS[r]}" for r, count in reasons.items())
+        message += f"; {len(skipped)} skipped: {parts}"
+    return message + "."
+
+
+def _links(ticket: Ticket, _: str) -> Markup:
+    # Links are validated http(s) URLs on the way in; escaped again on the way out.
+    return Markup("<br>").join(
+        Markup('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>').format(
+            link
+        )
+        for link in ticket.links
+    )
+
+
+def _employee(ticket: Ticket, _: str) -> Markup:
+    return Markup("{}<br><small class='text-muted'>{}</small>").format(
+        ticket.owner.username, ticket.owner.email
+    )
+
+
+def _decider(ticket: Ticket, _: str) -> str:
+    return ticket.decided_by.username if ticket.decided_by else ""
+
+
+def _status(ticket: Ticket, _: str) -> Markup:
+    colour = {"pending": "yellow", "approved": "green", "denied": "red"}[ticket.status.value]
+    return Markup('<span class="badge bg-{}-lt">{}</span>').format(colour, ticket.status.value)
+
+
+class ConsoleView(ModelView):
+    """Read-only: records change only through the actions, which call the services."""
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+    page_size = 50
+    page_size_options: ClassVar[Sequence[int]] = [25, 50, 100, 200]
+    # The URL segment: /admin/<url_identity>/list.
+    url_identity: ClassVar[str] = ""
+
+    async def _confirm(
+        self, request: Request, verb: str, items: Sequence[Any], context: dict[str, Any]
+    ) -> Response:
+        return await self.templates.TemplateResponse(
+            request,
+            "confirm.html",
+            {"model_view": self, "verb": verb, "items": items, "title": verb} | context,
+        )
+
+    def _back(self, request: Request, form: Any) -> RedirectResponse:
+        # Back to the detail page the action came from, else to the list.
+        ids = _parse_ids(str(form.get("back_to_pk", "")))
+        if ids and len(ids) == 1:
+            url = request.url_for("admin:details", identity=self.identity, pk=str(ids[0]))
+        else:
+            url = request.url_for("admin:list", identity=self.identity)
+        return RedirectResponse(url, status_code=303)
+
+
+class TicketAdmin(ConsoleView, model=Ticket):
+    url_identity = "tickets"
+    name = "Ticket"
+    name_plural = "Tickets"
+    icon = "fa-solid fa-receipt"
+    details_template = "ticket_details.html"
+
+    column_list: ClassVar = [
+        Ticket.id,
+        Ticket.owner_id,
+        Ticket.spent_on,
+        Ticket.amount,
+        Ticket.description,
+        Ticket.links,
+        Ticket.status,
+        Ticket.created_at,
+        Ticket.decided_by_id,
+        Ticket.decided_at,
+        Ticket.decision_note,
+    ]
+    column_details_list = column_list
+    column_labels: ClassVar = {
+        Ticket.owner_id: "Employee",
+        Ticket.spent_on: "Spent on",
+        Ticket.decided_by_id: "Decided by",
+        Ticket.decided_at: "Decided at",
+        Ticket.decision_note: "Note",
+        Ticket.created_at: "Filed at",
+    }
+    column_formatters: ClassVar = {
+        Ticket.owner_id: _employee,
+        Ticket.links: _links,
+        Ticket.status: _status,
+        Ticket.decided_by_id: _decider,
+    }
+    column_formatters_detail = column_formatters
+    column_searchable_list: ClassVar = [Ticket.description]
+    column_sortable_list: ClassVar = [
+        Ticket.spent_on,
+        Ticket.amount,
+        Ticket.status,
+        Ticket.created_at,
+    ]
+    column_default_sort: ClassVar = [(Ticket.created_at, True), (Ticket.id, True)]
+    column_filters: ClassVar = [
+        StaticValuesFilter(
+            Ticket.status,
+            [(status.value, status.value.title()) for status in TicketStatus],
+            title="Status",
+        )
+    ]
+    export_types: ClassVar = ["csv"]
+    column_export_list: ClassVar = [
+        "id",
+        "owner.email",
+        "owner.username",
+        "spent_on",
+        "amount",
+        "description",
+        "links",
+        "status",
+        "created_at",
+        "decided_by.username",
+        "decided_at",
+        "decision_note",
+    ]
+
+    def list_query(self, request: Request) -> Select:
+        return visible_tickets()
+
+    def details_query(self, request: Request) -> Select:
+        ticket_id = _pk(request)
+        statement = visible_tickets()
+        return statement.where(Ticket.id == ticket_id if ticket_id else false())
+
+    def search_query(self, stmt: Select, term: str) -> Select:
+        pattern = f"%{term}%"
+        return stmt.where(
+            or_(
+                Owner.email.ilike(pattern),
+                Owner.username.ilike(pattern),
+                Ticket.description.ilike(pattern),
+            )
+        )
+
+    def search_placeholder(self) -> str:
+        return "employee email or name, description"
+
+    async def details_context(self, request: Request) -> dict[str, Any]:
+        ticket_id = _pk(request)
+        async with self.session_maker() as session:
+            history = (
+                await tickets_service.ticket_history(session, request.state.employer, ticket_id)
+                if ticket_id
+                else []
+            )
+        return {"history": history}
+
+    @action("approve", "Approve", add_in_detail=True, add_in_list=True)
+    async def approve(self, request: Request) -> Response:
+        return await self._decide(request, TicketStatus.APPROVED)
+
+    @action("deny", "Deny", add_in_detail=True, add_in_list=True)
+    async def deny(self, request: Request) -> Response:
+        return await self._decide(request, TicketStatus.DENIED)
+
+    async def _decide(self, request: Request, decision: TicketStatus) -> Response:
+        verb = "Approve" if decision is TicketStatus.APPROVED else "Deny"
+        employer = request.state.employer
+        form = await request.form() if request.method == "POST" else None
+        ids = _parse_ids(str((form or request.query_params).get("pks", "")))
+        if ids is None:
+            return await self._confirm(
+                request, verb, [], {"error": "Select at least one ticket first."}
+            )
+        if form is None:
+            return await self._show_tickets(request, verb, ids, {})
+        try:
+            note = Decision(note=str(form.get("note", ""))).note
+        except ValidationError as exc:
+            error = "; ".join(e["msg"] for e in exc.errors())
+            return await self._show_tickets(request, verb, ids, {"error": error}, status=400)
+        async with self.session_maker.begin() as session:
+            outcome = await tickets_service.decide_tickets(session, employer, ids, decision, note)
+        past = "Approved" if decision is TicketStatus.APPROVED else "Denied"
+        Flash.success(
+            request, _outcome_message(past, "ticket", len(outcome.decided), outcome.skipped)
+        )
+        return self._back(request, form)
+
+    async def _show_tickets(
+        self,
+        request: Request,
+        verb: str,
+        ids: list[int],
+        context: dict[str, Any],
+        status: int = 200,
+    ) -> Response:
+        async with self.session_maker() as session:
+            tickets = await tickets_service.tickets_by_ids(session, request.state.employer, ids)
+        pending = [t for t in tickets if t.status is TicketStatus.PENDING]
+        response = await self._confirm(
+            request,
+            verb,
+            tickets,
+            {
+                "pks": ",".join(str(i) for i in ids),
+                "pending_count": len(pending),
+                "total_amount": sum((t.amount for t in pending), Decimal("0.00")),
+                "missing": len(ids) - len(tickets),
+                "with_note": True,
+                "back_to_pk": request.query_params.get("back_to_pk", ""),
+            }
+            | context,
+        )
+        response.status_code = status
+        return response
+
+
+class EmployeeAdmin(ConsoleView, model=User):
+    url_identity = "employees"
+    name = "Employee"
+    name_plural = "Employees"
+    icon = "fa-solid fa-users"
+    can_export = False
+
+    column_list: ClassVar = [
+        User.id,
+        User.email,
+        User.username,
+        User.suspended,
+        "pending_tickets",
+        "total_tickets",
+        User.created_at,
+    ]
+    column_details_list = column_list
+    column_labels: ClassVar = {
+        "pending_tickets": "Pending tickets",
+        "total_tickets": "All tickets",
+        User.created_at: "Joined",
+    }
+    column_searchable_list: ClassVar = [User.email, User.username]
+    column_sortable_list: ClassVar = [User.email, User.username, User.created_at]
+    column_default_sort: ClassVar = [(User.created_at, True), (User.id, True)]
+    column_filters: ClassVar = [BooleanFilter(User.suspended, title="Suspended")]
+
+    def list_query(self, request: Request) -> Select:
+        return with_ticket_counts(employees())
+
+    def details_query(self, request: Request) -> Select:
+        employee_id = _pk(request)
+        statement = with_ticket_counts(employees())
+        return statement.where(User.id == employee_id if employee_id else false())
+
+    @action("suspend", "Suspend", add_in_detail=True, add_in_list=True)
+    async def suspend(self, request: Request) -> Response:
+        return await self._set_suspended(request, suspend=True)
+
+    @action("reactivate", "Reactivate", add_in_detail=True, add_in_list=True)
+    async def reactivate(self, request: Request) -> Response:
+        return await self._set_suspended(request, suspend=False)
+
+    async def _set_suspended(self, request: Request, *, suspend: bool) -> Response:
+        verb = "Suspend" if suspend else "Reactivate"
+        form = await request.form() if request.method == "POST" else None
+        ids = _parse_ids(str((form or request.query_params).get("pks", "")))
+        if ids is None:
+            return await self._confirm(
+                request, verb, [], {"error": "Select at least one employee first."}
+            )
+        if form is None:
+            async with self.session_maker() as session:
+                people = (
+                    await session.scalars(
+                        newest_first(with_ticket_counts(employees()).where(User.id.in_(ids)))
+                    )
+                ).all()
+            return await self._confirm(
+                request,
+                verb,
+                people,
+                {
+                    "pks": ",".join(str(i) for i in ids),
+                    "missing": len(ids) - len(people),
+                    "back_to_pk": request.query_params.get("back_to_pk", ""),
+                },
+            )
+        change = (
+            employees_service.suspend_employees
+            if suspend
+            else employees_service.reactivate_employees
+        )
+        async with self.session_maker.begin() as session:
+            outcome = await change(session, request.state.employer, ids)
+        past = "Suspended" if suspend else "Reactivated"
+        Flash.success(
+            request, _outcome_message(past, "employee", len(outcome.changed), outcome.skipped)
+        )
+        return self._back(request, form)
+
+
+AUDITED = (
+    EventKind.TICKET_APPROVED,
+    EventKind.TICKET_DENIED,
+    EventKind.EMPLOYEE_SUSPENDED,
+    EventKind.EMPLOYEE_REACTIVATED,
+)
+
+
+def _event_subject(event: Event, _: str) -> Markup:
+    if event.ticket_id is not None:
+        return Markup('<a href="../tickets/details/{0}">Ticket #{0}</a>').format(event.ticket_id)
+    subject = event.subject
+    return escape(f"{subject.username} <{subject.email}>" if subject else "")
+
+
+class AuditLogAdmin(ConsoleView, model=Event):
+    url_identity = "audit-log"
+    name = "Audit entry"
+    name_plural = "Audit log"
+    icon = "fa-solid fa-clipboard-list"
+    can_view_details = False
+    export_types: ClassVar = ["csv"]
+
+    column_list: ClassVar = [Event.created_at, Event.kind, Event.actor, "subject", Event.note]
+    column_labels: ClassVar = {Event.created_at: "When", Event.actor: "Who", "subject": "About"}
+    column_formatters: ClassVar = {
+        Event.actor: lambda event, _: event.actor.username,
+        "subject": _event_subject,
+    }
+    column_default_sort: ClassVar = [(Event.created_at, True), (Event.id, True)]
+    column_filters: ClassVar = [
+        StaticValuesFilter(Event.kind, [(kind.value, kind.value) for kind in AUDITED], title="What")
+    ]
+    # Shown as text: an employer actor has no page in the employee view.
+    non_link_related_fields: ClassVar = [Event.actor, "subject"]
+    column_export_list: ClassVar = [
+        "created_at",
+        "kind",
+        "actor.username",
+        "ticket_id",
+        "subject.email",
+        "note",
+    ]
+
+    def list_query(self, request: Request) -> Select:
+        return select(Event).where(Event.kind.in_(AUDITED))
+
+
+CONSOLE_VIEWS: tuple[type[ConsoleView], ...] = (TicketAdmin, EmployeeAdmin, AuditLogAdmin)
