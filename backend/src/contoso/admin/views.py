@@ -101,14 +101,9 @@ class ConsoleView(ModelView):
             {"model_view": self, "verb": verb, "items": items, "title": verb} | context,
         )
 
-    def _back(self, request: Request, form: Any) -> RedirectResponse:
-        # Back to the detail page the action came from, else to the list.
-        ids = _parse_ids(str(form.get("back_to_pk", "")))
-        if ids and len(ids) == 1:
-            url = request.url_for("admin:details", identity=self.identity, pk=str(ids[0]))
-        else:
-            url = request.url_for("admin:list", identity=self.identity)
-        return RedirectResponse(url, status_code=303)
+    def _back_to_list(self, request: Request) -> RedirectResponse:
+        # 303: the browser follows with a GET, so a reload does not repeat the action.
+        return RedirectResponse(request.url_for("admin:list", identity=self.identity), 303)
 
 
 class TicketAdmin(ConsoleView, model=Ticket):
@@ -239,7 +234,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
         Flash.success(
             request, _outcome_message(past, "ticket", len(outcome.decided), outcome.skipped)
         )
-        return self._back(request, form)
+        return self._back_to_list(request)
 
     async def _show_tickets(
         self,
@@ -262,7 +257,6 @@ class TicketAdmin(ConsoleView, model=Ticket):
                 "total_amount": sum((t.amount for t in pending), Decimal("0.00")),
                 "missing": len(ids) - len(tickets),
                 "with_note": True,
-                "back_to_pk": request.query_params.get("back_to_pk", ""),
             }
             | context,
         )
@@ -335,7 +329,6 @@ class EmployeeAdmin(ConsoleView, model=User):
                 {
                     "pks": ",".join(str(i) for i in ids),
                     "missing": len(ids) - len(people),
-                    "back_to_pk": request.query_params.get("back_to_pk", ""),
                 },
             )
         change = (
@@ -349,7 +342,7 @@ class EmployeeAdmin(ConsoleView, model=User):
         Flash.success(
             request, _outcome_message(past, "employee", len(outcome.changed), outcome.skipped)
         )
-        return self._back(request, form)
+        return self._back_to_list(request)
 
 
 AUDITED = (
