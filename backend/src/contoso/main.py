@@ -79,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store=app.state.session_store,
         secret_key=settings.secret_key.get_secret_value(),
         https_only=settings.https,
+        paths=BROWSER_PATHS,
+        skip=("/admin/statics",),
     )
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:

@@ -86,8 +86,19 @@ class ServerSessionMiddleware(SessionMiddleware):
     """starlette-session's middleware, storing sessions server-side and tolerating bad cookies."""
 
     def __init__(
-        self, app: ASGIApp, *, store: PostgresSessionStore, secret_key: str, https_only: bool
+        self,
+        app: ASGIApp,
+        *,
+        store: PostgresSessionStore,
+        secret_key: str,
+        https_only: bool,
+        paths: tuple[str, ...],
+        skip: tuple[str, ...] = (),
     ) -> None:
+        # Only the browser pages use sessions: the API (bearer tokens) and static
+        # files are served without a session read or write.
+        self.paths = paths
+        self.skip = skip
         super().__init__(
             app,
             secret_key=secret_key,
@@ -102,6 +113,10 @@ class ServerSessionMiddleware(SessionMiddleware):
         self.backend_type = BackendType.redis
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if not path.startswith(self.paths) or path.startswith(self.skip):
+            await self.app(scope, receive, send)
+            return
         if scope["type"] == "http":
             _drop_cookie_unless(scope, self._is_valid_cookie)
             # Mounted apps (the console) have their own `request.app`; the scope reaches all.

@@ -1,6 +1,7 @@
 """The console's views: read-only lists over the shared queries, actions through the services."""
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -9,6 +10,7 @@ from pydantic import ValidationError
 from sqladmin import ModelView, action
 from sqladmin.filters import BooleanFilter, StaticValuesFilter
 from sqladmin.flash import Flash
+from sqladmin.formatters import BASE_FORMATTERS
 from sqlalchemy import Select, false, or_, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -81,9 +83,19 @@ def _status(ticket: Ticket, _: str) -> Markup:
     return Markup('<span class="badge bg-{}-lt">{}</span>').format(colour, ticket.status.value)
 
 
+def _when(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# Timestamps to the minute, in UTC, instead of Python's repr with microseconds.
+TYPE_FORMATTERS = BASE_FORMATTERS | {datetime: _when}
+
+
 class ConsoleView(ModelView):
     """Read-only: records change only through the actions, which call the services."""
 
+    column_type_formatters: ClassVar = TYPE_FORMATTERS
+    column_type_formatters_detail: ClassVar = TYPE_FORMATTERS
     can_create = False
     can_edit = False
     can_delete = False
@@ -128,6 +140,11 @@ class TicketAdmin(ConsoleView, model=Ticket):
     ]
     column_details_list = column_list
     column_labels: ClassVar = {
+        Ticket.id: "#",
+        Ticket.amount: "Amount",
+        Ticket.description: "Description",
+        Ticket.links: "Links",
+        Ticket.status: "Status",
         Ticket.owner_id: "Employee",
         Ticket.spent_on: "Spent on",
         Ticket.decided_by_id: "Decided by",
@@ -282,6 +299,10 @@ class EmployeeAdmin(ConsoleView, model=User):
     ]
     column_details_list = column_list
     column_labels: ClassVar = {
+        User.id: "#",
+        User.email: "Email",
+        User.username: "Name",
+        User.suspended: "Suspended",
         "pending_tickets": "Pending tickets",
         "total_tickets": "All tickets",
         User.created_at: "Joined",
@@ -369,7 +390,13 @@ class AuditLogAdmin(ConsoleView, model=Event):
     export_types: ClassVar = ["csv"]
 
     column_list: ClassVar = [Event.created_at, Event.kind, Event.actor, "subject", Event.note]
-    column_labels: ClassVar = {Event.created_at: "When", Event.actor: "Who", "subject": "About"}
+    column_labels: ClassVar = {
+        Event.created_at: "When",
+        Event.kind: "What",
+        Event.actor: "Who",
+        "subject": "About",
+        Event.note: "Note",
+    }
     column_formatters: ClassVar = {
         Event.actor: lambda event, _: event.actor.username,
         "subject": _event_subject,
