@@ -12,6 +12,7 @@ from sqladmin.filters import BooleanFilter, StaticValuesFilter
 from sqladmin.flash import Flash
 from sqladmin.formatters import BASE_FORMATTERS
 from sqlalchemy import Select, false, or_, select
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -40,6 +41,12 @@ def _parse_ids(raw: str) -> list[int] | None:
     if not ids or len(ids) > MAX_SELECTION or any(i < 1 or i >= 2**63 for i in ids):
         return None
     return list(dict.fromkeys(ids))
+
+
+async def _selection(request: Request) -> tuple[FormData | None, list[int] | None]:
+    """The submitted form (None on GET) and the selected ids: `pks` in the form or query."""
+    form = await request.form() if request.method == "POST" else None
+    return form, _parse_ids(str((form or request.query_params).get("pks", "")))
 
 
 def _pk(request: Request) -> int | None:
@@ -232,8 +239,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
     async def _decide(self, request: Request, decision: TicketStatus) -> Response:
         verb = "Approve" if decision is TicketStatus.APPROVED else "Deny"
         employer = request.state.employer
-        form = await request.form() if request.method == "POST" else None
-        ids = _parse_ids(str((form or request.query_params).get("pks", "")))
+        form, ids = await _selection(request)
         if ids is None:
             return await self._confirm(
                 request, verb, [], {"error": "Select at least one ticket first."}
@@ -330,8 +336,7 @@ class EmployeeAdmin(ConsoleView, model=User):
 
     async def _set_suspended(self, request: Request, *, suspend: bool) -> Response:
         verb = "Suspend" if suspend else "Reactivate"
-        form = await request.form() if request.method == "POST" else None
-        ids = _parse_ids(str((form or request.query_params).get("pks", "")))
+        form, ids = await _selection(request)
         if ids is None:
             return await self._confirm(
                 request, verb, [], {"error": "Select at least one employee first."}
