@@ -18,11 +18,20 @@ from contoso.errors import DATABASE_DOWN_MESSAGE, install_error_handlers
 from contoso.middleware import CsrfMiddleware, SecurityHeadersMiddleware
 from contoso.sessions import PostgresSessionStore, ServerSessionMiddleware
 from contoso.tickets.endpoints import router as tickets_router
+from contoso.web.endpoints import router as pages_router
 
 logger = logging.getLogger(__name__)
 
-# Cookie-authenticated paths: every unsafe request to them needs a CSRF token.
-BROWSER_PATHS = ("/admin",)
+BROWSER_PREFIXES = ("/admin", "/tickets", "/register", "/logout")
+
+
+def is_browser_path(path: str) -> bool:
+    """The cookie-authenticated pages (console and employee pages): they get a
+    session, and every unsafe request to them needs a CSRF token. The API uses
+    bearer tokens and static files need neither."""
+    return (path == "/" or path.startswith(BROWSER_PREFIXES)) and not path.startswith(
+        "/admin/statics"
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(tickets_router)
     api.include_router(employees_router)
     app.include_router(api)
+    app.include_router(pages_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -73,14 +83,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_store = PostgresSessionStore(database)
     mount_console(app, database, app.state.security.hasher)
     # Added innermost first: headers wrap everything, the session wraps the CSRF check.
-    app.add_middleware(CsrfMiddleware, paths=BROWSER_PATHS)
+    app.add_middleware(CsrfMiddleware, applies=is_browser_path)
     app.add_middleware(
         ServerSessionMiddleware,
         store=app.state.session_store,
         secret_key=settings.secret_key.get_secret_value(),
         https_only=settings.https,
-        paths=BROWSER_PATHS,
-        skip=("/admin/statics",),
+        applies=is_browser_path,
     )
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:

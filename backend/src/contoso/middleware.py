@@ -2,7 +2,7 @@
 
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -63,15 +63,15 @@ class CsrfMiddleware:
     field or the X-CSRF-Token header. Anything else gets a 403.
     """
 
-    def __init__(self, app: ASGIApp, *, paths: Sequence[str]) -> None:
+    def __init__(self, app: ASGIApp, *, applies: Callable[[str], bool]) -> None:
         self.app = app
-        self.paths = tuple(paths)
+        self.applies = applies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["method"] in SAFE_METHODS
-            or not scope["path"].startswith(self.paths)
+            or not self.applies(scope["path"])
         ):
             await self.app(scope, receive, send)
             return

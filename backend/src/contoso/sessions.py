@@ -11,6 +11,7 @@ starlette-session 0.4.3 has four defects this module closes (each has a test):
 import hashlib
 import json
 from base64 import b64decode
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -92,13 +93,11 @@ class ServerSessionMiddleware(SessionMiddleware):
         store: PostgresSessionStore,
         secret_key: str,
         https_only: bool,
-        paths: tuple[str, ...],
-        skip: tuple[str, ...] = (),
+        applies: Callable[[str], bool],
     ) -> None:
         # Only the browser pages use sessions: the API (bearer tokens) and static
         # files are served without a session read or write.
-        self.paths = paths
-        self.skip = skip
+        self.applies = applies
         super().__init__(
             app,
             secret_key=secret_key,
@@ -113,8 +112,7 @@ class ServerSessionMiddleware(SessionMiddleware):
         self.backend_type = BackendType.redis
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if not path.startswith(self.paths) or path.startswith(self.skip):
+        if not self.applies(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         if scope["type"] == "http":

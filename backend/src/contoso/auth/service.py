@@ -40,17 +40,20 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email))
 
 
-async def authenticate(
+async def sign_in(
     session: AsyncSession, hasher: PasswordHasher, email: str, password: str
-) -> User:
-    """The user with these credentials, or Unauthorized (same message either way).
+) -> User | None:
+    """The "Login / Register" step: the user for these credentials, or None if the
+    email is new (the caller then offers registration).
 
-    Suspension is revealed only after a correct password, so the answer tells a
-    stranger nothing about which accounts exist or are suspended.
+    A wrong password is Unauthorized; suspension is revealed (Forbidden) only after a
+    correct password. The hash runs once either way, so timing does not tell them apart.
     """
     user = await find_user_by_email(session, email)
     check = await hasher.verify(password, user.password_hash if user else None)
-    if user is None or not check.valid:
+    if user is None:
+        return None
+    if not check.valid:
         raise Unauthorized(WRONG_CREDENTIALS)
     if user.suspended:
         raise Forbidden(SUSPENDED)
@@ -58,6 +61,17 @@ async def authenticate(
         await session.execute(
             update(User).where(User.id == user.id).values(password_hash=check.new_hash)
         )
+    return user
+
+
+async def authenticate(
+    session: AsyncSession, hasher: PasswordHasher, email: str, password: str
+) -> User:
+    """The user with these credentials, or Unauthorized (the same message for an
+    unknown email and a wrong password)."""
+    user = await sign_in(session, hasher, email, password)
+    if user is None:
+        raise Unauthorized(WRONG_CREDENTIALS)
     return user
 
 
