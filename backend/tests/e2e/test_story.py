@@ -1,0 +1,164 @@
+"""The whole story in a real browser (headless Chromium driven by Playwright) against
+`contoso serve` on real PostgreSQL. Screenshots of each page land in test-artifacts/e2e/.
+"""
+
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+from tests.test_cli import _env, _serve, _stop, _wait_ready
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+# The flags this machine needs: no sandbox as root, and no calls home on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "a long and sturdy passphrase"
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("E2E_REQUIRED"),
+    reason="Chromium is not installed (apt-get install chromium); CI sets E2E_REQUIRED",
+)
+
+
+@pytest.fixture
+def server(tmp_path, database_url, app):
+    process, url = _serve(_env(tmp_path, database_url))
+    try:
+        _wait_ready(url, process)
+        yield url
+    finally:
+        _stop(process)
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+
+
+async def register(page: Page, base: str, email: str, name: str, role: str, prefix: str) -> None:
+    await page.goto(base + "/")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await shot(page, f"{prefix}-login")
+    await page.get_by_role("button", name="Login / Register").click()
+    await expect(page.get_by_role("heading", name="Create your account")).to_be_visible()
+    await page.get_by_label("Your name").fill(name)
+    await page.get_by_label(f"an {role}", exact=False).check()
+    await page.get_by_label("Password again").fill(PASSWORD)
+    await shot(page, f"{prefix}-register")
+    await page.get_by_role("button", name="Create account").click()
+
+
+async def file_ticket(page: Page, amount: str, description: str, link: str) -> None:
+    await page.get_by_label("Date of purchase").fill(date.today().isoformat())
+    await page.get_by_label("Amount").fill(amount)
+    await page.get_by_label("What was it for?").fill(description)
+    await page.get_by_label("Links to the purchase (one per line)").fill(link)
+    await page.get_by_role("button", name="File ticket").click()
+    await expect(page.get_by_text(f"filed: {amount} for {description}")).to_be_visible()
+
+
+async def console_action(page: Page, base: str, view: str, row_text: str, action: str) -> None:
+    """Select one row in a console list and run an action through its confirmation page."""
+    await page.goto(f"{base}/admin/{view}/list")
+    await page.locator("tbody tr", has_text=row_text).locator(".select-box").check()
+    await page.locator("#dropdownMenuButton").click()
+    await page.locator(f"#action-custom-{action}").click()
+    await expect(page.get_by_role("heading", name=f"{action.title()} 1")).to_be_visible()
+    await page.get_by_role("button", name=action.title()).click()
+
+
+async def test_the_whole_story_in_a_real_browser(server):
+    base = server
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        phone = {"viewport": {"width": 390, "height": 844}}
+        employee = await (await browser.new_context(**phone)).new_page()
+        employer = await (
+            await browser.new_context(viewport={"width": 1280, "height": 900})
+        ).new_page()
+
+        # An employee registers through the Login page and files two tickets.
+        await register(employee, base, "dana@example.com", "Dana", "employee", "01-employee")
+        await expect(employee).to_have_url(base + "/tickets")
+        await file_ticket(employee, "42.50", "Taxi to the client", "https://taxi.example.com/r/1")
+        await file_ticket(employee, "310.00", "Hotel, one night", "https://hotel.example.com/b/7")
+        await shot(employee, "02-employee-my-tickets")
+
+        # An employer registers and lands in the console, already logged in.
+        await register(employer, base, "boss@example.com", "Boss", "employer", "03-employer")
+        await expect(employer).to_have_url(base + "/admin/")
+        await expect(employer.locator("#pending-count")).to_have_text("2")
+        await shot(employer, "04-console-dashboard")
+
+        # Deny the hotel from its page, with a note.
+        await employer.goto(base + "/admin/tickets/list")
+        await shot(employer, "05-console-tickets")
+        row = employer.locator("tbody tr", has_text="Hotel, one night")
+        await row.locator("a[href*='/tickets/details/']").click()
+        await shot(employer, "06-console-ticket-detail")
+        await employer.get_by_role("link", name="Deny").click()
+        await employer.get_by_label("Note (optional; the employee sees it)").fill(
+            "Please attach the itemised receipt."
+        )
+        await shot(employer, "07-console-confirm-deny")
+        await employer.get_by_role("button", name="Deny").click()
+        await expect(employer.get_by_text("Denied 1 ticket.")).to_be_attached()
+
+        # Approve the taxi from the list, in bulk.
+        await console_action(employer, base, "tickets", "Taxi to the client", "approve")
+        await expect(employer.get_by_text("Approved 1 ticket.")).to_be_attached()
+
+        # The employee sees one approved and one denied, with the note.
+        await employee.reload()
+        taxi = employee.locator(".ticket", has_text="Taxi to the client")
+        hotel = employee.locator(".ticket", has_text="Hotel, one night")
+        await expect(taxi.locator(".status")).to_have_text("approved")
+        await expect(hotel.locator(".status")).to_have_text("denied")
+        await expect(hotel.locator(".decision-note")).to_have_text(
+            "Please attach the itemised receipt."
+        )
+        await shot(employee, "08-employee-decided")
+
+        # The employer suspends the employee.
+        await console_action(employer, base, "employees", "dana@example.com", "suspend")
+        await expect(employer.get_by_text("Suspended 1 employee.")).to_be_attached()
+        await shot(employer, "09-console-employees")
+
+        # The employee's next click and next login are refused.
+        await employee.get_by_label("Amount").fill("9.99")
+        await employee.get_by_label("What was it for?").fill("Filed after suspension")
+        await employee.get_by_role("button", name="File ticket").click()
+        await expect(employee.get_by_text("This account is suspended")).to_be_visible()
+        await expect(employee.get_by_role("heading", name="Log in or register")).to_be_visible()
+        await employee.get_by_label("Email").fill("dana@example.com")
+        await employee.get_by_label("Password").fill(PASSWORD)
+        await employee.get_by_role("button", name="Login / Register").click()
+        await expect(employee.get_by_text("This account is suspended")).to_be_visible()
+        await shot(employee, "10-employee-suspended")
+
+        # The employer's ticket list no longer shows the tickets.
+        await employer.goto(base + "/admin/tickets/list")
+        await expect(employer.get_by_text("Taxi to the client")).to_have_count(0)
+        await expect(employer.get_by_text("of 0 items")).to_be_attached()
+
+        # Reactivation brings them back.
+        await console_action(employer, base, "employees", "dana@example.com", "reactivate")
+        await employer.goto(base + "/admin/tickets/list")
+        await expect(employer.get_by_text("Taxi to the client")).to_be_visible()
+        await expect(employer.get_by_text("Hotel, one night")).to_be_visible()
+        await shot(employer, "11-console-reactivated")
+
+        await browser.close()
