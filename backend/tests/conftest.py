@@ -84,6 +84,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         await connection.execute(
             text("TRUNCATE events, tickets, users, sessions RESTART IDENTITY CASCADE")
         )
+    await application.state.security.throttle.reset()
 
 
 @pytest.fixture

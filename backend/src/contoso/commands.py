@@ -6,8 +6,8 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from contoso.auth import service as auth
-from contoso.auth.dependencies import Security
 from contoso.auth.schemas import RegisterRequest
+from contoso.auth.security import Security
 from contoso.config import Settings
 from contoso.database import create_database
 from contoso.errors import ContosoError

@@ -35,10 +35,18 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
     password_hash_rounds: int = Field(default=12, ge=4, le=31)
 
+    # Failed logins allowed per account and client before 429 (`limits` syntax).
+    login_rate_limit: str = "10 per 15 minutes"
+    # Where the counts live: per process by default; async+redis://host:6379 to share.
+    login_rate_limit_storage: str = "async+memory://"
+
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     # Seconds a request waits for a pooled connection or a new one before 503.
     db_timeout: float = Field(default=5.0, gt=0)
+
+    # Larger request bodies get 413; a 10,000-ticket bulk decision is about 100 KiB.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     docs_enabled: bool = True
     # Served over HTTPS (directly or behind a proxy): session cookies become Secure.

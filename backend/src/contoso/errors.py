@@ -21,6 +21,9 @@ class ContosoError(Exception):
         super().__init__(message)
         self.message = message
 
+    def response_headers(self) -> dict[str, str] | None:
+        return self.headers
+
 
 class BadRequest(ContosoError):
     status_code = 400
@@ -43,6 +46,17 @@ class Conflict(ContosoError):
     status_code = 409
 
 
+class TooManyAttempts(ContosoError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)}
+
+
 DATABASE_DOWN_MESSAGE = "The database is unavailable right now; please retry shortly."
 
 
@@ -61,7 +75,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ContosoError)
     async def _domain_error(request: Request, exc: ContosoError) -> JSONResponse:
         return JSONResponse(
-            {"detail": exc.message}, status_code=exc.status_code, headers=exc.headers
+            {"detail": exc.message}, status_code=exc.status_code, headers=exc.response_headers()
         )
 
     async def _database_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,13 +9,17 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from contoso.admin.console import mount_console
-from contoso.auth.dependencies import Security
 from contoso.auth.endpoints import router as auth_router
+from contoso.auth.security import Security
 from contoso.config import Settings, get_settings
 from contoso.database import create_database
 from contoso.employees.endpoints import router as employees_router
 from contoso.errors import DATABASE_DOWN_MESSAGE, install_error_handlers
-from contoso.middleware import CsrfMiddleware, SecurityHeadersMiddleware
+from contoso.middleware import (
+    BodySizeLimitMiddleware,
+    CsrfMiddleware,
+    SecurityHeadersMiddleware,
+)
 from contoso.sessions import PostgresSessionStore, ServerSessionMiddleware
 from contoso.tickets.endpoints import router as tickets_router
 from contoso.web.endpoints import router as pages_router
@@ -81,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "unavailable", "detail": DATABASE_DOWN_MESSAGE}, 503)
 
     app.state.session_store = PostgresSessionStore(database)
-    mount_console(app, database, app.state.security.hasher)
+    mount_console(app, database, app.state.security)
     # Added innermost first: headers wrap everything, the session wraps the CSRF check.
     app.add_middleware(CsrfMiddleware, applies=is_browser_path)
     app.add_middleware(
@@ -91,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         https_only=settings.https,
         applies=is_browser_path,
     )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:
         # Bearer tokens, not cookies, authorise the API: no credentials cross origins.

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -107,13 +107,14 @@ def _same_origin(headers: Headers) -> bool:
     return urlsplit(source).netloc == headers.get("host")
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def _read_body(receive: Receive, limit: int = MAX_FORM_BYTES) -> bytes | None:
+    """The whole request body, or None once it passes `limit` bytes."""
     chunks, size = [], 0
     while True:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -143,3 +144,37 @@ async def _form_token(scope: Scope, receive: Receive) -> str | None:
     async with Request(scope, receive).form() as form:
         value = form.get(CSRF_FIELD)
     return value if isinstance(value, str) else None
+
+
+class BodySizeLimitMiddleware:
+    """Refuse request bodies over `max_bytes` with 413, whether declared or streamed.
+
+    The body is read here (at most `max_bytes` of it) and replayed to the app, so a
+    chunked upload cannot slip past a Content-Length check.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        body = await _read_body(receive, self.max_bytes)
+        if body is None:
+            await self._refuse(scope, receive, send)
+            return
+        await self.app(scope, _replay(body)(), send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit_kib = self.max_bytes // 1024
+        response = JSONResponse(
+            {"detail": f"The request body is too large (the limit is {limit_kib} KiB)."},
+            status_code=413,
+        )
+        await response(scope, receive, send)

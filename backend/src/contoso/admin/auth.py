@@ -8,8 +8,9 @@ from starlette.responses import RedirectResponse, Response
 
 from contoso.auth import service as auth
 from contoso.auth.browser import session_user, start_user_session
-from contoso.auth.hashing import PasswordHasher
+from contoso.auth.dependencies import client_address
 from contoso.auth.schemas import normalise_email
+from contoso.auth.security import Security
 from contoso.errors import ContosoError
 from contoso.sessions import end_session
 
@@ -19,14 +20,12 @@ EMPLOYERS_ONLY = "This console is for employers; your account is an employee acc
 class EmployerAuth(AuthenticationBackend):
     """SQLAdmin's login hooks, on the app-wide server-side session."""
 
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], hasher: PasswordHasher
-    ) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], security: Security) -> None:
         # No middleware of its own: the app installs one session middleware for
         # the console and the pages (SQLAdmin's default is a cookie session).
         self.middlewares = []
         self._sessionmaker = sessionmaker
-        self._hasher = hasher
+        self._security = security
         # SQLAdmin's templates, set once the Admin that creates them exists.
         self.templates: Jinja2Templates | None = None
 
@@ -36,7 +35,9 @@ class EmployerAuth(AuthenticationBackend):
         password = str(form.get("password", ""))
         try:
             async with self._sessionmaker.begin() as session:
-                user = await auth.authenticate(session, self._hasher, email, password)
+                user = await auth.authenticate(
+                    session, self._security, email, password, client_address(request)
+                )
         except ContosoError as exc:
             return await self._refuse(request, exc.message, email)
         if not user.is_employer:

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from contoso.admin.auth import EmployerAuth
 from contoso.admin.chart import monthly_spend_svg
 from contoso.admin.views import CONSOLE_VIEWS
-from contoso.auth.hashing import PasswordHasher
+from contoso.auth.security import Security
 from contoso.database import Database
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets import service as tickets_service
@@ -35,10 +35,10 @@ class Console(Admin):
         )
 
 
-def mount_console(app: FastAPI, database: Database, hasher: PasswordHasher) -> Console:
+def mount_console(app: FastAPI, database: Database, security: Security) -> Console:
     # A sessionmaker of its own: SQLAdmin reconfigures the one it is given.
     sessionmaker = async_sessionmaker(database.engine, expire_on_commit=False)
-    authentication = EmployerAuth(sessionmaker, hasher)
+    authentication = EmployerAuth(sessionmaker, security)
     console = Console(
         app,
         session_maker=sessionmaker,

@@ -1,10 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from contoso.auth import service
-from contoso.auth.dependencies import CurrentUser, SecurityDep
+from contoso.auth.dependencies import CurrentUser, SecurityDep, client_address
 from contoso.auth.schemas import (
     LoginRequest,
     RegisterRequest,
@@ -31,20 +31,26 @@ async def register(body: RegisterRequest, session: SessionDep, security: Securit
         403: {"description": "Suspended"},
     },
 )
-async def login(body: LoginRequest, session: SessionDep, security: SecurityDep) -> Session:
-    user = await service.authenticate(session, security.hasher, body.email, body.password)
+async def login(
+    body: LoginRequest, request: Request, session: SessionDep, security: SecurityDep
+) -> Session:
+    user = await service.authenticate(
+        session, security, body.email, body.password, client_address(request)
+    )
     return Session(access_token=security.tokens.issue(user), user=UserRead.model_validate(user))
 
 
 @router.post("/auth/token")
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     security: SecurityDep,
 ) -> Token:
     """OAuth2 password flow for the /docs "Authorize" button (username = email)."""
+    email = normalise_email(form.username)
     user = await service.authenticate(
-        session, security.hasher, normalise_email(form.username), form.password
+        session, security, email, form.password, client_address(request)
     )
     return Token(access_token=security.tokens.issue(user))
 

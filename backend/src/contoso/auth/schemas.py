@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import datetime
 from typing import Annotated
 
@@ -30,7 +31,7 @@ def _password_length(password: str) -> str:
 
 
 def _printable(text: str) -> str:
-    if not text.isprintable():
+    if any(unicodedata.category(char) == "Cc" for char in text):
         raise ValueError("must not contain control characters")
     return text
 

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.hashing import PasswordHasher
 from contoso.auth.schemas import RegisterRequest
+from contoso.auth.security import Security
 from contoso.auth.tokens import INVALID_TOKEN, TokenCodec
 from contoso.errors import Conflict, Forbidden, Unauthorized
 from contoso.models import User
@@ -41,7 +42,7 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def sign_in(
-    session: AsyncSession, hasher: PasswordHasher, email: str, password: str
+    session: AsyncSession, security: Security, email: str, password: str, client: str
 ) -> User | None:
     """The "Login / Register" step: the user for these credentials, or None if the
     email is new (the caller then offers registration).
@@ -49,12 +50,15 @@ async def sign_in(
     A wrong password is Unauthorized; suspension is revealed (Forbidden) only after a
     correct password. The hash runs once either way, so timing does not tell them apart.
     """
+    await security.throttle.check(email, client)
     user = await find_user_by_email(session, email)
-    check = await hasher.verify(password, user.password_hash if user else None)
+    check = await security.hasher.verify(password, user.password_hash if user else None)
     if user is None:
         return None
     if not check.valid:
+        await security.throttle.failed(email, client)
         raise Unauthorized(WRONG_CREDENTIALS)
+    await security.throttle.succeeded(email, client)
     if user.suspended:
         raise Forbidden(SUSPENDED)
     if check.new_hash:
@@ -65,12 +69,13 @@ async def sign_in(
 
 
 async def authenticate(
-    session: AsyncSession, hasher: PasswordHasher, email: str, password: str
+    session: AsyncSession, security: Security, email: str, password: str, client: str
 ) -> User:
     """The user with these credentials, or Unauthorized (the same message for an
-    unknown email and a wrong password)."""
-    user = await sign_in(session, hasher, email, password)
+    unknown email and a wrong password, which both count towards the throttle)."""
+    user = await sign_in(session, security, email, password, client)
     if user is None:
+        await security.throttle.failed(email, client)
         raise Unauthorized(WRONG_CREDENTIALS)
     return user
 

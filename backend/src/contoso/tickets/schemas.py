@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -45,7 +46,9 @@ def _web_link(link: str) -> str:
 
 
 def _printable_text(text: str) -> str:
-    if any(not char.isprintable() and char not in "\n\t" for char in text):
+    # Control characters (NUL, bell, escapes) are refused; line breaks, tabs and
+    # format characters such as the zero-width joiner inside emoji are kept.
+    if any(unicodedata.category(char) == "Cc" and char not in "\n\t\r" for char in text):
         raise ValueError("Text must not contain control characters")
     return text
 

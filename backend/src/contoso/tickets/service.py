@@ -205,6 +205,9 @@ async def decide_ticket(
     note: str | None = None,
 ) -> Ticket:
     """Decide one ticket: NotFound if hidden or absent, Conflict if already decided."""
+    # Look first, as the caller: an employee probing other people's ticket ids
+    # gets the same 404 as for a missing one, before being told they cannot decide.
+    await get_ticket(session, employer, ticket_id)
     outcome = await decide_tickets(session, employer, [ticket_id], decision, note)
     if outcome.skipped.get(ticket_id) == "not_found":
         raise _not_found(ticket_id)

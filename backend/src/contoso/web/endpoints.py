@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from contoso.auth import service as auth
 from contoso.auth.browser import USER_ID, session_user, start_user_session
-from contoso.auth.dependencies import SecurityDep
+from contoso.auth.dependencies import SecurityDep, client_address
 from contoso.auth.schemas import LoginRequest, NewPassword, RegisterRequest
 from contoso.database import SessionDep
 from contoso.errors import Conflict, ContosoError, Forbidden, NotFound
@@ -88,7 +88,13 @@ async def login_or_register(
     if credentials is None:
         return _render(request, "login.html", {"email": values["email"], "errors": errors}, 400)
     try:
-        user = await auth.sign_in(session, security.hasher, credentials.email, credentials.password)
+        user = await auth.sign_in(
+            session,
+            security,
+            credentials.email,
+            credentials.password,
+            client_address(request),
+        )
     except ContosoError as exc:
         status = 403 if isinstance(exc, Forbidden) else 400
         return _render(
