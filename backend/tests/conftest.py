@@ -6,7 +6,9 @@ starts from empty tables instead of a rolled-back transaction.
 """
 
 import asyncio
+import json
 import os
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -101,3 +103,24 @@ def factory(client: AsyncClient) -> Factory:
 @pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"
+
+
+# Figures for docs/reliability.md: each group records what it tried and what held.
+ARTIFACT = BACKEND_DIR / "test-artifacts" / "reliability.json"
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.groups: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+
+    def add(self, group: str, **counts: int) -> None:
+        for name, value in counts.items():
+            self.groups[group][name] += value
+
+
+@pytest.fixture(scope="session")
+def figures():
+    collected = Figures()
+    yield collected
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    ARTIFACT.write_text(json.dumps(collected.groups, indent=2, sort_keys=True))

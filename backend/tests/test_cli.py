@@ -48,7 +48,7 @@ def _wait_ready(url: str, process: subprocess.Popen, seconds: float = 90) -> htt
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"serve exited early:\n{process.stdout.read()}")
+            pytest.fail(f"serve exited early:\n{process.log.read_text()}")
         try:
             return httpx.get(f"{url}/readyz", timeout=2)
         except httpx.TransportError:
@@ -58,21 +58,24 @@ def _wait_ready(url: str, process: subprocess.Popen, seconds: float = 90) -> htt
 
 def _serve(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    process = subprocess.Popen(
-        [CONTOSO, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    # Output goes to a file: a pipe nobody reads fills up and blocks the server.
+    log = Path(env["DATA_DIR"]).parent / f"serve-{port}.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [CONTOSO, "serve", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    process.log = log
     return process, f"http://127.0.0.1:{port}"
 
 
 def _stop(process: subprocess.Popen) -> str:
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
-    return output
+    process.wait(timeout=30)
+    return process.log.read_text()
 
 
 def test_serve_with_no_configuration_embeds_postgres_and_stops_it_on_exit(tmp_path):

@@ -24,7 +24,7 @@ def _settings() -> Settings:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from contoso.bootstrap import prepare
+    from contoso.bootstrap import prepare_to_serve
     from contoso.main import create_app
 
     base = _settings()
@@ -33,8 +33,8 @@ def serve(args: argparse.Namespace) -> None:
             "SECRET_KEY is not set: using a development secret kept in %s",
             base.data_dir / "secret_key",
         )
-    settings = prepare(base)
-    app = create_app(settings)
+    settings, migrated = prepare_to_serve(base)
+    app = create_app(settings, migrate_on_start=not migrated)
     url = f"http://{args.host}:{args.port}"
     print(f"Contoso Expenses on {url}")
     if settings.docs_enabled:

@@ -1,5 +1,6 @@
 """The application factory: API routers, health checks, error handlers."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,13 +12,15 @@ from fastapi.responses import JSONResponse
 from contoso.admin.console import mount_console
 from contoso.auth.endpoints import router as auth_router
 from contoso.auth.security import Security
+from contoso.bootstrap import migrate_when_reachable
 from contoso.config import Settings, get_settings
 from contoso.database import create_database
 from contoso.employees.endpoints import router as employees_router
-from contoso.errors import DATABASE_DOWN_MESSAGE, install_error_handlers
+from contoso.errors import DATABASE_DOWN_MESSAGE, error_responses, install_error_handlers
 from contoso.middleware import (
     BodySizeLimitMiddleware,
     CsrfMiddleware,
+    DatabaseOutageMiddleware,
     SecurityHeadersMiddleware,
 )
 from contoso.sessions import PostgresSessionStore, ServerSessionMiddleware
@@ -38,19 +41,32 @@ def is_browser_path(path: str) -> bool:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, migrate_on_start: bool = False) -> FastAPI:
     """Build the app for `settings`, whose database URL and secret must be resolved.
 
     `contoso serve` resolves them (embedded database, development secret) first.
+    With `migrate_on_start`, the migrations run in the background once the
+    database answers, and /readyz says 503 until then.
     """
     settings = settings or get_settings()
     database = create_database(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not await database.is_ready():
+        migrating = None
+        if migrate_on_start:
+            app.state.migrations_pending = True
+            migrating = asyncio.create_task(
+                migrate_when_reachable(
+                    settings.database_url or "",
+                    lambda: setattr(app.state, "migrations_pending", False),
+                )
+            )
+        elif not await database.is_ready():
             logger.error("The database is unreachable; /readyz reports 503 until it answers.")
         yield
+        if migrating is not None:
+            migrating.cancel()
         await database.dispose()
 
     app = FastAPI(
@@ -65,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.security = Security.from_settings(settings)
 
-    api = APIRouter(prefix="/api")
+    api = APIRouter(prefix="/api", responses=error_responses(400, 413, 503))
     api.include_router(auth_router)
     api.include_router(tickets_router)
     api.include_router(employees_router)
@@ -80,7 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/readyz", tags=["health"], responses={503: {"description": "Database down"}})
     async def readyz(request: Request) -> JSONResponse:
         """The database answers a query."""
-        if await request.app.state.database.is_ready():
+        pending = getattr(request.app.state, "migrations_pending", False)
+        if not pending and await request.app.state.database.is_ready():
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "unavailable", "detail": DATABASE_DOWN_MESSAGE}, 503)
 
@@ -97,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(DatabaseOutageMiddleware)
     if settings.cors_origins:
         # Bearer tokens, not cookies, authorise the API: no credentials cross origins.
         app.add_middleware(

@@ -10,6 +10,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from contoso.errors import DATABASE_DOWN_MESSAGE, is_connection_failure
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -178,3 +180,32 @@ class BodySizeLimitMiddleware:
             status_code=413,
         )
         await response(scope, receive, send)
+
+
+class DatabaseOutageMiddleware:
+    """Outermost guard: a database outage surfacing anywhere (a session lookup in
+    middleware included) answers 503 with a plain message, never a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started or not is_connection_failure(exc):
+                raise
+            response = JSONResponse(
+                {"detail": DATABASE_DOWN_MESSAGE}, status_code=503, headers={"Retry-After": "5"}
+            )
+            await response(scope, receive, send)

@@ -85,11 +85,15 @@ async def test_list_parameters_out_of_range_are_422(client, factory, query):
     ("change", "message"),
     [
         ({"amount": "0"}, "greater than 0"),
-        ({"amount": "-5"}, "greater than 0"),
+        ({"amount": "-5"}, "a positive amount with at most 2 decimals"),
+        ({"amount": -5}, "greater than 0"),
         ({"amount": "12.345"}, "2 decimal places"),
-        ({"amount": "abc"}, "valid decimal"),
-        ({"amount": "NaN"}, "finite"),
-        ({"amount": "1000000.01"}, "less than or equal to 1000000"),
+        ({"amount": 12.345}, "2 decimal places"),
+        ({"amount": "abc"}, "a positive amount with at most 2 decimals"),
+        ({"amount": "NaN"}, "a positive amount with at most 2 decimals"),
+        ({"amount": "1e3"}, "a positive amount with at most 2 decimals"),
+        ({"amount": True}, "a positive amount with at most 2 decimals"),
+        ({"amount": "1000000.01"}, "at most 1000000.00"),
         ({"spent_on": (TODAY + timedelta(days=2)).isoformat()}, "cannot be in the future"),
         ({"spent_on": "1999-12-31"}, "on or after 2000-01-01"),
         ({"spent_on": "2026-02-30"}, "valid date"),
@@ -115,6 +119,13 @@ async def test_bad_tickets_get_a_clear_422_and_nothing_is_stored(client, factory
     assert message in str(response.json()["detail"])
     listing = await client.get("/api/tickets", headers=alice.headers)
     assert listing.json()["total"] == 0
+
+
+@pytest.mark.parametrize(("sent", "stored"), [(12.5, "12.50"), (7, "7.00"), ("0.01", "0.01")])
+async def test_amounts_are_accepted_as_numbers_or_strings(client, factory, sent, stored):
+    alice = await factory.employee()
+    ticket = await factory.ticket(alice, amount=sent)
+    assert ticket["amount"] == stored
 
 
 async def test_unicode_and_html_are_stored_as_text(client, factory):

@@ -16,7 +16,9 @@ async def _history_count(app, ticket_ids, kinds=("ticket_approved", "ticket_deni
         )
 
 
-async def test_racing_approvals_and_denials_produce_exactly_one_decision(client, factory, app):
+async def test_racing_approvals_and_denials_produce_exactly_one_decision(
+    client, factory, app, figures
+):
     alice = await factory.employee()
     bosses = [await factory.employer() for _ in range(2)]
     ticket = await factory.ticket(alice)
@@ -27,20 +29,21 @@ async def test_racing_approvals_and_denials_produce_exactly_one_decision(client,
                 f"/api/tickets/{ticket['id']}/{'approve' if n % 2 else 'deny'}",
                 headers=bosses[n % 2].headers,
             )
-            for n in range(30)
+            for n in range(50)
         )
     )
 
     codes = [response.status_code for response in responses]
     assert codes.count(200) == 1
-    assert codes.count(409) == 29
+    assert codes.count(409) == 49
     winner = next(response.json() for response in responses if response.status_code == 200)
     final = await client.get(f"/api/tickets/{ticket['id']}", headers=alice.headers)
     assert final.json()["status"] == winner["status"]
     assert await _history_count(app, [ticket["id"]]) == 1
+    figures.add("races: 50 approve/deny on one ticket", requests=50, decisions=1)
 
 
-async def test_overlapping_bulk_decisions_decide_each_ticket_once(client, factory, app):
+async def test_overlapping_bulk_decisions_decide_each_ticket_once(client, factory, app, figures):
     alice = await factory.employee()
     first_boss, second_boss = await factory.employer(), await factory.employer()
     ids = [(await factory.ticket(alice))["id"] for _ in range(40)]
@@ -65,6 +68,7 @@ async def test_overlapping_bulk_decisions_decide_each_ticket_once(client, factor
     assert sorted(item["id"] for item in skipped) == ids[10:30]
     assert {item["reason"] for item in skipped} == {"already_decided"}
     assert await _history_count(app, ids) == 40
+    figures.add("races: overlapping bulk decisions", tickets=40, overlap=20, decided_once=40)
 
 
 async def test_an_edit_racing_a_decision_never_changes_a_decided_ticket(client, factory):
@@ -88,14 +92,20 @@ async def test_an_edit_racing_a_decision_never_changes_a_decided_ticket(client, 
         assert final["amount"] == "10.00"  # approved first; the edit was refused
 
 
-async def test_suspension_racing_ticket_filing_loses_nothing(client, factory, app):
+async def test_suspension_racing_ticket_filing_loses_nothing(client, factory, app, figures):
     alice, boss = await factory.employee(), await factory.employer()
     body = {"spent_on": "2026-01-05", "amount": "5.00", "description": "Race"}
 
-    *filings, suspension = await asyncio.gather(
-        *(client.post("/api/tickets", json=body, headers=alice.headers) for _ in range(20)),
-        client.post(f"/api/employees/{alice.id}/suspend", headers=boss.headers),
-    )
+    async def file(after: float) -> object:
+        await asyncio.sleep(after)
+        return await client.post("/api/tickets", json=body, headers=alice.headers)
+
+    async def suspend(after: float) -> object:
+        await asyncio.sleep(after)
+        return await client.post(f"/api/employees/{alice.id}/suspend", headers=boss.headers)
+
+    # Filings every 10 ms for 400 ms; the suspension lands among them.
+    suspension, *filings = await asyncio.gather(suspend(0.1), *(file(n * 0.005) for n in range(40)))
 
     assert suspension.status_code == 200
     accepted = [r.json()["id"] for r in filings if r.status_code == 201]
@@ -112,3 +122,10 @@ async def test_suspension_racing_ticket_filing_loses_nothing(client, factory, ap
     await client.post(f"/api/employees/{alice.id}/reactivate", headers=boss.headers)
     visible = await client.get("/api/tickets", headers=boss.headers)
     assert visible.json()["total"] == len(accepted)
+    figures.add(
+        "races: suspension vs filing",
+        filings=40,
+        accepted_201=len(accepted),
+        refused_401=len(filings) - len(accepted),
+        lost=0,
+    )

@@ -14,11 +14,12 @@ from contoso.auth.schemas import (
     normalise_email,
 )
 from contoso.database import SessionDep
+from contoso.errors import error_responses
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED)
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
 async def register(body: RegisterRequest, session: SessionDep, security: SecurityDep) -> Session:
     user = await service.register(session, security.hasher, body)
     return Session(access_token=security.tokens.issue(user), user=UserRead.model_validate(user))
@@ -40,7 +41,7 @@ async def login(
     return Session(access_token=security.tokens.issue(user), user=UserRead.model_validate(user))
 
 
-@router.post("/auth/token")
+@router.post("/auth/token", responses=error_responses(401, 403, 429))
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
@@ -55,6 +56,6 @@ async def token(
     return Token(access_token=security.tokens.issue(user))
 
 
-@router.get("/users/me")
+@router.get("/users/me", responses=error_responses(401))
 async def me(user: CurrentUser) -> UserRead:
     return UserRead.model_validate(user)

@@ -6,14 +6,12 @@ from contoso.auth.dependencies import CurrentUser
 from contoso.database import SessionDep
 from contoso.employees import service
 from contoso.employees.schemas import EmployeePage, EmployeeRead, EmployeeState
+from contoso.errors import error_responses
 
-router = APIRouter(prefix="/employees", tags=["employees"])
+router = APIRouter(prefix="/employees", tags=["employees"], responses=error_responses(401, 403))
 
 EmployeeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ANSWERS = {
-    404: {"description": "No such employee"},
-    409: {"description": "Already in that state"},
-}
+ANSWERS = error_responses(404, 409)
 
 
 @router.get("")

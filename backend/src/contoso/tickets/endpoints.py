@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, status
 
 from contoso.auth.dependencies import CurrentUser
 from contoso.database import SessionDep
+from contoso.errors import error_responses
 from contoso.models import TicketStatus
 from contoso.tickets import service
 from contoso.tickets.dependencies import TicketId, VisibleTicket
@@ -19,10 +20,10 @@ from contoso.tickets.schemas import (
     TicketUpdate,
 )
 
-router = APIRouter(prefix="/tickets", tags=["tickets"])
+router = APIRouter(prefix="/tickets", tags=["tickets"], responses=error_responses(401, 403))
 
-NOT_FOUND = {404: {"description": "No such ticket, or not yours to see"}}
-DECIDED = {409: {"description": "The ticket was already decided"}}
+NOT_FOUND = error_responses(404)
+DECIDED = error_responses(409)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -1,24 +1,19 @@
-import unicodedata
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
 
 from contoso.models import TicketStatus
+from contoso.validation import Amount, Link, text
 
-MAX_AMOUNT = Decimal("1000000.00")
-CENTS = Decimal("0.01")
 MAX_LINKS = 10
-MAX_LINK_LENGTH = 2048
 MAX_DESCRIPTION = 2000
 MAX_NOTE = 1000
 EARLIEST_SPENT_ON = date(2000, 1, 1)
@@ -36,51 +31,12 @@ def _not_in_future(day: date) -> date:
     return day
 
 
-def _web_link(link: str) -> str:
-    parts = urlsplit(link)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("Links must be http:// or https:// web addresses")
-    if any(char.isspace() or not char.isprintable() for char in link):
-        raise ValueError("Links must not contain spaces or control characters")
-    return link
-
-
-def _printable_text(text: str) -> str:
-    # Control characters (NUL, bell, escapes) are refused; line breaks, tabs and
-    # format characters such as the zero-width joiner inside emoji are kept.
-    if any(unicodedata.category(char) == "Cc" and char not in "\n\t\r" for char in text):
-        raise ValueError("Text must not contain control characters")
-    return text
-
-
+# Ids are PostgreSQL bigints: anything outside that range cannot name a record.
+RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 SpentOn = Annotated[date, AfterValidator(_not_in_future)]
-Amount = Annotated[
-    Decimal,
-    Field(
-        gt=0,
-        le=MAX_AMOUNT,
-        decimal_places=2,
-        description=f'Positive, at most 2 decimals, at most {MAX_AMOUNT}; e.g. "12.50"',
-    ),
-    # Always two places, as NUMERIC(12,2) stores it: "12.5" reads back as "12.50".
-    AfterValidator(lambda amount: amount.quantize(CENTS)),
-]
-Description = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION),
-    AfterValidator(_printable_text),
-]
-Link = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_LINK_LENGTH),
-    AfterValidator(_web_link),
-]
+Description = text(MAX_DESCRIPTION, what="The description")
 Links = Annotated[list[Link], Field(max_length=MAX_LINKS)]
-Note = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=MAX_NOTE),
-    AfterValidator(_printable_text),
-]
+Note = text(MAX_NOTE, required=False, what="The note")
 
 
 class Strict(BaseModel):
@@ -117,7 +73,7 @@ class Decision(Strict):
 
 
 class BulkDecision(Strict):
-    ticket_ids: Annotated[list[int], Field(min_length=1, max_length=MAX_BULK)]
+    ticket_ids: Annotated[list[RecordId], Field(min_length=1, max_length=MAX_BULK)]
     decision: Literal["approve", "deny"]
     note: Note | None = None
 

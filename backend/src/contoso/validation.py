@@ -1,0 +1,105 @@
+"""Text and money rules shared by the schemas, written so the OpenAPI schema says
+exactly what the validators enforce (the fuzzer holds us to that)."""
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
+
+# Control characters, except tab and line breaks in multi-line text.
+_CONTROL_INLINE = "\\x00-\\x1f\\x7f-\\x9f"
+_CONTROL_MULTILINE = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
+
+
+def _non_blank(control: str) -> str:
+    return f"^[^{control}]*[^\\s{control}][^{control}]*$"
+
+
+def text(
+    max_length: int, *, multiline: bool = True, required: bool = True, what: str = "Text"
+) -> Any:
+    """A string of at most `max_length` characters as sent, with no control characters
+    (and, if `required`, not blank). Stored without surrounding whitespace."""
+    control = _CONTROL_MULTILINE if multiline else _CONTROL_INLINE
+    pattern = _non_blank(control) if required else f"^[^{control}]*$"
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            if required and not value.strip():
+                raise ValueError(f"{what} must not be blank")
+            raise ValueError(f"{what} must not contain control characters")
+        return value.strip()
+
+    return Annotated[
+        str,
+        # The pattern is documented here and checked in `check`, with a readable message.
+        Field(
+            min_length=1 if required else 0,
+            max_length=max_length,
+            json_schema_extra={"pattern": pattern},
+        ),
+        AfterValidator(check),
+    ]
+
+
+LINK_PATTERN = "^https?://[^\\s/?#\\x00-\\x1f\\x7f-\\x9f]+(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?$"
+_LINK_RE = re.compile(LINK_PATTERN)
+
+
+def _web_link(link: str) -> str:
+    if not _LINK_RE.fullmatch(link):
+        raise ValueError(
+            "Links must be http:// or https:// web addresses, without spaces or control characters"
+        )
+    return link
+
+
+Link = Annotated[
+    str,
+    Field(min_length=1, max_length=2048, json_schema_extra={"pattern": LINK_PATTERN}),
+    AfterValidator(_web_link),
+]
+
+AMOUNT_PATTERN = "^[0-9]{1,10}(?:\\.[0-9]{1,10})?$"
+_AMOUNT_RE = re.compile(AMOUNT_PATTERN)
+CENTS = Decimal("0.01")
+MAX_AMOUNT = Decimal("1000000.00")
+_AMOUNT_HELP = f'a positive amount with at most 2 decimals, at most {MAX_AMOUNT}, e.g. "12.50"'
+
+
+def _amount(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError(f"Amount must be {_AMOUNT_HELP}")
+    if isinstance(value, str) and not _AMOUNT_RE.fullmatch(value):
+        raise ValueError(f"Amount must be {_AMOUNT_HELP}")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"Amount must be {_AMOUNT_HELP}") from exc
+    if not amount.is_finite() or amount <= 0:
+        raise ValueError("Amount must be greater than 0")
+    if amount > MAX_AMOUNT:
+        raise ValueError(f"Amount must be at most {MAX_AMOUNT}")
+    if amount != amount.quantize(CENTS):
+        raise ValueError("Amount must have at most 2 decimal places")
+    # Always two places, as NUMERIC(12,2) stores it: "12.5" reads back as "12.50".
+    return amount.quantize(CENTS)
+
+
+Amount = Annotated[
+    Decimal,
+    PlainValidator(_amount),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": float(MAX_AMOUNT)},
+                {"type": "string", "pattern": AMOUNT_PATTERN},
+            ],
+            "description": f"Money: {_AMOUNT_HELP}.",
+            "examples": ["12.50"],
+        },
+        mode="validation",
+    ),
+]
