@@ -1,0 +1,1 @@
+"""The load benchmark: `cd backend && uv run python -m bench` (see README, Performance)."""

@@ -1,0 +1,435 @@
+"""Run the load benchmark end to end and write docs/performance.md.
+
+    cd backend && uv run python -m bench            # seed (once), run, report
+    cd backend && uv run python -m bench --reseed   # rebuild the 1M-ticket database
+
+The service runs as users run it (uvicorn, uvloop, httptools, one worker pinned to
+core 0); wrk drives it from core 1. A bare Starlette + asyncpg app answers the same
+list and insert requests in the same run, and every figure is also given as a
+ratio to it. Needs `wrk` (apt-get install wrk) and `taskset`.
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import jwt
+import psutil
+
+from bench.report import Result, report
+from bench.seed import EMPLOYEES, PASSWORD, TICKETS, seed
+from contoso.auth.hashing import PasswordHasher
+from contoso.bootstrap import migrate
+from contoso.embedded import ensure_database, start_embedded_server, to_asyncpg_url, with_database
+
+BACKEND = Path(__file__).resolve().parents[1]
+WORK = BACKEND / ".data" / "bench-work"
+WRK = Path(__file__).parent / "wrk"
+DOC = BACKEND.parent / "docs" / "performance.md"
+DATABASE = "contoso_bench"
+SECRET = "benchmark-only-signing-key-0123456789-abcdefghijklmnop"
+DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+SERVER_CORE, LOAD_CORE = "0", "1"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """requests/s, p50, p99 (ms), request count and errors from `wrk --latency` output."""
+    figures: dict[str, float] = {}
+    figures["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    figures["requests"] = int(re.search(r"(\d+) requests in", output).group(1))
+    figures["p50"] = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))
+    figures["p99"] = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))
+    errors = 0
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors += int(non_2xx.group(1)) if non_2xx else 0
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors += sum(int(n) for n in sockets.groups()) if sockets else 0
+    figures["errors"] = errors
+    return figures
+
+
+class Server:
+    """A server process pinned to one core, with its peak memory sampled."""
+
+    def __init__(self, name: str, target: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            "taskset",
+            "-c",
+            SERVER_CORE,
+            sys.executable,
+            "-m",
+            "uvicorn",
+            *target,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        self.log = WORK / f"{name}.log"
+        self.process = subprocess.Popen(
+            command, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, cwd=BACKEND
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url + "/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit(f"{name} did not start:\n{self.log.read_text()}")
+        self.peak_rss = 0.0
+        self._sampling = False
+
+    def rss_mb(self) -> float:
+        process = psutil.Process(self.process.pid)
+        return sum(p.memory_info().rss for p in [process, *process.children(True)]) / 2**20
+
+    def sample(self) -> "Server":
+        self._sampling = True
+        self.peak_rss = self.rss_mb()
+
+        def loop() -> None:
+            while self._sampling:
+                self.peak_rss = max(self.peak_rss, self.rss_mb())
+                time.sleep(0.2)
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop_sampling(self) -> float:
+        self._sampling = False
+        self._thread.join()
+        return self.peak_rss
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def wrk(url: str, script: str, connections: int, env: dict[str, str], seconds: int) -> str:
+    command = [
+        "taskset",
+        "-c",
+        LOAD_CORE,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(WRK / script),
+        url,
+    ]
+    done = subprocess.run(command, env=os.environ | env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def run_wrk(
+    server: Server,
+    scenario: str,
+    script: str,
+    connections: int,
+    env: dict[str, str],
+    seconds: int = DURATION,
+) -> Result:
+    server.sample()
+    output = wrk(server.url, script, connections, env, seconds)
+    rss = server.stop_sampling()
+    figures = parse_wrk(output)
+    result = Result(
+        scenario,
+        server.name,
+        connections,
+        figures["rps"],
+        figures["p50"],
+        figures["p99"],
+        int(figures["errors"]),
+        int(figures["requests"]),
+        rss,
+    )
+    print(
+        f"  {scenario:<44} {server.name:<9} c={connections:<4} {result.requests_per_s:>8.0f}/s "
+        f"p50 {result.p50_ms:>7.1f} ms  p99 {result.p99_ms:>7.1f} ms  errors {result.errors}  "
+        f"RSS {rss:.0f} MB",
+        flush=True,
+    )
+    return result
+
+
+async def prepare_database(reseed: bool) -> tuple[str, dict[str, float]]:
+    explicit = os.environ.get("BENCH_DATABASE_URL")
+    if explicit:
+        admin = explicit.replace("postgresql+asyncpg://", "postgresql://")
+    else:
+        admin = await asyncio.to_thread(start_embedded_server, BACKEND / ".data" / "bench")
+    url = with_database(admin, DATABASE)
+    if not reseed and await _is_seeded(admin, url):
+        return url, {}
+    connection = await asyncpg.connect(admin)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    finally:
+        await connection.close()
+    await ensure_database(admin, DATABASE)
+    await asyncio.to_thread(migrate, to_asyncpg_url(url))
+    print(f"seeding {TICKETS:,} tickets for {EMPLOYEES:,} employees ...", flush=True)
+    password_hash = await PasswordHasher(12).hash(PASSWORD)
+    started = time.perf_counter()
+    timings = await seed(url, password_hash)
+    timings["total"] = time.perf_counter() - started
+    print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()), flush=True)
+    return url, timings
+
+
+async def _is_seeded(admin: str, url: str) -> bool:
+    """True if an earlier run left a complete benchmark database to reuse."""
+    connection = await asyncpg.connect(admin)
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE)
+    finally:
+        await connection.close()
+    if not exists:
+        return False
+    check = await asyncpg.connect(url)
+    try:
+        seeded = await check.fetchval("SELECT to_regclass('tickets') IS NOT NULL")
+        return bool(seeded) and await check.fetchval("SELECT count(*) FROM tickets") >= TICKETS
+    finally:
+        await check.close()
+
+
+def token_for(user_id: int) -> str:
+    now = datetime.now(UTC)
+    claims = {"sub": str(user_id), "ver": 0, "iat": now, "exp": now + timedelta(hours=6)}
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+async def fixtures(url: str) -> dict[str, object]:
+    connection = await asyncpg.connect(url)
+    try:
+        employees = await connection.fetch(
+            "SELECT id FROM users WHERE role = 'employee' AND NOT suspended ORDER BY id LIMIT 2000"
+        )
+        boss = await connection.fetchrow(
+            "SELECT id, email FROM users WHERE role = 'employer' ORDER BY id LIMIT 1"
+        )
+    finally:
+        await connection.close()
+    tokens = WORK / "employee_tokens.txt"
+    tokens.write_text("\n".join(token_for(row["id"]) for row in employees) + "\n")
+    return {"tokens": str(tokens), "boss_token": token_for(boss["id"]), "boss_email": boss["email"]}
+
+
+def console_cookie(server: Server, email: str) -> str:
+    """Log into the console as a browser does and return the session cookie."""
+    with httpx.Client(base_url=server.url) as browser:
+        page = browser.get("/admin/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        browser.post(
+            "/admin/login", data={"username": email, "password": PASSWORD, "csrf_token": token}
+        )
+        return f"contoso_session={browser.cookies['contoso_session']}"
+
+
+async def bulk_approve(server: Server, url: str, boss_token: str) -> Result:
+    connection = await asyncpg.connect(url)
+    try:
+        ids = [
+            row["id"]
+            for row in await connection.fetch(
+                "SELECT t.id FROM tickets t JOIN users o ON o.id = t.owner_id "
+                "WHERE t.status = 'pending' AND NOT o.suspended LIMIT 10000"
+            )
+        ]
+        before = await connection.fetchval("SELECT count(*) FROM events")
+        server.sample()
+        started = time.perf_counter()
+        async with httpx.AsyncClient(timeout=60) as http:
+            response = await http.post(
+                f"{server.url}/api/tickets/decisions",
+                json={"ticket_ids": ids, "decision": "approve"},
+                headers={"Authorization": f"Bearer {boss_token}"},
+            )
+        seconds = time.perf_counter() - started
+        rss = server.stop_sampling()
+        after = await connection.fetchval("SELECT count(*) FROM events")
+    finally:
+        await connection.close()
+    decided = len(response.json()["decided"]) if response.status_code == 200 else 0
+    result = Result(
+        "bulk approve of 10,000 tickets (one request)",
+        server.name,
+        1,
+        p50_ms=seconds * 1000,
+        p99_ms=seconds * 1000,
+        errors=int(response.status_code != 200),
+        requests=1,
+        rss_mb=rss,
+        note=f"{decided} decided, {after - before} history entries",
+    )
+    print(f"  {result.scenario:<44} {seconds * 1000:.0f} ms, {result.note}", flush=True)
+    return result
+
+
+def login_storm(server: Server, list_env: dict[str, str]) -> Result:
+    """List traffic measured while a second wrk hammers the login endpoint."""
+    storm = subprocess.Popen(
+        [
+            "taskset",
+            "-c",
+            LOAD_CORE,
+            "wrk",
+            "-t1",
+            "-c16",
+            f"-d{DURATION + 4}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(WRK / "login.lua"),
+            server.url,
+        ],
+        env=os.environ | {"BENCH_ACCOUNTS": str(EMPLOYEES), "BENCH_PASSWORD": PASSWORD},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(2)
+    result = run_wrk(server, "employee list during a login storm", "rotate.lua", 64, list_env)
+    storm_output = storm.communicate()[0]
+    logins = re.search(r"(\d+) requests in", storm_output)
+    result.note = f"{logins.group(1) if logins else '?'} logins served meanwhile"
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--reseed", action="store_true", help="rebuild the database first")
+    args = parser.parse_args()
+    for tool in ("wrk", "taskset"):
+        if not shutil.which(tool):
+            raise SystemExit(f"bench needs `{tool}` (apt-get install {tool})")
+    WORK.mkdir(parents=True, exist_ok=True)
+    url, seed_timings = asyncio.run(prepare_database(args.reseed))
+    data = asyncio.run(fixtures(url))
+    base_env = os.environ | {
+        "DATABASE_URL": to_asyncpg_url(url),
+        "SECRET_KEY": SECRET,
+        "PASSWORD_HASH_ROUNDS": "12",
+        "LOGIN_RATE_LIMIT": "1000000 per minute",
+        "DOCS_ENABLED": "false",
+        "PYTHONPATH": str(BACKEND),
+    }
+    list_env = {"BENCH_TOKENS": data["tokens"], "BENCH_PATH": "/api/tickets?limit=50"}
+    file_env = {
+        "BENCH_TOKENS": data["tokens"],
+        "BENCH_METHOD": "POST",
+        "BENCH_PATH": "/api/tickets",
+        "BENCH_BODY": '{"spent_on": "2026-01-15", "amount": "42.50", '
+        '"description": "Benchmark taxi", "links": ["https://receipts.example.com/b"]}',
+    }
+    results: list[Result] = []
+
+    print("reference: bare Starlette + asyncpg + PyJWT + orjson", flush=True)
+    reference = Server("reference", ["bench.reference:app"], base_env)
+    try:
+        for connections in (64, 256):
+            results.append(run_wrk(reference, "employee list", "rotate.lua", connections, list_env))
+        results.append(run_wrk(reference, "employee files a ticket", "rotate.lua", 64, file_env))
+    finally:
+        reference.stop()
+
+    print("contoso: the service", flush=True)
+    app = Server("contoso", ["--factory", "contoso.main:create_app"], base_env)
+    try:
+        for connections in (64, 256):
+            results.append(run_wrk(app, "employee list", "rotate.lua", connections, list_env))
+        results.append(run_wrk(app, "employee files a ticket", "rotate.lua", 64, file_env))
+        boss = {
+            "BENCH_HEADER_NAME": "Authorization",
+            "BENCH_HEADER_VALUE": f"Bearer {data['boss_token']}",
+        }
+        results.append(
+            run_wrk(
+                app,
+                "employer list, first page",
+                "header.lua",
+                8,
+                boss | {"BENCH_PATH": "/api/tickets?limit=50"},
+            )
+        )
+        results.append(
+            run_wrk(
+                app,
+                "employer list, 100,000 rows deep",
+                "header.lua",
+                8,
+                boss | {"BENCH_PATH": "/api/tickets?limit=50&offset=100000"},
+            )
+        )
+        cookie = {
+            "BENCH_HEADER_NAME": "Cookie",
+            "BENCH_HEADER_VALUE": console_cookie(app, data["boss_email"]),
+        }
+        results.append(
+            run_wrk(
+                app,
+                "console ticket list",
+                "header.lua",
+                8,
+                cookie | {"BENCH_PATH": "/admin/tickets/list"},
+            )
+        )
+        results.append(
+            run_wrk(app, "console dashboard", "header.lua", 8, cookie | {"BENCH_PATH": "/admin/"})
+        )
+        results.append(asyncio.run(bulk_approve(app, url, data["boss_token"])))
+        results.append(login_storm(app, list_env))
+    finally:
+        app.stop()
+
+    report(results, seed_timings)
+
+
+if __name__ == "__main__":
+    main()
