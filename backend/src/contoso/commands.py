@@ -88,12 +88,14 @@ async def seed_demo(settings: Settings) -> str:
                         ),
                     )
                     if day == 1:
-                        await tickets.decide_ticket(session, boss, ticket.id, TicketStatus.APPROVED)
+                        await tickets.decide_ticket(
+                            session, boss, ticket["id"], TicketStatus.APPROVED
+                        )
                     if day == 2:
                         await tickets.decide_ticket(
                             session,
                             boss,
-                            ticket.id,
+                            ticket["id"],
                             TicketStatus.DENIED,
                             "Please attach the itemised receipt.",
                         )

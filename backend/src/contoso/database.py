@@ -1,11 +1,12 @@
 """The async engine, the per-request session that owns the transaction, and health checks."""
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, text
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -73,3 +74,19 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 def among(column: ColumnElement[int], ids: Sequence[int], name: str = "ids") -> ColumnElement[bool]:
     """`column = ANY(:ids)`: one array parameter however many ids (bulk actions send 10,000)."""
     return column == any_(bindparam(name, list(ids), type_=ARRAY(BigInteger)))
+
+
+async def estimated_count(
+    session: AsyncSession, count: Select[tuple[int]], exact_below: int
+) -> tuple[int, bool]:
+    """(rows, is_estimate) for a `SELECT count(*) ...`: the planner's estimate of the
+    counted rows when it is at least `exact_below`, else the exact count."""
+    # Our own statement; its parameters are ids, enums and flags, rendered as literals.
+    sql = count.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+    raw = await session.scalar(text(f"EXPLAIN (FORMAT JSON) {sql}"))
+    plan = json.loads(raw) if isinstance(raw, str) else raw
+    aggregate = plan[0]["Plan"]
+    estimate = int(aggregate["Plans"][0]["Plan Rows"] if "Plans" in aggregate else 0)
+    if estimate >= exact_below:
+        return estimate, True
+    return await session.scalar(count) or 0, False

@@ -2,7 +2,8 @@
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Text, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from contoso.models import Ticket, TicketStatus, User
@@ -56,3 +57,52 @@ def newest_first(statement: S) -> S:
 def visible_aggregate(*columns: Any, viewer: User | None = None) -> Select[Any]:
     """SELECT `columns` over the visible tickets (the owner is joined as `Owner`)."""
     return _visible(select(*columns).select_from(Ticket), viewer, None)
+
+
+# The decider as joined by `visible_ticket_rows`.
+Decider = aliased(User, name="decider")
+
+
+def visible_ticket_rows(
+    viewer: User | None = None, status: TicketStatus | None = None
+) -> Select[Any]:
+    """The visible tickets as plain rows holding exactly what the API shows (no ORM objects)."""
+    columns = select(
+        Ticket.id,
+        Ticket.spent_on,
+        Ticket.amount,
+        Ticket.description,
+        Ticket.links,
+        Ticket.status,
+        Ticket.created_at,
+        Ticket.updated_at,
+        Ticket.decided_at,
+        Ticket.decision_note,
+        Ticket.decided_by_id,
+        Decider.username.label("decider_username"),
+        Owner.id.label("owner_id"),
+        Owner.username.label("owner_username"),
+        Owner.email.label("owner_email"),
+    ).select_from(Ticket)
+    statement = _visible(columns, viewer, status)
+    return statement.outerjoin(Decider, Decider.id == Ticket.decided_by_id)
+
+
+# Filing a ticket is one round trip: lock the owner's row against a concurrent
+# suspension (FOR SHARE), insert the ticket only if the owner is still active,
+# and write its `ticket_created` history row in the same statement.
+FILE_TICKET = text("""
+    WITH owner AS (
+        SELECT id FROM users WHERE id = :owner_id AND NOT suspended FOR SHARE
+    ), ticket AS (
+        INSERT INTO tickets (owner_id, spent_on, amount, description, links)
+        SELECT id, :spent_on, :amount, :description, :links FROM owner
+        RETURNING *
+    ), history AS (
+        INSERT INTO events (kind, actor_id, ticket_id)
+        SELECT 'ticket_created', owner_id, id FROM ticket
+    )
+    SELECT id, spent_on, amount, description, links, status, created_at, updated_at,
+           decided_at, decision_note, decided_by_id
+    FROM ticket
+    """).bindparams(bindparam("links", type_=ARRAY(Text)))

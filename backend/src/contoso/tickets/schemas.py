@@ -109,6 +109,8 @@ class TicketRead(BaseModel):
 class TicketPage(BaseModel):
     items: list[TicketRead]
     total: int
+    # True when `total` is the database's estimate (employer lists over 50,000 tickets).
+    total_is_estimate: bool = False
     limit: int
     offset: int
 

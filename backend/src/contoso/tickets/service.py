@@ -11,16 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from contoso.auth.service import ensure_employee, ensure_employer
-from contoso.database import among
+from contoso.database import among, estimated_count
 from contoso.errors import Conflict, NotFound, Unauthorized
 from contoso.history import record_for_each
 from contoso.models import Event, EventKind, Ticket, TicketStatus, User
 from contoso.tickets.queries import (
+    FILE_TICKET,
     Owner,
     count_visible_tickets,
     newest_first,
     visible_aggregate,
     visible_ticket_ids,
+    visible_ticket_rows,
     visible_tickets,
 )
 from contoso.tickets.schemas import TicketCreate, TicketUpdate
@@ -51,22 +53,17 @@ def _not_found(ticket_id: int) -> NotFound:
     return NotFound(f"Ticket {ticket_id} not found.")
 
 
-async def create_ticket(session: AsyncSession, owner: User, data: TicketCreate) -> Ticket:
-    """File a ticket for `owner` (an employee) with its `ticket_created` history entry."""
+async def create_ticket(session: AsyncSession, owner: User, data: TicketCreate) -> dict[str, Any]:
+    """File a ticket for `owner` (an employee) with its `ticket_created` history entry.
+
+    Returns the ticket as the API shows it. A suspension that commits first wins:
+    the filing is then refused, so no accepted ticket is ever lost or half-written.
+    """
     ensure_employee(owner, "file expense tickets")
-    # FOR SHARE waits for a suspension in flight, so a ticket is either filed
-    # before the suspension (and hidden with the rest) or refused after it.
-    suspended = await session.scalar(
-        select(User.suspended).where(User.id == owner.id).with_for_update(read=True)
-    )
-    if suspended is not False:
+    row = (await session.execute(FILE_TICKET, {"owner_id": owner.id, **data.model_dump()})).first()
+    if row is None:
         raise Unauthorized("Your account is suspended; you can no longer file tickets.")
-    ticket = Ticket(owner=owner, decided_by=None, **data.model_dump())
-    session.add(ticket)
-    await session.flush()
-    session.add(Event(kind=EventKind.TICKET_CREATED, actor_id=owner.id, ticket_id=ticket.id))
-    await session.flush()
-    return ticket
+    return ticket_json(row, owner=owner)
 
 
 async def get_ticket(session: AsyncSession, viewer: User, ticket_id: int) -> Ticket:
@@ -97,6 +94,72 @@ async def list_tickets(
     ).all()
     total = await session.scalar(count_visible_tickets(viewer, status)) or 0
     return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+# Above this many rows a list's total is the planner's estimate: an exact count over
+# a million tickets costs more than the page itself.
+EXACT_COUNT_LIMIT = 50_000
+
+
+@dataclass
+class RowPage:
+    items: list[dict[str, Any]]
+    total: int
+    total_is_estimate: bool
+    limit: int
+    offset: int
+
+
+def ticket_json(row: Any, owner: User | None = None) -> dict[str, Any]:
+    """A `visible_ticket_rows` row (or a new ticket's row and its `owner`) shaped as
+    TicketRead, the API's ticket."""
+    return {
+        "id": row.id,
+        "owner": (
+            {"id": owner.id, "username": owner.username, "email": owner.email}
+            if owner is not None
+            else {"id": row.owner_id, "username": row.owner_username, "email": row.owner_email}
+        ),
+        "spent_on": row.spent_on,
+        "amount": row.amount,
+        "description": row.description,
+        "links": row.links,
+        "status": row.status,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "decided_at": row.decided_at,
+        "decided_by": (
+            {"id": row.decided_by_id, "username": row.decider_username}
+            if row.decided_by_id is not None
+            else None
+        ),
+        "decision_note": row.decision_note,
+    }
+
+
+async def list_ticket_rows(
+    session: AsyncSession,
+    viewer: User,
+    *,
+    status: TicketStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> RowPage:
+    """`list_tickets` for the JSON API: plain rows, and a cheap total for big lists.
+
+    An employee's own tickets are counted exactly. For employers the total is
+    exact up to EXACT_COUNT_LIMIT and the planner's estimate above it.
+    """
+    rows = await session.execute(
+        newest_first(visible_ticket_rows(viewer, status)).limit(limit).offset(offset)
+    )
+    items = [ticket_json(row) for row in rows]
+    count = count_visible_tickets(viewer, status)
+    if viewer.is_employer:
+        total, estimated = await estimated_count(session, count, EXACT_COUNT_LIMIT)
+    else:
+        total, estimated = await session.scalar(count) or 0, False
+    return RowPage(items, total, estimated, limit, offset)
 
 
 def _changes(ticket: Ticket, values: dict[str, Any]) -> dict[str, list[Any]]:

@@ -210,7 +210,7 @@ async def file_ticket(request: Request, session: SessionDep) -> Response:
         )
     ticket = await tickets.create_ticket(session, user, data)
     request.session[NOTICE] = (
-        f"Ticket #{ticket.id} filed: {ticket.amount} for {ticket.description}."
+        f"Ticket #{ticket['id']} filed: {ticket['amount']} for {ticket['description']}."
     )
     return RedirectResponse("/tickets", status_code=303)
 
