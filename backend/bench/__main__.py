@@ -205,6 +205,8 @@ async def prepare_database(reseed: bool) -> tuple[str, dict[str, float]]:
         admin = await asyncio.to_thread(start_embedded_server, BACKEND / ".data" / "bench")
     url = with_database(admin, DATABASE)
     if not reseed and await _is_seeded(admin, url):
+        # Reused: bring its schema up to date (new indexes build on the existing rows).
+        await asyncio.to_thread(migrate, to_asyncpg_url(url))
         return url, {}
     connection = await asyncpg.connect(admin)
     try:

@@ -12,7 +12,8 @@ from contoso.errors import Unauthorized
 from contoso.models import User
 
 
-def get_security(request: Request) -> Security:
+async def get_security(request: Request) -> Security:
+    # async: FastAPI would run a plain `def` dependency in a worker thread per request.
     return request.app.state.security
 
 

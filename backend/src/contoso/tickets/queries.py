@@ -103,6 +103,6 @@ FILE_TICKET = text("""
         SELECT 'ticket_created', owner_id, id FROM ticket
     )
     SELECT id, spent_on, amount, description, links, status, created_at, updated_at,
-           decided_at, decision_note, decided_by_id
+           decided_at, decision_note, decided_by_id, NULL AS decider_username
     FROM ticket
     """).bindparams(bindparam("links", type_=ARRAY(Text)))

@@ -63,7 +63,9 @@ async def create_ticket(session: AsyncSession, owner: User, data: TicketCreate) 
     row = (await session.execute(FILE_TICKET, {"owner_id": owner.id, **data.model_dump()})).first()
     if row is None:
         raise Unauthorized("Your account is suspended; you can no longer file tickets.")
-    return ticket_json(row, owner=owner)
+    return ticket_json(
+        row, owner={"id": owner.id, "username": owner.username, "email": owner.email}
+    )
 
 
 async def get_ticket(session: AsyncSession, viewer: User, ticket_id: int) -> Ticket:
@@ -110,30 +112,44 @@ class RowPage:
     offset: int
 
 
-def ticket_json(row: Any, owner: User | None = None) -> dict[str, Any]:
+def ticket_json(row: Sequence[Any], owner: dict[str, Any] | None = None) -> dict[str, Any]:
     """A `visible_ticket_rows` row (or a new ticket's row and its `owner`) shaped as
-    TicketRead, the API's ticket."""
+    TicketRead, the API's ticket. Positional unpacking: this runs 50 times a request."""
+    (
+        ticket_id,
+        spent_on,
+        amount,
+        description,
+        links,
+        status,
+        created_at,
+        updated_at,
+        decided_at,
+        decision_note,
+        decided_by_id,
+        decider_username,
+        *owner_columns,
+    ) = row
+    if owner is None:
+        owner_id, owner_username, owner_email = owner_columns
+        owner = {"id": owner_id, "username": owner_username, "email": owner_email}
     return {
-        "id": row.id,
-        "owner": (
-            {"id": owner.id, "username": owner.username, "email": owner.email}
-            if owner is not None
-            else {"id": row.owner_id, "username": row.owner_username, "email": row.owner_email}
-        ),
-        "spent_on": row.spent_on,
-        "amount": row.amount,
-        "description": row.description,
-        "links": row.links,
-        "status": row.status,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-        "decided_at": row.decided_at,
+        "id": ticket_id,
+        "owner": owner,
+        "spent_on": spent_on,
+        "amount": amount,
+        "description": description,
+        "links": links,
+        "status": status,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "decided_at": decided_at,
         "decided_by": (
-            {"id": row.decided_by_id, "username": row.decider_username}
-            if row.decided_by_id is not None
+            {"id": decided_by_id, "username": decider_username}
+            if decided_by_id is not None
             else None
         ),
-        "decision_note": row.decision_note,
+        "decision_note": decision_note,
     }
 
 
@@ -150,15 +166,22 @@ async def list_ticket_rows(
     An employee's own tickets are counted exactly. For employers the total is
     exact up to EXACT_COUNT_LIMIT and the planner's estimate above it.
     """
-    rows = await session.execute(
-        newest_first(visible_ticket_rows(viewer, status)).limit(limit).offset(offset)
-    )
-    items = [ticket_json(row) for row in rows]
-    count = count_visible_tickets(viewer, status)
+    statement = newest_first(visible_ticket_rows(viewer, status)).limit(limit).offset(offset)
     if viewer.is_employer:
-        total, estimated = await estimated_count(session, count, EXACT_COUNT_LIMIT)
+        rows = (await session.execute(statement)).all()
+        total, estimated = await estimated_count(
+            session, visible_ticket_ids(viewer, status), EXACT_COUNT_LIMIT
+        )
+        items = [ticket_json(row) for row in rows]
     else:
-        total, estimated = await session.scalar(count) or 0, False
+        # An employee has a few hundred tickets: count them in the same query.
+        counted = (await session.execute(statement.add_columns(func.count().over()))).all()
+        items = [ticket_json(row[:-1]) for row in counted]
+        estimated = False
+        if counted:
+            total = counted[0][-1]
+        else:  # a page past the end still reports the total
+            total = await session.scalar(count_visible_tickets(viewer, status)) or 0
     return RowPage(items, total, estimated, limit, offset)
 
 
