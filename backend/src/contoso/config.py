@@ -4,7 +4,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     # Larger request bodies get 413; a 10,000-ticket bulk decision is about 100 KiB.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # uvicorn worker processes for `contoso serve` (each has its own DB pool).
+    workers: int = Field(default=1, ge=1, le=64)
+    # Host headers the app answers to; ["*"] accepts any (set your domain in production).
+    trusted_hosts: Annotated[list[str], NoDecode] = ["*"]
+    # Proxies whose X-Forwarded-For/-Proto are believed (the load balancer's address).
+    forwarded_allow_ips: str = "127.0.0.1"
+    # "text" for people, "json" for log collectors; either way with request ids.
+    log_format: Literal["text", "json"] = "text"
+
     docs_enabled: bool = True
     # Served over HTTPS (directly or behind a proxy): session cookies become Secure.
     https: bool = False
@@ -70,7 +79,7 @@ class Settings(BaseSettings):
             )
         return url
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

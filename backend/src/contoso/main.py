@@ -2,12 +2,14 @@
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from contoso.admin.console import mount_console
 from contoso.auth.endpoints import router as auth_router
@@ -17,6 +19,7 @@ from contoso.config import Settings, get_settings
 from contoso.database import create_database
 from contoso.employees.endpoints import router as employees_router
 from contoso.errors import DATABASE_DOWN_MESSAGE, error_responses, install_error_handlers
+from contoso.logs import RequestIdMiddleware, configure_logging
 from contoso.middleware import (
     BodySizeLimitMiddleware,
     CsrfMiddleware,
@@ -39,6 +42,16 @@ def is_browser_path(path: str) -> bool:
     return (path == "/" or path.startswith(BROWSER_PREFIXES)) and not path.startswith(
         "/admin/statics"
     )
+
+
+MIGRATE_ON_START = "CONTOSO_MIGRATE_ON_START"
+
+
+def app_from_environment() -> FastAPI:
+    """The app for one uvicorn worker, from the environment `contoso serve` prepared."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings, migrate_on_start=os.environ.get(MIGRATE_ON_START) == "1")
 
 
 def create_app(settings: Settings | None = None, *, migrate_on_start: bool = False) -> FastAPI:
@@ -115,6 +128,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(DatabaseOutageMiddleware)
+    if settings.trusted_hosts != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         # Bearer tokens, not cookies, authorise the API: no credentials cross origins.
         app.add_middleware(

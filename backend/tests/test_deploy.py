@@ -1,0 +1,178 @@
+"""What can be checked of the Docker deployment without a Docker engine: that the
+compose file and .env.example agree with the settings class, and that the
+container's commands are the code path the suite runs, over TCP."""
+
+import asyncio
+import os
+import re
+import shlex
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import yaml
+
+from contoso.config import Settings
+from tests.test_cli import CONTOSO, _env, _run, _stop, _wait_ready
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class ComposeLoader(yaml.SafeLoader):
+    """YAML with compose's merge tags (`!reset`, `!override`) read as plain values."""
+
+
+for _tag in ("!reset", "!override"):
+    ComposeLoader.add_constructor(
+        _tag,
+        lambda loader, node: (
+            loader.construct_sequence(node)
+            if isinstance(node, yaml.SequenceNode)
+            else (
+                loader.construct_mapping(node)
+                if isinstance(node, yaml.MappingNode)
+                else loader.construct_scalar(node)
+            )
+        ),
+    )
+
+
+def _compose(name: str) -> dict:
+    text = (REPO / name).read_text()
+    return yaml.load(text, Loader=ComposeLoader)  # noqa: S506 (SafeLoader plus two tags)
+
+
+COMPOSE = _compose("docker-compose.yml")
+SCALE = _compose("docker-compose.scale.yml")
+DOCKERFILE = (REPO / "backend" / "Dockerfile").read_text()
+# Variables that configure compose itself, not the app.
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "APP_PORT", "POSTGRES_USER", "POSTGRES_DB"}
+SETTINGS = {name.upper() for name in Settings.model_fields}
+TCP_DATABASE = os.environ.get(
+    "CI_EXTERNAL_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def _example_names() -> list[str]:
+    text = (REPO / ".env.example").read_text()
+    return re.findall(r"^#?\s?([A-Z][A-Z0-9_]+)=", text, flags=re.MULTILINE)
+
+
+def test_env_example_lists_every_setting_and_nothing_else():
+    listed = set(_example_names())
+    assert listed >= SETTINGS, f"missing from .env.example: {sorted(SETTINGS - listed)}"
+    assert listed <= SETTINGS | COMPOSE_ONLY, f"unknown: {sorted(listed - SETTINGS - COMPOSE_ONLY)}"
+
+
+def test_compose_passes_only_known_settings_to_the_app():
+    for name in ("app", "migrate"):
+        service = COMPOSE["services"][name]
+        assert service["env_file"] == ".env"
+        assert set(service["environment"]) <= SETTINGS
+    assert set(SCALE["services"]["app"]["environment"]) <= SETTINGS
+
+
+def test_compose_refuses_to_start_without_a_real_secret():
+    for name in ("app", "migrate"):
+        secret = COMPOSE["services"][name]["environment"]["SECRET_KEY"]
+        assert secret.startswith("${SECRET_KEY:?"), "compose must stop when SECRET_KEY is unset"
+    assert "ENVIRONMENT=production" in DOCKERFILE  # the app refuses placeholders and short keys
+
+
+def test_compose_starts_nothing_before_its_database_is_ready():
+    services = COMPOSE["services"]
+    assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+    assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
+    assert services["app"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert "pgdata" in COMPOSE["volumes"]
+
+
+def _container_commands() -> tuple[list[str], list[str]]:
+    migrate = COMPOSE["services"]["migrate"]["command"]
+    cmd = re.search(r"^CMD (\[.*\])$", DOCKERFILE, flags=re.MULTILINE).group(1)
+    serve = yaml.safe_load(cmd)
+    return migrate, serve
+
+
+async def _fresh_database(url: str, name: str) -> str:
+    connection = await asyncio.wait_for(asyncpg.connect(url), 5)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_the_containers_commands_migrate_then_serve_over_tcp(tmp_path):
+    try:
+        url = asyncio.run(_fresh_database(TCP_DATABASE, "contoso_deploy_check"))
+    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL over TCP at {TCP_DATABASE}: {exc}")
+    migrate, serve = _container_commands()
+    assert migrate[0] == serve[0] == "contoso"
+    env = _env(
+        tmp_path,
+        url,
+        ENVIRONMENT="production",
+        SECRET_KEY="9f2c1e7a4b8d6f03a5c2e9b1d7f4a6c8e0b3d5f7a9c1e3b5",
+        PASSWORD_HASH_ROUNDS="10",
+        WORKERS="2",
+        LOG_FORMAT="json",
+    )
+
+    migrated = _run(migrate[1:], env)
+    assert migrated.returncode == 0, migrated.stderr
+
+    port = str(_free_port())
+    argv = [CONTOSO, *serve[1:]]
+    argv[argv.index("--port") + 1] = port
+    argv[argv.index("--host") + 1] = "127.0.0.1"
+    process = _popen(argv, env, tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        ready = _wait_ready(base, process)
+        registered = httpx.post(
+            f"{base}/api/auth/register",
+            json={"email": "ops@example.com", "password": "password-1234", "username": "Ops"},
+            headers={"X-Request-ID": "deploy-check-1"},
+        )
+    finally:
+        output = _stop(process)
+
+    assert ready.status_code == 200, output
+    assert registered.status_code == 201
+    assert registered.headers["x-request-id"] == "deploy-check-1"
+    assert '"request_id": "deploy-check-1"' in output  # structured logs carry the id
+    assert "(2 workers)" in output
+
+
+def _free_port() -> int:
+    from tests.test_cli import _free_port as free
+
+    return free()
+
+
+def _popen(argv: list[str], env: dict[str, str], tmp_path: Path):
+    import subprocess
+
+    log = tmp_path / "container.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            argv, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    process.log = log
+    return process
+
+
+def test_the_dockerfile_builds_from_the_lock_as_a_non_root_user():
+    assert "uv sync --frozen --no-dev --no-install-project" in DOCKERFILE
+    assert DOCKERFILE.index("COPY pyproject.toml uv.lock") < DOCKERFILE.index("COPY src")
+    assert re.search(r"^USER contoso$", DOCKERFILE, flags=re.MULTILINE)
+    assert "HEALTHCHECK" in DOCKERFILE and "/readyz" in DOCKERFILE
+    assert shlex.split("contoso migrate") == COMPOSE["services"]["migrate"]["command"]

@@ -1,0 +1,37 @@
+"""The README's commands run here, so they cannot go stale."""
+
+import re
+import subprocess
+from pathlib import Path
+
+from tests.test_cli import _env, _serve, _stop, _wait_ready
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_the_readme_api_story_runs_as_written(tmp_path, database_url, app):
+    story = re.search(
+        r"<!-- api-story:start -->\s*```bash\n(.*?)```\s*<!-- api-story:end -->", README, re.S
+    ).group(1)
+    process, base = _serve(_env(tmp_path, database_url))
+    try:
+        _wait_ready(base, process)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", story],
+            env={"BASE": base, "PATH": "/usr/bin:/bin:/usr/local/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        _stop(process)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "approved", "True", "401", "0"]
+    assert "It prints `1`, `approved`, `True`, `401` and `0`." in README
+
+
+def test_the_readme_names_the_two_commands():
+    assert "cd backend && uv run contoso serve" in README
+    assert "cd backend && uv run pytest" in README
