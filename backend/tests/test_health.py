@@ -69,3 +69,28 @@ async def test_the_openapi_document_describes_the_api(client):
     assert "/api/employees/{employee_id}/suspend" in paths
     docs = await client.get("/docs")
     assert docs.status_code == 200
+
+
+async def test_trusted_hosts_refuse_other_host_headers(settings):
+    from httpx import ASGITransport, AsyncClient
+
+    from contoso.main import create_app
+
+    app = create_app(settings.model_copy(update={"trusted_hosts": ["expenses.example.com"]}))
+    transport = ASGITransport(app=app)
+    async with AsyncClient(transport=transport, base_url="http://expenses.example.com") as ok:
+        allowed = await ok.get("/healthz")
+    async with AsyncClient(transport=transport, base_url="http://evil.example.com") as bad:
+        refused = await bad.get("/healthz")
+    await app.state.database.dispose()
+    assert allowed.status_code == 200
+    assert refused.status_code == 400
+
+
+async def test_every_response_carries_a_request_id(client):
+    mine = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    generated = await client.get("/healthz")
+    hostile = await client.get("/healthz", headers={"X-Request-ID": "bad id\\n<script>"})
+    assert mine.headers["x-request-id"] == "abc-123"
+    assert len(generated.headers["x-request-id"]) == 32
+    assert hostile.headers["x-request-id"] != "bad id\\n<script>"

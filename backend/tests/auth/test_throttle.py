@@ -1,0 +1,46 @@
+"""The login throttle's counts, per process in memory or shared through Redis."""
+
+import os
+import socket
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+
+from contoso.auth.throttle import LoginThrottle
+from contoso.errors import TooManyAttempts
+
+REDIS = os.environ.get("CI_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+async def test_failures_past_the_limit_are_refused_with_a_retry_after():
+    throttle = LoginThrottle("3 per minute", "async+memory://")
+    for _ in range(3):
+        await throttle.check("a@example.com", "10.0.0.1")
+        await throttle.failed("a@example.com", "10.0.0.1")
+
+    with pytest.raises(TooManyAttempts) as refused:
+        await throttle.check("a@example.com", "10.0.0.1")
+    await throttle.check("a@example.com", "10.0.0.2")  # another client is not blocked
+
+    assert 0 < refused.value.retry_after <= 60
+
+
+async def test_processes_sharing_redis_share_the_count():
+    address = urlsplit(REDIS)
+    try:
+        socket.create_connection((address.hostname, address.port or 6379), timeout=1).close()
+    except OSError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no Redis at {REDIS}: {exc}")
+    storage = REDIS.replace("redis://", "async+redis://")
+    email = f"{uuid.uuid4().hex}@example.com"
+    first, second = LoginThrottle("3 per minute", storage), LoginThrottle("3 per minute", storage)
+
+    await first.failed(email, "10.0.0.1")
+    await second.failed(email, "10.0.0.1")
+    await first.failed(email, "10.0.0.1")
+
+    with pytest.raises(TooManyAttempts):
+        await second.check(email, "10.0.0.1")
