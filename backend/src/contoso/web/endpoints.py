@@ -15,7 +15,7 @@ from contoso.auth.schemas import LoginRequest, NewPassword, RegisterRequest
 from contoso.database import SessionDep
 from contoso.errors import Conflict, ContosoError, Forbidden, NotFound
 from contoso.middleware import CSRF_FIELD, csrf_token
-from contoso.models import TicketStatus, User
+from contoso.models import Ticket, TicketStatus, User
 from contoso.sessions import end_session
 from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
@@ -215,15 +215,25 @@ async def file_ticket(request: Request, session: SessionDep) -> Response:
     return RedirectResponse("/tickets", status_code=303)
 
 
-@router.get("/tickets/{ticket_id}/edit")
-async def edit_page(ticket_id: TicketId, request: Request, session: SessionDep) -> Response:
+async def _own_ticket(
+    request: Request, session: SessionDep, ticket_id: int
+) -> tuple[User, Ticket] | Response:
+    """The logged-in employee and their ticket, or the page to show instead."""
     user = await _employee(request, session)
     if isinstance(user, Response):
         return user
     try:
-        ticket = await tickets.get_ticket(session, user, ticket_id)
+        return user, await tickets.get_ticket(session, user, ticket_id)
     except NotFound as exc:
         return _render(request, "missing.html", {"user": user, "error": exc.message}, 404)
+
+
+@router.get("/tickets/{ticket_id}/edit")
+async def edit_page(ticket_id: TicketId, request: Request, session: SessionDep) -> Response:
+    found = await _own_ticket(request, session, ticket_id)
+    if isinstance(found, Response):
+        return found
+    user, ticket = found
     values = {
         "spent_on": ticket.spent_on.isoformat(),
         "amount": str(ticket.amount),
@@ -236,13 +246,10 @@ async def edit_page(ticket_id: TicketId, request: Request, session: SessionDep) 
 
 @router.post("/tickets/{ticket_id}/edit")
 async def edit_ticket(ticket_id: TicketId, request: Request, session: SessionDep) -> Response:
-    user = await _employee(request, session)
-    if isinstance(user, Response):
-        return user
-    try:
-        ticket = await tickets.get_ticket(session, user, ticket_id)
-    except NotFound as exc:
-        return _render(request, "missing.html", {"user": user, "error": exc.message}, 404)
+    found = await _own_ticket(request, session, ticket_id)
+    if isinstance(found, Response):
+        return found
+    user, ticket = found
     values = form_values(await request.form(), *TICKET_FIELDS)
     data, errors = parse(TicketUpdate, _ticket_data(values))
     if data is None:
