@@ -115,12 +115,19 @@ class Ticket(Base):
             text("id DESC"),
         ),
         # Every ticket newest first, and by status newest first (the console and API lists).
-        Index("ix_tickets_recent", text("created_at DESC"), text("id DESC")),
+        # owner_id is included so a deep page's ids come from the index alone.
+        Index(
+            "ix_tickets_recent",
+            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_include=["owner_id"],
+        ),
         Index(
             "ix_tickets_status_recent",
             "status",
             text("created_at DESC"),
             text("id DESC"),
+            postgresql_include=["owner_id"],
         ),
         # The dashboard's figures, answered from the indexes alone (index-only scans).
         Index(

@@ -72,6 +72,12 @@ async def test_the_list_pages_newest_first_and_filters_by_status(client, factory
     assert (page["total"], page["limit"], page["offset"]) == (5, 2, 1)
     assert pending["total"] == 4
     assert [t["id"] for t in approved["items"]] == [ids[1]]
+    # The employer's pages (read through the covering index) agree.
+    boss_page = (await client.get("/api/tickets?limit=2&offset=1", headers=boss.headers)).json()
+    assert [t["id"] for t in boss_page["items"]] == [ids[3], ids[2]]
+    assert (boss_page["total"], boss_page["total_is_estimate"]) == (5, False)
+    boss_pending = await client.get("/api/tickets?status=pending&offset=3", headers=boss.headers)
+    assert [t["id"] for t in boss_pending.json()["items"]] == [ids[0]]
 
 
 @pytest.mark.parametrize("query", ["limit=201", "limit=0", "offset=-1", "status=lost"])

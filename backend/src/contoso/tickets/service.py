@@ -168,7 +168,16 @@ async def list_ticket_rows(
     """
     statement = newest_first(visible_ticket_rows(viewer, status)).limit(limit).offset(offset)
     if viewer.is_employer:
-        rows = (await session.execute(statement)).all()
+        # A deferred join: the page's ids come from the covering index alone (no
+        # table reads for the rows skipped by OFFSET), then only those rows are read.
+        page_ids = (
+            newest_first(visible_ticket_ids(viewer, status))
+            .limit(limit)
+            .offset(offset)
+            .correlate(None)
+        )
+        page = newest_first(visible_ticket_rows(viewer, status).where(Ticket.id.in_(page_ids)))
+        rows = (await session.execute(page)).all()
         total, estimated = await estimated_count(
             session, visible_ticket_ids(viewer, status), EXACT_COUNT_LIMIT
         )
