@@ -320,7 +320,7 @@ async def test_the_dashboard_figures_match_the_data(browser, factory, client):
     a1 = await factory.ticket(alice, amount="100.00", spent_on=today)
     await factory.ticket(alice, amount="50.25", spent_on=today)
     b1 = await factory.ticket(bob, amount="10.00", spent_on=today)
-    b2 = await factory.ticket(bob, amount="7.00", spent_on=today)
+    await factory.ticket(bob, amount="7.00", spent_on=today)
     await client.post(f"/api/tickets/{a1['id']}/approve", headers=boss.headers)
     await client.post(f"/api/tickets/{b1['id']}/deny", headers=boss.headers)
     await browser.login_as(boss)
@@ -334,7 +334,6 @@ async def test_the_dashboard_figures_match_the_data(browser, factory, client):
     assert 'id="denied-month">1<' in page
     assert page.index("Alice") < page.index(bob.email)  # most pending money first
     assert "<svg" in page
-    assert b2["id"]
 
 
 async def test_console_responses_refuse_framing_and_sniffing(browser):
@@ -349,7 +348,7 @@ async def test_the_ticket_list_searches_filters_and_sorts(browser, factory, clie
     alice = await factory.employee(username="Alice Wong", email="alice@example.com")
     bob = await factory.employee(username="Bob")
     boss = await factory.employer()
-    cheap = await factory.ticket(alice, amount="5.00", description="Coffee")
+    await factory.ticket(alice, amount="5.00", description="Coffee")
     dear = await factory.ticket(bob, amount="900.00", description="Flight")
     await client.post(f"/api/tickets/{dear['id']}/approve", headers=boss.headers)
     await browser.login_as(boss)
@@ -365,7 +364,6 @@ async def test_the_ticket_list_searches_filters_and_sorts(browser, factory, clie
     assert "Flight" in by_text.text and "Coffee" not in by_text.text
     assert "Flight" in approved.text and "Coffee" not in approved.text
     assert by_amount.text.index("900.00") < by_amount.text.index("5.00")
-    assert cheap["id"]
 
 
 async def test_the_employee_list_shows_counts_and_filters_by_state(browser, factory, client):

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from contoso.database import estimated_count
 from contoso.employees import service as employees_service
-from contoso.employees.queries import employees, newest_first, with_ticket_counts
+from contoso.employees.queries import employees, with_ticket_counts
 from contoso.models import Event, EventKind, Ticket, TicketStatus, User
 from contoso.tickets import service as tickets_service
 from contoso.tickets.queries import Owner, visible_tickets
@@ -356,11 +356,9 @@ class EmployeeAdmin(ConsoleView, model=User):
             )
         if form is None:
             async with self.session_maker() as session:
-                people = (
-                    await session.scalars(
-                        newest_first(with_ticket_counts(employees()).where(User.id.in_(ids)))
-                    )
-                ).all()
+                people = await employees_service.employees_by_ids(
+                    session, request.state.employer, ids
+                )
             return await self._confirm(
                 request,
                 verb,

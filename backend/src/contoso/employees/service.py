@@ -52,6 +52,15 @@ async def get_employee(session: AsyncSession, employer: User, employee_id: int) 
     return EmployeeRead.model_validate(user)
 
 
+async def employees_by_ids(
+    session: AsyncSession, employer: User, employee_ids: Sequence[int]
+) -> Sequence[User]:
+    """The employees among `employee_ids`, with ticket counts (for confirmation pages)."""
+    ensure_employer(employer, "view employees")
+    statement = with_ticket_counts(employees()).where(among(User.id, employee_ids))
+    return (await session.scalars(newest_first(statement))).all()
+
+
 async def _set_suspended(
     session: AsyncSession, employer: User, employee_ids: Sequence[int], suspend: bool
 ) -> SuspensionOutcome:
