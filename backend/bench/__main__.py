@@ -4,13 +4,16 @@
     cd backend && uv run python -m bench --reseed   # rebuild the 1M-ticket database
 
 The service runs as users run it (uvicorn, uvloop, httptools, one worker pinned to
-core 0); wrk drives it from core 1. A bare Starlette + asyncpg app answers the same
-list and insert requests in the same run, and every figure is also given as a
-ratio to it. Needs `wrk` (apt-get install wrk) and `taskset`.
+core 0); wrk drives it from core 1. The employee list is measured once more the way
+`WORKERS=2` users run it on a two-core machine: two workers, nothing pinned. A bare
+Starlette + asyncpg app answers the same list and insert requests in the same run and
+the same configurations, and every figure is also given as a ratio to it. Needs `wrk`
+(apt-get install wrk) and `taskset`.
 """
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,13 +41,30 @@ from contoso.embedded import ensure_database, start_embedded_server, to_asyncpg_
 BACKEND = Path(__file__).resolve().parents[1]
 WORK = BACKEND / ".data" / "bench-work"
 WRK = Path(__file__).parent / "wrk"
-DOC = BACKEND.parent / "docs" / "performance.md"
 DATABASE = "contoso_bench"
 SECRET = "benchmark-only-signing-key-0123456789-abcdefghijklmnop"
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
-SERVER_CORE, LOAD_CORE = "0", "1"
 # Employer-side scenarios: four employers working at once (the seed has five).
 EMPLOYERS = 4
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How many uvicorn workers serve, and the cores (None: unpinned) of server and wrk."""
+
+    workers: int
+    server_core: str | None
+    load_core: str | None
+
+
+# One worker on core 0, wrk on core 1: figures that do not depend on the scheduler.
+PINNED = Placement(workers=1, server_core="0", load_core="1")
+# What `WORKERS=2` users run on this two-core machine: the scheduler places everything.
+TWO_WORKERS_UNPINNED = Placement(workers=2, server_core=None, load_core=None)
+
+
+def _on_core(core: str | None, command: list[str]) -> list[str]:
+    return ["taskset", "-c", core, *command] if core else command
 
 
 def _free_port() -> int:
@@ -76,16 +97,17 @@ def parse_wrk(output: str) -> dict[str, float]:
 
 
 class Server:
-    """A server process pinned to one core, with its peak memory sampled."""
+    """A uvicorn server placed as `placement` says, with its peak memory sampled (the
+    supervisor's and every worker's RSS summed)."""
 
-    def __init__(self, name: str, target: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, target: list[str], env: dict[str, str], placement: Placement = PINNED
+    ) -> None:
         self.name = name
+        self.placement = placement
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            "taskset",
-            "-c",
-            SERVER_CORE,
+        uvicorn = [
             sys.executable,
             "-m",
             "uvicorn",
@@ -95,34 +117,52 @@ class Server:
             "--port",
             str(self.port),
             "--workers",
-            "1",
+            str(placement.workers),
             "--loop",
             "uvloop",
             "--http",
             "httptools",
             "--no-access-log",
+            # Info adds start-up and shutdown lines only: readiness is read from them.
             "--log-level",
-            "warning",
+            "info",
         ]
-        self.log = WORK / f"{name}.log"
-        self.process = subprocess.Popen(
-            command, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, cwd=BACKEND
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(self.url + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit(f"{name} did not start:\n{self.log.read_text()}")
+        self.log = WORK / f"{name}-{placement.workers}w.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                _on_core(placement.server_core, uvicorn),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=BACKEND,
+            )
+        self._wait_until_ready()
         self.peak_rss = 0.0
         self._sampling = False
 
+    def _wait_until_ready(self) -> None:
+        """Return once every worker has finished its start-up and the port answers."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            started = self.log.read_text().count("Application startup complete")
+            if started >= self.placement.workers:
+                try:
+                    httpx.get(self.url + "/healthz", timeout=1)
+                    return
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit(f"{self.name} did not start:\n{self.log.read_text()}")
+
     def rss_mb(self) -> float:
         process = psutil.Process(self.process.pid)
-        return sum(p.memory_info().rss for p in [process, *process.children(True)]) / 2**20
+        total = 0
+        for member in [process, *process.children(recursive=True)]:
+            # A worker can exit between listing and reading (uvicorn replaces dead ones).
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += member.memory_info().rss
+        return total / 2**20
 
     def sample(self) -> "Server":
         self._sampling = True
@@ -144,14 +184,22 @@ class Server:
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
-def wrk(url: str, script: str, connections: int, env: dict[str, str], seconds: int) -> str:
+def wrk(
+    url: str,
+    script: str,
+    connections: int,
+    env: dict[str, str],
+    seconds: int,
+    core: str | None,
+) -> str:
     command = [
-        "taskset",
-        "-c",
-        LOAD_CORE,
         "wrk",
         "-t1",
         f"-c{connections}",
@@ -163,7 +211,9 @@ def wrk(url: str, script: str, connections: int, env: dict[str, str], seconds: i
         str(WRK / script),
         url,
     ]
-    done = subprocess.run(command, env=os.environ | env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        _on_core(core, command), env=os.environ | env, capture_output=True, text=True, check=True
+    )
     return done.stdout
 
 
@@ -176,7 +226,7 @@ def run_wrk(
     seconds: int = DURATION,
 ) -> Result:
     server.sample()
-    output = wrk(server.url, script, connections, env, seconds)
+    output = wrk(server.url, script, connections, env, seconds, server.placement.load_core)
     rss = server.stop_sampling()
     figures = parse_wrk(output)
     result = Result(
@@ -189,6 +239,7 @@ def run_wrk(
         int(figures["errors"]),
         int(figures["requests"]),
         rss,
+        workers=server.placement.workers,
     )
     print(
         f"  {scenario:<44} {server.name:<9} c={connections:<4} {result.requests_per_s:>8.0f}/s "
@@ -327,20 +378,20 @@ async def bulk_approve(server: Server, url: str, boss_token: str) -> Result:
 def login_storm(server: Server, list_env: dict[str, str]) -> Result:
     """List traffic measured while a second wrk hammers the login endpoint."""
     storm = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            LOAD_CORE,
-            "wrk",
-            "-t1",
-            "-c16",
-            f"-d{DURATION + 4}s",
-            "--timeout",
-            "30s",
-            "-s",
-            str(WRK / "login.lua"),
-            server.url,
-        ],
+        _on_core(
+            server.placement.load_core,
+            [
+                "wrk",
+                "-t1",
+                "-c16",
+                f"-d{DURATION + 4}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(WRK / "login.lua"),
+                server.url,
+            ],
+        ),
         env=os.environ | {"BENCH_ACCOUNTS": str(EMPLOYEES), "BENCH_PASSWORD": PASSWORD},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -351,6 +402,19 @@ def login_storm(server: Server, list_env: dict[str, str]) -> Result:
     storm_output = storm.communicate()[0]
     logins = re.search(r"(\d+) requests in", storm_output)
     result.note = f"{logins.group(1) if logins else '?'} logins served meanwhile"
+    return result
+
+
+def two_workers_list(
+    name: str, target: list[str], env: dict[str, str], list_env: dict[str, str]
+) -> Result:
+    """The employee list served by two unpinned workers, as `WORKERS=2` runs it here."""
+    server = Server(name, target, env, TWO_WORKERS_UNPINNED)
+    try:
+        result = run_wrk(server, "employee list, two workers unpinned", "rotate.lua", 64, list_env)
+    finally:
+        server.stop()
+    result.note = "RSS: supervisor and both workers"
     return result
 
 
@@ -388,23 +452,29 @@ def main() -> None:
     }
     results: list[Result] = []
 
+    reference_target = ["bench.reference:app"]
+    app_target = ["--factory", "contoso.main:create_app"]
+
     print("reference: bare Starlette + asyncpg + PyJWT + orjson", flush=True)
-    reference = Server("reference", ["bench.reference:app"], base_env)
+    reference = Server("reference", reference_target, base_env)
     try:
         for connections in (64, 256):
             results.append(run_wrk(reference, "employee list", "rotate.lua", connections, list_env))
         results.append(run_wrk(reference, "employee files a ticket", "rotate.lua", 64, file_env))
     finally:
         reference.stop()
+    # What autovacuum does between bursts in a running system: each filing leaves tens
+    # of thousands of fresh rows the index-only scans cannot use yet. Vacuuming after
+    # every filing gives each later list the same kind of table to read.
+    asyncio.run(_vacuum(url))
+    results.append(two_workers_list("reference", reference_target, base_env, list_env))
 
     print("contoso: the service", flush=True)
-    app = Server("contoso", ["--factory", "contoso.main:create_app"], base_env)
+    app = Server("contoso", app_target, base_env)
     try:
         for connections in (64, 256):
             results.append(run_wrk(app, "employee list", "rotate.lua", connections, list_env))
         results.append(run_wrk(app, "employee files a ticket", "rotate.lua", 64, file_env))
-        # What autovacuum does between bursts in a running system: the filing above
-        # left tens of thousands of fresh rows the index-only scans cannot use yet.
         asyncio.run(_vacuum(url))
         boss = {
             "BENCH_HEADER_NAME": "Authorization",
@@ -454,6 +524,9 @@ def main() -> None:
         results.append(login_storm(app, list_env))
     finally:
         app.stop()
+    # The bulk approval above rewrote 10,000 rows: vacuum as before the reference's run.
+    asyncio.run(_vacuum(url))
+    results.append(two_workers_list("contoso", app_target, base_env, list_env))
 
     report(results, seed_timings)
 
