@@ -77,7 +77,7 @@ async def seed_demo(settings: Settings) -> str:
                     RegisterRequest(email=email, username=name, password=DEMO_PASSWORD),
                 )
                 for day, (amount, text) in enumerate(_DEMO_SPEND[number::3]):
-                    ticket = await tickets.create_ticket(
+                    ticket = await tickets.file_ticket(
                         session,
                         employee,
                         TicketCreate(
@@ -88,14 +88,12 @@ async def seed_demo(settings: Settings) -> str:
                         ),
                     )
                     if day == 1:
-                        await tickets.decide_ticket(
-                            session, boss, ticket["id"], TicketStatus.APPROVED
-                        )
+                        await tickets.decide_ticket(session, boss, ticket.id, TicketStatus.APPROVED)
                     if day == 2:
                         await tickets.decide_ticket(
                             session,
                             boss,
-                            ticket["id"],
+                            ticket.id,
                             TicketStatus.DENIED,
                             "Please attach the itemised receipt.",
                         )

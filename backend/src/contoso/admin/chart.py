@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-from contoso.tickets.service import MonthlySpend
+from contoso.dashboard.service import MonthlySpend
 
 WIDTH, HEIGHT = 720, 240
 TOP, BOTTOM, LEFT = 20, 30, 70

@@ -14,9 +14,9 @@ from contoso.admin.auth import EmployerAuth
 from contoso.admin.chart import monthly_spend_svg
 from contoso.admin.views import CONSOLE_VIEWS
 from contoso.auth.security import Security
+from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
 from contoso.middleware import CSRF_FIELD, csrf_token
-from contoso.tickets import service as tickets_service
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -27,7 +27,7 @@ class Console(Admin):
     @login_required
     async def index(self, request: Request) -> Response:
         async with self.session_maker() as session:
-            figures = await tickets_service.dashboard(session, request.state.employer)
+            figures = await dashboard_service.dashboard(session, request.state.employer)
         return await self.templates.TemplateResponse(
             request,
             "dashboard.html",

@@ -1,6 +1,7 @@
 """The console's views: read-only lists over the shared queries, actions through the services."""
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -11,7 +12,8 @@ from sqladmin import ModelView, action
 from sqladmin.filters import BooleanFilter, StaticValuesFilter
 from sqladmin.flash import Flash
 from sqladmin.formatters import BASE_FORMATTERS
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, Subquery, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -19,19 +21,17 @@ from starlette.responses import RedirectResponse, Response
 from contoso.database import estimated_count
 from contoso.employees import service as employees_service
 from contoso.employees.queries import employees, with_ticket_counts
+from contoso.employees.schemas import EmployeeSkip
 from contoso.models import Event, EventKind, Ticket, TicketStatus, User
 from contoso.tickets import service as tickets_service
-from contoso.tickets.queries import Owner, visible_tickets
-from contoso.tickets.schemas import Decision
+from contoso.tickets.display import status_badge
+from contoso.tickets.queries import Owner, all_visible_ticket_models
+from contoso.tickets.schemas import Decision, TicketSkip
 from contoso.tickets.service import EXACT_COUNT_LIMIT
+from contoso.validation import MAX_RECORD_ID, MAX_SELECTION
 
-MAX_SELECTION = 10_000
-SKIP_REASONS = {
-    "already_decided": "already decided",
-    "not_found": "not found or hidden",
-    "already_suspended": "already suspended",
-    "already_active": "already active",
-}
+# SQLAdmin's hooks take and return statements of any columns.
+AnySelect = Select[*tuple[Any, ...]]
 
 
 def _parse_ids(raw: str) -> list[int] | None:
@@ -40,7 +40,7 @@ def _parse_ids(raw: str) -> list[int] | None:
         ids = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
         return None
-    if not ids or len(ids) > MAX_SELECTION or any(i < 1 or i >= 2**63 for i in ids):
+    if not ids or len(ids) > MAX_SELECTION or any(not 1 <= i <= MAX_RECORD_ID for i in ids):
         return None
     return list(dict.fromkeys(ids))
 
@@ -56,13 +56,13 @@ def _pk(request: Request) -> int | None:
     return ids[0] if ids and len(ids) == 1 else None
 
 
-def _outcome_message(verb: str, noun: str, done: int, skipped: dict[int, str]) -> str:
+def _outcome_message(
+    verb: str, noun: str, done: int, skipped: Mapping[int, TicketSkip | EmployeeSkip]
+) -> str:
     message = f"{verb} {done} {noun}{'' if done == 1 else 's'}"
     if skipped:
-        reasons: dict[str, int] = {}
-        for reason in skipped.values():
-            reasons[reason] = reasons.get(reason, 0) + 1
-        parts = ", ".join(f"{count} {SKIP_REASONS[r]}" for r, count in reasons.items())
+        reasons = Counter(skipped.values())
+        parts = ", ".join(f"{count} {reason.label}" for reason, count in reasons.items())
         message += f"; {len(skipped)} skipped: {parts}"
     return message + "."
 
@@ -88,8 +88,7 @@ def _decider(ticket: Ticket, _: str) -> str:
 
 
 def _status(ticket: Ticket, _: str) -> Markup:
-    colour = {"pending": "yellow", "approved": "green", "denied": "red"}[ticket.status.value]
-    return Markup('<span class="badge bg-{}-lt">{}</span>').format(colour, ticket.status.value)
+    return status_badge(ticket.status)
 
 
 def _when(value: datetime) -> str:
@@ -112,6 +111,12 @@ class ConsoleView(ModelView):
     page_size_options: ClassVar[Sequence[int]] = [25, 50, 100, 200]
     # The URL segment: /admin/<url_identity>/list.
     url_identity: ClassVar[str] = ""
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        # SQLAdmin types its session maker as sync or async; ours is async (mount_console).
+        assert isinstance(self.session_maker, async_sessionmaker)
+        return self.session_maker
 
     async def _confirm(
         self, request: Request, verb: str, items: Sequence[Any], context: dict[str, Any]
@@ -199,15 +204,15 @@ class TicketAdmin(ConsoleView, model=Ticket):
         "decision_note",
     ]
 
-    def list_query(self, request: Request) -> Select:
-        return visible_tickets()
+    def list_query(self, request: Request) -> AnySelect:
+        return all_visible_ticket_models()
 
-    def details_query(self, request: Request) -> Select:
+    def details_query(self, request: Request) -> AnySelect:
         ticket_id = _pk(request)
-        statement = visible_tickets()
+        statement = all_visible_ticket_models()
         return statement.where(Ticket.id == ticket_id if ticket_id else false())
 
-    def search_query(self, stmt: Select, term: str) -> Select:
+    def search_query(self, stmt: AnySelect, term: str) -> AnySelect:
         pattern = f"%{term}%"
         return stmt.where(
             or_(
@@ -220,20 +225,21 @@ class TicketAdmin(ConsoleView, model=Ticket):
     def search_placeholder(self) -> str:
         return "employee email or name, description"
 
-    async def count(self, request: Request, stmt: Select | None = None) -> int:
+    async def count(self, request: Request, stmt: AnySelect | None = None) -> int:
         # SQLAdmin counts the whole filtered list on every page; over a million
         # tickets that costs more than the page. Exact up to 50,000, estimated above.
         if stmt is None:
             return await super().count(request)
         # SQLAdmin passes SELECT count(*) FROM (<the filtered list>): estimate the list.
-        listed = stmt.get_final_froms()[0].element
-        async with self.session_maker() as session:
-            total, _ = await estimated_count(session, listed, EXACT_COUNT_LIMIT)
+        listed = stmt.get_final_froms()[0]
+        assert isinstance(listed, Subquery) and isinstance(listed.element, Select)
+        async with self.sessions() as session:
+            total, _ = await estimated_count(session, listed.element, EXACT_COUNT_LIMIT)
         return total
 
     async def details_context(self, request: Request) -> dict[str, Any]:
         ticket_id = _pk(request)
-        async with self.session_maker() as session:
+        async with self.sessions() as session:
             history = (
                 await tickets_service.ticket_history(session, request.state.employer, ticket_id)
                 if ticket_id
@@ -264,7 +270,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
         except ValidationError as exc:
             error = "; ".join(e["msg"] for e in exc.errors())
             return await self._show_tickets(request, verb, ids, {"error": error}, status=400)
-        async with self.session_maker.begin() as session:
+        async with self.sessions.begin() as session:
             outcome = await tickets_service.decide_tickets(session, employer, ids, decision, note)
         past = "Approved" if decision is TicketStatus.APPROVED else "Denied"
         Flash.success(
@@ -280,7 +286,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
         context: dict[str, Any],
         status: int = 200,
     ) -> Response:
-        async with self.session_maker() as session:
+        async with self.sessions() as session:
             tickets = await tickets_service.tickets_by_ids(session, request.state.employer, ids)
         pending = [t for t in tickets if t.status is TicketStatus.PENDING]
         response = await self._confirm(
@@ -331,10 +337,10 @@ class EmployeeAdmin(ConsoleView, model=User):
     column_default_sort: ClassVar = [(User.created_at, True), (User.id, True)]
     column_filters: ClassVar = [BooleanFilter(User.suspended, title="Suspended")]
 
-    def list_query(self, request: Request) -> Select:
+    def list_query(self, request: Request) -> AnySelect:
         return with_ticket_counts(employees())
 
-    def details_query(self, request: Request) -> Select:
+    def details_query(self, request: Request) -> AnySelect:
         employee_id = _pk(request)
         statement = with_ticket_counts(employees())
         return statement.where(User.id == employee_id if employee_id else false())
@@ -355,7 +361,7 @@ class EmployeeAdmin(ConsoleView, model=User):
                 request, verb, [], {"error": "Select at least one employee first."}
             )
         if form is None:
-            async with self.session_maker() as session:
+            async with self.sessions() as session:
                 people = await employees_service.employees_by_ids(
                     session, request.state.employer, ids
                 )
@@ -373,7 +379,7 @@ class EmployeeAdmin(ConsoleView, model=User):
             if suspend
             else employees_service.reactivate_employees
         )
-        async with self.session_maker.begin() as session:
+        async with self.sessions.begin() as session:
             outcome = await change(session, request.state.employer, ids)
         past = "Suspended" if suspend else "Reactivated"
         Flash.success(
@@ -432,7 +438,7 @@ class AuditLogAdmin(ConsoleView, model=Event):
         "note",
     ]
 
-    def list_query(self, request: Request) -> Select:
+    def list_query(self, request: Request) -> AnySelect:
         return select(Event).where(Event.kind.in_(AUDITED))
 
 

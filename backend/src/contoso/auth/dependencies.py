@@ -7,6 +7,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from contoso.auth.security import Security
 from contoso.auth.service import user_for_token
+from contoso.auth.tokens import TokenClaims
 from contoso.database import SessionDep
 from contoso.errors import Unauthorized
 from contoso.models import User
@@ -14,7 +15,8 @@ from contoso.models import User
 
 async def get_security(request: Request) -> Security:
     # async: FastAPI would run a plain `def` dependency in a worker thread per request.
-    return request.app.state.security
+    security: Security = request.app.state.security
+    return security
 
 
 SecurityDep = Annotated[Security, Depends(get_security)]
@@ -23,14 +25,21 @@ SecurityDep = Annotated[Security, Depends(get_security)]
 bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-async def get_current_user(
-    session: SessionDep,
-    security: SecurityDep,
-    token: Annotated[str | None, Depends(bearer)],
-) -> User:
+async def get_token_claims(
+    security: SecurityDep, token: Annotated[str | None, Depends(bearer)]
+) -> TokenClaims:
+    """The bearer token's claims, checked for signature and expiry (not yet against
+    the database: `get_current_user` does that, or a query that carries the check)."""
     if not token:
         raise Unauthorized("Log in first: send 'Authorization: Bearer <token>'.")
-    return await user_for_token(session, security.tokens, token)
+    return security.tokens.read(token)
+
+
+BearerClaims = Annotated[TokenClaims, Depends(get_token_claims)]
+
+
+async def get_current_user(session: SessionDep, claims: BearerClaims) -> User:
+    return await user_for_token(session, claims)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

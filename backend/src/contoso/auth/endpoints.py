@@ -7,8 +7,8 @@ from contoso.auth import service
 from contoso.auth.dependencies import CurrentUser, SecurityDep, client_address
 from contoso.auth.schemas import (
     LoginRequest,
+    LoginResponse,
     RegisterRequest,
-    Session,
     Token,
     UserRead,
     normalise_email,
@@ -20,9 +20,13 @@ router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
-async def register(body: RegisterRequest, session: SessionDep, security: SecurityDep) -> Session:
+async def register(
+    body: RegisterRequest, session: SessionDep, security: SecurityDep
+) -> LoginResponse:
     user = await service.register(session, security.hasher, body)
-    return Session(access_token=security.tokens.issue(user), user=UserRead.model_validate(user))
+    return LoginResponse(
+        access_token=security.tokens.issue(user), user=UserRead.model_validate(user)
+    )
 
 
 @router.post(
@@ -34,11 +38,13 @@ async def register(body: RegisterRequest, session: SessionDep, security: Securit
 )
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, security: SecurityDep
-) -> Session:
+) -> LoginResponse:
     user = await service.authenticate(
         session, security, body.email, body.password, client_address(request)
     )
-    return Session(access_token=security.tokens.issue(user), user=UserRead.model_validate(user))
+    return LoginResponse(
+        access_token=security.tokens.issue(user), user=UserRead.model_validate(user)
+    )
 
 
 @router.post("/auth/token", responses=error_responses(401, 403, 429))

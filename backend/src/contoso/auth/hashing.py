@@ -7,9 +7,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from passlib.context import CryptContext
+
+T = TypeVar("T")
 
 # bcrypt is deliberately expensive. A few low-priority threads do it, so a burst of
 # logins queues for its turn instead of taking the CPU from every other request.
@@ -45,7 +47,7 @@ class PasswordHasher:
             HASHING_THREADS, thread_name_prefix="password-hash", initializer=_lower_priority
         )
 
-    async def _off_loop(self, work: Callable[..., Any], *args: Any) -> Any:
+    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._threads, work, *args)
 
     async def hash(self, password: str) -> str:

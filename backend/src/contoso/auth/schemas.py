@@ -10,7 +10,7 @@ from pydantic import (
 )
 
 from contoso.models import Role
-from contoso.validation import text
+from contoso.validation import TextRules
 
 PASSWORD_MIN = 8
 # bcrypt_sha256 has no length limit; this only bounds the work a request can ask for.
@@ -36,7 +36,7 @@ NewPassword = Annotated[
     Field(json_schema_extra={"minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}),
     AfterValidator(_password_length),
 ]
-Username = text(64, multiline=False, what="The name")
+Username = Annotated[str, TextRules(64, multiline=False, what="The name")]
 
 
 class Strict(BaseModel):
@@ -73,5 +73,7 @@ class Token(BaseModel):
     token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
 
 
-class Session(Token):
+class LoginResponse(Token):
+    """A new token and whose it is."""
+
     user: UserRead

@@ -7,10 +7,11 @@ from contoso.database import SessionDep
 from contoso.employees import service
 from contoso.employees.schemas import EmployeePage, EmployeeRead, EmployeeState
 from contoso.errors import error_responses
+from contoso.validation import MAX_RECORD_ID
 
 router = APIRouter(prefix="/employees", tags=["employees"], responses=error_responses(401, 403))
 
-EmployeeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+EmployeeId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 ANSWERS = error_responses(404, 409)
 
 

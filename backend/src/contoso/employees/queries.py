@@ -7,7 +7,7 @@ from contoso.employees.schemas import EmployeeState
 from contoso.models import Role, Ticket, TicketStatus, User
 
 
-def employees(state: EmployeeState | None = None) -> Select[tuple[User]]:
+def employees(state: EmployeeState | None = None) -> Select[User]:
     """Employees (never employers), optionally only active or only suspended ones."""
     statement = select(User).where(User.role == Role.EMPLOYEE)
     if state is not None:
@@ -15,7 +15,7 @@ def employees(state: EmployeeState | None = None) -> Select[tuple[User]]:
     return statement
 
 
-def with_ticket_counts(statement: Select[tuple[User]]) -> Select[tuple[User]]:
+def with_ticket_counts(statement: Select[User]) -> Select[User]:
     """Fill `total_tickets` and `pending_tickets` (hidden tickets included).
 
     Correlated counts run only for the rows selected, through the owner index.
@@ -32,5 +32,5 @@ def with_ticket_counts(statement: Select[tuple[User]]) -> Select[tuple[User]]:
     )
 
 
-def newest_first(statement: Select[tuple[User]]) -> Select[tuple[User]]:
+def newest_first(statement: Select[User]) -> Select[User]:
     return statement.order_by(User.created_at.desc(), User.id.desc())

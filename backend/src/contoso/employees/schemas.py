@@ -9,6 +9,22 @@ class EmployeeState(StrEnum):
     SUSPENDED = "suspended"
 
 
+class EmployeeSkip(StrEnum):
+    """Why a bulk suspension or reactivation left an employee alone."""
+
+    NOT_FOUND = "not_found"
+    ALREADY_SUSPENDED = "already_suspended"
+    ALREADY_ACTIVE = "already_active"
+
+    @property
+    def label(self) -> str:
+        return {
+            "not_found": "not found",
+            "already_suspended": "already suspended",
+            "already_active": "already active",
+        }[self]
+
+
 class EmployeeRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contoso.auth.service import ensure_employer
 from contoso.database import among
 from contoso.employees.queries import employees, newest_first, with_ticket_counts
-from contoso.employees.schemas import EmployeeRead, EmployeeState
+from contoso.employees.schemas import EmployeeRead, EmployeeSkip, EmployeeState
 from contoso.errors import Conflict, NotFound
 from contoso.history import record_for_each
 from contoso.models import EventKind, Role, User
@@ -18,8 +18,7 @@ from contoso.models import EventKind, Role, User
 @dataclass
 class SuspensionOutcome:
     changed: list[int] = field(default_factory=list)
-    # Employee id -> "not_found", "already_suspended" or "already_active".
-    skipped: dict[int, str] = field(default_factory=dict)
+    skipped: dict[int, EmployeeSkip] = field(default_factory=dict)
 
 
 async def list_employees(
@@ -99,8 +98,8 @@ async def _set_suspended(
                 )
             ).all()
         )
-        already = "already_suspended" if suspend else "already_active"
-        outcome.skipped = {i: already if i in existing else "not_found" for i in rest}
+        already = EmployeeSkip.ALREADY_SUSPENDED if suspend else EmployeeSkip.ALREADY_ACTIVE
+        outcome.skipped = {i: already if i in existing else EmployeeSkip.NOT_FOUND for i in rest}
     return outcome
 
 
@@ -124,7 +123,7 @@ async def set_employee_suspended(
     """Suspend or reactivate one employee: NotFound, or Conflict if already in that state."""
     outcome = await _set_suspended(session, employer, [employee_id], suspend)
     reason = outcome.skipped.get(employee_id)
-    if reason == "not_found":
+    if reason is EmployeeSkip.NOT_FOUND:
         raise NotFound(f"Employee {employee_id} not found.")
     if reason:
         state = "suspended" if suspend else "active"

@@ -4,17 +4,17 @@ from fastapi import Depends, Path
 
 from contoso.auth.dependencies import CurrentUser
 from contoso.database import SessionDep
-from contoso.models import Ticket
 from contoso.tickets import service
+from contoso.tickets.schemas import TicketRead
+from contoso.validation import MAX_RECORD_ID
 
-# Ids are bigints; anything outside that range cannot be a ticket.
-TicketId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+TicketId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 
 
 async def get_visible_ticket(
     ticket_id: TicketId, session: SessionDep, viewer: CurrentUser
-) -> Ticket:
+) -> TicketRead:
     return await service.get_ticket(session, viewer, ticket_id)
 
 
-VisibleTicket = Annotated[Ticket, Depends(get_visible_ticket)]
+VisibleTicket = Annotated[TicketRead, Depends(get_visible_ticket)]

@@ -1,108 +1,115 @@
-"""Which tickets a viewer may see: the one definition every list, lookup and update uses."""
+"""Which tickets a viewer may see, and what of them every door shows: the one definition
+that every list, lookup, update and export uses."""
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Text, bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload
+from sqlalchemy.orm.util import AliasedClass
 
-from contoso.models import Ticket, TicketStatus, User
+from contoso.auth.queries import holds_token
+from contoso.auth.tokens import TokenClaims
+from contoso.models import Role, Ticket, TicketStatus, User
 
 S = TypeVar("S", bound=Select[Any])
+# The tickets table itself, or an alias of it over a statement that returns ticket rows.
+TicketSource = type[Ticket] | AliasedClass[Ticket]
 
-# The owner as joined here; any other join of `users` needs its own alias.
+# The owner and the decider as joined here; any other join of `users` needs its own alias.
 Owner = aliased(User, name="owner")
+Decider = aliased(User, name="decider")
 
 
-def _visible(statement: S, viewer: User | None, status: TicketStatus | None) -> S:
+def ticket_columns(ticket: TicketSource = Ticket) -> list[Any]:
+    """A ticket as every door shows it (see `TicketRead.from_row`): the ticket's own
+    columns under their names, and its owner's and decider's as joined by `_with_people`.
+    `ticket` is the table, or an alias over a statement that returns ticket rows."""
+    return [
+        *(getattr(ticket, column.key) for column in Ticket.__table__.columns),
+        Owner.username.label("owner_username"),
+        Owner.email.label("owner_email"),
+        Decider.username.label("decided_by_username"),
+    ]
+
+
+def _visible(statement: S, ticket: TicketSource = Ticket) -> S:
     # Suspension is our soft delete: a ticket is visible while its owner is not
     # suspended. Derived from the owner's row on every query, so there is no
     # second copy of the flag to drift.
-    statement = statement.join(Owner, Ticket.owner_id == Owner.id).where(Owner.suspended.is_(False))
-    if viewer is not None and not viewer.is_employer:
-        statement = statement.where(Ticket.owner_id == viewer.id)
-    if status is not None:
-        statement = statement.where(Ticket.status == status)
-    return statement
+    return statement.join(Owner, Owner.id == ticket.owner_id).where(Owner.suspended.is_(False))
 
 
-def visible_tickets(
-    viewer: User | None = None, status: TicketStatus | None = None
-) -> Select[tuple[Ticket]]:
-    """Tickets `viewer` may see (None: every visible ticket), with owner and decider loaded.
+def _with_people(statement: S, ticket: TicketSource = Ticket) -> S:
+    """The visible tickets in `statement`, with what `ticket_columns` reads joined."""
+    return _visible(statement, ticket).outerjoin(Decider, Decider.id == ticket.decided_by_id)
 
-    Employers see every visible ticket; employees only their own.
+
+def _with_status(statement: S, status: TicketStatus | None) -> S:
+    return statement if status is None else statement.where(Ticket.status == status)
+
+
+def _seen_by(viewer: User) -> list[ColumnElement[bool]]:
+    # Employers see every visible ticket; employees only their own.
+    return [] if viewer.is_employer else [Ticket.owner_id == viewer.id]
+
+
+def visible_tickets(viewer: User, status: TicketStatus | None = None) -> Select[Any]:
+    """The tickets `viewer` may see, as `ticket_columns` rows."""
+    return all_visible_tickets(status).where(*_seen_by(viewer))
+
+
+def all_visible_tickets(status: TicketStatus | None = None) -> Select[Any]:
+    """Every visible ticket, as `ticket_columns` rows: what employers see."""
+    statement = _with_people(select(*ticket_columns()).select_from(Ticket))
+    return _with_status(statement, status)
+
+
+def filed_ticket(inserted: TicketSource) -> Select[Any]:
+    """The `ticket_columns` row of a ticket that `inserted` (an alias over an
+    INSERT ... RETURNING in the same statement) has just written."""
+    return _with_people(select(*ticket_columns(inserted)).select_from(inserted), inserted)
+
+
+def bearer_tickets(claims: TokenClaims, status: TicketStatus | None = None) -> Select[Any]:
+    """An employee's own visible tickets, found by their token's claims, as
+    `ticket_columns` rows: the tickets and the token check in one statement.
+
+    No rows means no tickets, a token that is no longer good, or an employer:
+    the caller then resolves the token on its own.
     """
-    return _visible(select(Ticket), viewer, status).options(
-        contains_eager(Ticket.owner.of_type(Owner)), joinedload(Ticket.decided_by)
+    return all_visible_tickets(status).where(
+        Ticket.owner_id == claims.user_id, *holds_token(Owner, claims), Owner.role == Role.EMPLOYEE
     )
 
 
-def visible_ticket_ids(
-    viewer: User | None = None, status: TicketStatus | None = None
-) -> Select[tuple[int]]:
-    return _visible(select(Ticket.id), viewer, status)
+def visible_ticket_ids(viewer: User, status: TicketStatus | None = None) -> Select[int]:
+    return all_visible_ticket_ids(status).where(*_seen_by(viewer))
 
 
-def count_visible_tickets(
-    viewer: User | None = None, status: TicketStatus | None = None
-) -> Select[tuple[int]]:
-    return _visible(select(func.count()).select_from(Ticket), viewer, status)
+def all_visible_ticket_ids(status: TicketStatus | None = None) -> Select[int]:
+    return _with_status(_visible(select(Ticket.id)), status)
+
+
+def count_visible_tickets(viewer: User, status: TicketStatus | None = None) -> Select[int]:
+    statement = _visible(select(func.count()).select_from(Ticket)).where(*_seen_by(viewer))
+    return _with_status(statement, status)
+
+
+def all_visible_ticket_models() -> Select[Ticket]:
+    """Every visible ticket as ORM objects with owner and decider loaded.
+
+    Only for the console's SQLAdmin grid, whose identifiers, sorting and filters
+    work on mapped instances; its cells show the same fields as `ticket_columns`.
+    """
+    return _visible(select(Ticket)).options(
+        contains_eager(Ticket.owner.of_type(Owner)), joinedload(Ticket.decided_by)
+    )
 
 
 def newest_first(statement: S) -> S:
     return statement.order_by(Ticket.created_at.desc(), Ticket.id.desc())
 
 
-def visible_aggregate(*columns: Any, viewer: User | None = None) -> Select[Any]:
-    """SELECT `columns` over the visible tickets (the owner is joined as `Owner`)."""
-    return _visible(select(*columns).select_from(Ticket), viewer, None)
-
-
-# The decider as joined by `visible_ticket_rows`.
-Decider = aliased(User, name="decider")
-
-
-def visible_ticket_rows(
-    viewer: User | None = None, status: TicketStatus | None = None
-) -> Select[Any]:
-    """The visible tickets as plain rows holding exactly what the API shows (no ORM objects)."""
-    columns = select(
-        Ticket.id,
-        Ticket.spent_on,
-        Ticket.amount,
-        Ticket.description,
-        Ticket.links,
-        Ticket.status,
-        Ticket.created_at,
-        Ticket.updated_at,
-        Ticket.decided_at,
-        Ticket.decision_note,
-        Ticket.decided_by_id,
-        Decider.username.label("decider_username"),
-        Owner.id.label("owner_id"),
-        Owner.username.label("owner_username"),
-        Owner.email.label("owner_email"),
-    ).select_from(Ticket)
-    statement = _visible(columns, viewer, status)
-    return statement.outerjoin(Decider, Decider.id == Ticket.decided_by_id)
-
-
-# Filing a ticket is one round trip: lock the owner's row against a concurrent
-# suspension (FOR SHARE), insert the ticket only if the owner is still active,
-# and write its `ticket_created` history row in the same statement.
-FILE_TICKET = text("""
-    WITH owner AS (
-        SELECT id FROM users WHERE id = :owner_id AND NOT suspended FOR SHARE
-    ), ticket AS (
-        INSERT INTO tickets (owner_id, spent_on, amount, description, links)
-        SELECT id, :spent_on, :amount, :description, :links FROM owner
-        RETURNING *
-    ), history AS (
-        INSERT INTO events (kind, actor_id, ticket_id)
-        SELECT 'ticket_created', owner_id, id FROM ticket
-    )
-    SELECT id, spent_on, amount, description, links, status, created_at, updated_at,
-           decided_at, decision_note, decided_by_id, NULL AS decider_username
-    FROM ticket
-    """).bindparams(bindparam("links", type_=ARRAY(Text)))
+def over_all_visible_tickets(*columns: Any) -> Select[Any]:
+    """SELECT `columns` over every visible ticket (the owner is joined as `Owner`)."""
+    return _visible(select(*columns).select_from(Ticket))

@@ -1,5 +1,6 @@
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -9,15 +10,15 @@ from pydantic import (
     Field,
     model_validator,
 )
+from sqlalchemy import RowMapping
 
-from contoso.models import TicketStatus
-from contoso.validation import Amount, Link, text
+from contoso.models import EventKind, TicketStatus
+from contoso.validation import MAX_SELECTION, Amount, Link, RecordId, TextRules
 
 MAX_LINKS = 10
 MAX_DESCRIPTION = 2000
 MAX_NOTE = 1000
 EARLIEST_SPENT_ON = date(2000, 1, 1)
-MAX_BULK = 10_000
 # The date is "today" somewhere on Earth until it is today in UTC+14, so a
 # purchase dated today in Kiribati is not "in the future" for a UTC server.
 EARLIEST_TIMEZONE = timezone(timedelta(hours=14))
@@ -31,12 +32,10 @@ def _not_in_future(day: date) -> date:
     return day
 
 
-# Ids are PostgreSQL bigints: anything outside that range cannot name a record.
-RecordId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 SpentOn = Annotated[date, AfterValidator(_not_in_future)]
-Description = text(MAX_DESCRIPTION, what="The description")
+Description = Annotated[str, TextRules(MAX_DESCRIPTION, what="The description")]
 Links = Annotated[list[Link], Field(max_length=MAX_LINKS)]
-Note = text(MAX_NOTE, required=False, what="The note")
+Note = Annotated[str, TextRules(MAX_NOTE, required=False, what="The note")]
 
 
 class Strict(BaseModel):
@@ -73,7 +72,7 @@ class Decision(Strict):
 
 
 class BulkDecision(Strict):
-    ticket_ids: Annotated[list[RecordId], Field(min_length=1, max_length=MAX_BULK)]
+    ticket_ids: Annotated[list[RecordId], Field(min_length=1, max_length=MAX_SELECTION)]
     decision: Literal["approve", "deny"]
     note: Note | None = None
 
@@ -85,15 +84,18 @@ class Person(BaseModel):
     username: str
 
 
-class Owner(Person):
+class TicketOwner(Person):
     email: str
 
 
 class TicketRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """A ticket as every door shows it: the API, the pages, the console and the CLI.
+
+    Built only by `from_row`, from a row of `tickets.queries.ticket_columns`.
+    """
 
     id: int
-    owner: Owner
+    owner: TicketOwner
     spent_on: date
     amount: Decimal
     description: str
@@ -105,6 +107,27 @@ class TicketRead(BaseModel):
     decided_by: Person | None
     decision_note: str | None
 
+    @classmethod
+    def from_row(cls, row: RowMapping) -> "TicketRead":
+        """Shape a `ticket_columns` row: the ticket's own columns keep their names,
+        the owner's and the decider's are nested."""
+        decider_id = row["decided_by_id"]
+        return cls.model_validate(
+            {
+                **row,
+                "owner": {
+                    "id": row["owner_id"],
+                    "username": row["owner_username"],
+                    "email": row["owner_email"],
+                },
+                "decided_by": (
+                    None
+                    if decider_id is None
+                    else {"id": decider_id, "username": row["decided_by_username"]}
+                ),
+            }
+        )
+
 
 class TicketPage(BaseModel):
     items: list[TicketRead]
@@ -115,9 +138,20 @@ class TicketPage(BaseModel):
     offset: int
 
 
+class TicketSkip(StrEnum):
+    """Why a bulk decision left a ticket alone."""
+
+    NOT_FOUND = "not_found"
+    ALREADY_DECIDED = "already_decided"
+
+    @property
+    def label(self) -> str:
+        return {"not_found": "not found or hidden", "already_decided": "already decided"}[self]
+
+
 class Skipped(BaseModel):
     id: int
-    reason: Literal["not_found", "already_decided"]
+    reason: TicketSkip
 
 
 class DecisionReport(BaseModel):
@@ -128,7 +162,7 @@ class DecisionReport(BaseModel):
 class EventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    kind: str
+    kind: EventKind
     actor: Person
     note: str | None
     changes: dict[str, list[object]] | None

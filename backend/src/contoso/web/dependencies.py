@@ -1,0 +1,67 @@
+"""Who is on the page: dependencies that answer with a redirect instead of returning."""
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse
+
+from contoso.auth import service as auth
+from contoso.auth.browser import USER_ID, session_user
+from contoso.database import SessionDep
+from contoso.models import User
+from contoso.sessions import end_session
+from contoso.tickets import service as tickets
+from contoso.tickets.dependencies import TicketId
+from contoso.tickets.schemas import TicketRead
+from contoso.web.rendering import NOTICE
+
+
+class Redirect(Exception):
+    """Send the browser elsewhere (303), with a one-off notice for the next page."""
+
+    def __init__(self, url: str, notice: str | None = None) -> None:
+        super().__init__(url)
+        self.url = url
+        self.notice = notice
+
+
+def home_of(user: User) -> str:
+    return "/admin/" if user.is_employer else "/tickets"
+
+
+async def get_employee(request: Request, session: SessionDep) -> User:
+    """The logged-in employee; anyone else is sent where they belong."""
+    user = await session_user(request, session)
+    if user is not None:
+        if user.is_employer:
+            raise Redirect(home_of(user))
+        return user
+    user_id = request.session.get(USER_ID)
+    await end_session(request)
+    if not isinstance(user_id, int):
+        raise Redirect("/")
+    account = await session.get(User, user_id)
+    suspended = account is not None and account.suspended
+    raise Redirect("/", auth.SUSPENDED if suspended else "Please log in again.")
+
+
+CurrentEmployee = Annotated[User, Depends(get_employee)]
+
+
+async def get_own_ticket(
+    ticket_id: TicketId, employee: CurrentEmployee, session: SessionDep
+) -> TicketRead:
+    """The employee's own ticket; NotFound (a 404 page) for anyone else's."""
+    return await tickets.get_ticket(session, employee, ticket_id)
+
+
+OwnTicket = Annotated[TicketRead, Depends(get_own_ticket)]
+
+
+def install_redirects(app: FastAPI) -> None:
+    @app.exception_handler(Redirect)
+    async def _redirect(request: Request, exc: Redirect) -> RedirectResponse:
+        if exc.notice:
+            request.session[NOTICE] = exc.notice
+        # 303: after a POST the browser follows with a GET.
+        return RedirectResponse(exc.url, status_code=303)

@@ -1,0 +1,47 @@
+"""Rendering the employee pages, and the page a browser gets for any error."""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from contoso.middleware import CSRF_FIELD, csrf_token
+from contoso.tickets.display import status_badge
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals |= {
+    "csrf_token": csrf_token,
+    "csrf_field": CSRF_FIELD,
+    "status_badge": status_badge,
+}
+
+# A one-off message for the next page this browser sees ("Ticket #3 saved.").
+NOTICE = "notice"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    notice = request.session.pop(NOTICE, None) if "session" in request.scope else None
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"notice": notice, **(context or {})},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def render_error(
+    request: Request, status_code: int, message: str, headers: Mapping[str, str] | None
+) -> HTMLResponse:
+    """The page for an error on a browser path: the message, with the error's status
+    and headers (429 keeps its Retry-After)."""
+    return render(request, "error.html", {"error": message}, status_code, headers)
