@@ -1,8 +1,10 @@
 """The async engine, the per-request session that owns the transaction, and health checks."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -18,6 +20,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -34,6 +37,33 @@ class Database:
     sessionmaker: async_sessionmaker[AsyncSession]
     # Same pool, autocommit: a read needs no BEGIN and COMMIT round trips.
     read_sessionmaker: async_sessionmaker[AsyncSession]
+    # Requests that may hold a connection at once: no more than the pool keeps open.
+    admission_limit: int
+    admission_timeout: float
+    _admission: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_admission", asyncio.Semaphore(self.admission_limit))
+
+    @asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """Wait for a turn to use the database, first come first served.
+
+        SQLAlchemy's async pool does not serve waiters in order (a newcomer can take a
+        returned connection before a request that was waiting), which gave the busiest
+        endpoint a long tail. asyncio's semaphore queues in order; requests admitted
+        here then find a pooled connection free. A wait longer than the connection
+        timeout is a PoolTimeoutError, answered as 503.
+        """
+        try:
+            async with asyncio.timeout(self.admission_timeout):
+                await self._admission.acquire()
+        except TimeoutError as exc:
+            raise PoolTimeoutError("no database connection free in time") from exc
+        try:
+            yield
+        finally:
+            self._admission.release()
 
     async def is_ready(self) -> bool:
         """True if a trivial query answers now."""
@@ -70,6 +100,10 @@ def create_database(settings: Settings) -> Database:
         async_sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         ),
+        # The steady pool serves requests; the overflow is headroom for the console's
+        # and the session store's own connections.
+        admission_limit=settings.db_pool_size,
+        admission_timeout=settings.db_timeout,
     )
 
 
@@ -80,17 +114,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     mode: each statement sees its own snapshot, and two round trips are saved.
     """
     database: Database = request.app.state.database
-    if request.method in ("GET", "HEAD"):
-        async with database.read_sessionmaker() as session:
-            yield session
-        return
-    async with database.sessionmaker() as session:
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        await session.commit()
+    async with database.admitted():
+        if request.method in ("GET", "HEAD"):
+            async with database.read_sessionmaker() as session:
+                yield session
+            return
+        async with database.sessionmaker() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
 
 
 # scope="function": commit before the response is sent, so a 2xx means it is stored.

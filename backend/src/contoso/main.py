@@ -1,6 +1,7 @@
 """The application factory: API routers, health checks, error handlers."""
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -82,6 +83,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
             )
         elif not await database.is_ready():
             logger.error("The database is unreachable; /readyz reports 503 until it answers.")
+        # Everything built so far lives as long as the process: move it out of the
+        # collector's reach, so full collections stop pausing requests for 100+ ms.
+        gc.collect()
+        gc.freeze()
         yield
         if migrating is not None:
             migrating.cancel()

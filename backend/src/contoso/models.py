@@ -194,7 +194,6 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     actor: Mapped[User] = relationship(foreign_keys=[actor_id], lazy="raise")
-    ticket: Mapped[Ticket | None] = relationship(foreign_keys=[ticket_id], lazy="raise")
     subject: Mapped[User | None] = relationship(foreign_keys=[subject_id], lazy="raise")
 
 
