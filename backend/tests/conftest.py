@@ -22,14 +22,11 @@ from contoso.bootstrap import migrate
 from contoso.config import Environment, Settings
 from contoso.embedded import ensure_database, start_embedded_server, with_database
 from contoso.main import create_app
-from tests.factories import Factory
+from tests.support.databases import plain_url
+from tests.support.factories import Factory
 
 TEST_DATABASE = "contoso_test"
 BACKEND_DIR = Path(__file__).resolve().parents[1]
-
-
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +40,7 @@ def database_url() -> str:
         admin = start_embedded_server(BACKEND_DIR / ".data" / "test")
         asyncio.run(ensure_database(admin, TEST_DATABASE))
         url = "postgresql+asyncpg://" + with_database(admin, TEST_DATABASE).split("://", 1)[1]
-    asyncio.run(_reset_schema(_plain(url)))
+    asyncio.run(_reset_schema(plain_url(url)))
     migrate(url)
     return url
 

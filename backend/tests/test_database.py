@@ -29,9 +29,7 @@ async def test_requests_get_the_database_in_the_order_they_asked(settings):
 
 
 async def test_a_request_that_waits_too_long_is_a_pool_timeout(settings):
-    database = create_database(
-        settings.model_copy(update={"db_pool_size": 1, "db_timeout": 0.05})
-    )
+    database = create_database(settings.model_copy(update={"db_pool_size": 1, "db_timeout": 0.05}))
 
     async with database.admitted():
         with pytest.raises(PoolTimeoutError):

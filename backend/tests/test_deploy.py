@@ -14,7 +14,17 @@ import pytest
 import yaml
 
 from contoso.config import Settings
-from tests.test_cli import CONTOSO, _env, _run, _stop, _wait_ready
+from tests.support.databases import recreate_database
+from tests.support.servers import (
+    CONTOSO,
+    PRODUCTION,
+    contoso_env,
+    free_port,
+    run_contoso,
+    start_process,
+    stop_server,
+    wait_ready,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,77 +107,47 @@ def _container_commands() -> tuple[list[str], list[str]]:
     return migrate, serve
 
 
-async def _fresh_database(url: str, name: str) -> str:
-    connection = await asyncio.wait_for(asyncpg.connect(url), 5)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return url.rsplit("/", 1)[0] + f"/{name}"
-
-
 def test_the_containers_commands_migrate_then_serve_over_tcp(tmp_path):
     try:
-        url = asyncio.run(_fresh_database(TCP_DATABASE, "contoso_deploy_check"))
+        url = asyncio.run(recreate_database(TCP_DATABASE, "contoso_deploy_check"))
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"no PostgreSQL over TCP at {TCP_DATABASE}: {exc}")
     migrate, serve = _container_commands()
     assert migrate[0] == serve[0] == "contoso"
-    env = _env(
+    env = contoso_env(
         tmp_path,
         url,
-        ENVIRONMENT="production",
-        SECRET_KEY="9f2c1e7a4b8d6f03a5c2e9b1d7f4a6c8e0b3d5f7a9c1e3b5",
-        PASSWORD_HASH_ROUNDS="10",
+        **PRODUCTION,
         WORKERS="2",
         LOG_FORMAT="json",
     )
 
-    migrated = _run(migrate[1:], env)
+    migrated = run_contoso(migrate[1:], env)
     assert migrated.returncode == 0, migrated.stderr
 
-    port = str(_free_port())
+    port = str(free_port())
     argv = [CONTOSO, *serve[1:]]
     argv[argv.index("--port") + 1] = port
     argv[argv.index("--host") + 1] = "127.0.0.1"
-    process = _popen(argv, env, tmp_path)
+    process = start_process(argv, env, tmp_path / "container.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        ready = _wait_ready(base, process)
+        ready = wait_ready(base, process)
         registered = httpx.post(
             f"{base}/api/auth/register",
             json={"email": "ops@example.com", "password": "password-1234", "username": "Ops"},
             headers={"X-Request-ID": "deploy-check-1"},
         )
     finally:
-        output = _stop(process)
+        output = stop_server(process)
 
     assert ready.status_code == 200, output
     assert registered.status_code == 201
     assert registered.headers["x-request-id"] == "deploy-check-1"
     assert '"request_id": "deploy-check-1"' in output  # structured logs carry the id
     assert "(2 workers)" in output
-
-
-def _free_port() -> int:
-    from tests.test_cli import _free_port as free
-
-    return free()
-
-
-def _popen(argv: list[str], env: dict[str, str], tmp_path: Path):
-    import subprocess
-
-    log = tmp_path / "container.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            argv, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    process.log = log
-    return process
 
 
 def test_the_dockerfile_builds_from_the_lock_as_a_non_root_user():

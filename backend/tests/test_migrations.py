@@ -9,28 +9,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from contoso.bootstrap import alembic_config, migrate
-from contoso.embedded import with_database
 from contoso.models import Base
+from tests.support.databases import plain_url, recreate_database
 
 SCRATCH = "contoso_migration_check"
 
 
-def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-async def _recreate(url: str, name: str) -> None:
-    connection = await asyncpg.connect(_plain(url))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
 def test_upgrade_downgrade_upgrade_round_trips(database_url):
-    asyncio.run(_recreate(database_url, SCRATCH))
-    scratch = with_database(database_url, SCRATCH)
+    scratch = asyncio.run(recreate_database(database_url, SCRATCH))
 
     migrate(scratch)
     command.downgrade(alembic_config(scratch), "base")
@@ -53,7 +39,7 @@ async def _drift(url: str) -> list:
 
 def test_the_history_table_refuses_updates_and_deletes(database_url):
     async def attempt() -> list[str]:
-        connection = await asyncpg.connect(_plain(database_url))
+        connection = await asyncpg.connect(plain_url(database_url))
         errors = []
         try:
             user = await connection.fetchval(

@@ -4,7 +4,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.test_cli import _env, _serve, _stop, _wait_ready
+from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -13,9 +13,9 @@ def test_the_readme_api_story_runs_as_written(tmp_path, database_url, app):
     story = re.search(
         r"<!-- api-story:start -->\s*```bash\n(.*?)```\s*<!-- api-story:end -->", README, re.S
     ).group(1)
-    process, base = _serve(_env(tmp_path, database_url))
+    process, base = start_server(contoso_env(tmp_path, database_url))
     try:
-        _wait_ready(base, process)
+        wait_ready(base, process)
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", story],
             env={"BASE": base, "PATH": "/usr/bin:/bin:/usr/local/bin"},
@@ -25,7 +25,7 @@ def test_the_readme_api_story_runs_as_written(tmp_path, database_url, app):
             check=False,
         )
     finally:
-        _stop(process)
+        stop_server(process)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "approved", "True", "401", "0"]

@@ -4,7 +4,7 @@ import base64
 import json
 from datetime import date
 
-from tests.admin.conftest import csrf_from
+from tests.support.forms import csrf_from
 
 
 async def test_an_employer_logs_in_and_sees_the_dashboard(browser, factory):

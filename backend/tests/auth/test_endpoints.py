@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from contoso.auth.hashing import PasswordHasher
-from tests.factories import PASSWORD
+from tests.support.factories import PASSWORD
 
 
 async def test_register_returns_a_working_token_and_normalised_email(client):

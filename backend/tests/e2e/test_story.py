@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.test_cli import _env, _serve, _stop, _wait_ready
+from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
@@ -34,12 +34,12 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def server(tmp_path, database_url, app):
-    process, url = _serve(_env(tmp_path, database_url))
+    process, url = start_server(contoso_env(tmp_path, database_url))
     try:
-        _wait_ready(url, process)
+        wait_ready(url, process)
         yield url
     finally:
-        _stop(process)
+        stop_server(process)
 
 
 async def shot(page: Page, name: str) -> None:

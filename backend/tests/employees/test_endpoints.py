@@ -1,4 +1,4 @@
-from tests.factories import PASSWORD
+from tests.support.factories import PASSWORD
 
 
 async def test_employers_list_employees_with_ticket_counts(client, factory):

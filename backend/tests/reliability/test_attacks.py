@@ -4,8 +4,9 @@ import asyncio
 
 import pytest
 
-from tests.admin.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.support.console import ConsoleBrowser
+from tests.support.factories import PASSWORD
+from tests.support.forms import submit_form
 
 
 async def test_employee_b_cannot_read_edit_or_decide_employee_as_ticket(client, factory, figures):
@@ -124,14 +125,9 @@ async def test_the_throttle_covers_the_token_form_the_pages_and_the_console(clie
     token = await client.post(
         "/api/auth/token", data={"username": alice.email, "password": PASSWORD}
     )
-    page = await client.get("/")
-    form = await client.post(
-        "/", data={"email": alice.email, "password": PASSWORD, "csrf_token": csrf_from(page)}
-    )
-    console_page = await client.get("/admin/login")
-    console = await client.post(
-        "/admin/login",
-        data={"username": alice.email, "password": PASSWORD, "csrf_token": csrf_from(console_page)},
+    form = await submit_form(client, "/", {"email": alice.email, "password": PASSWORD})
+    console = await submit_form(
+        client, "/admin/login", {"username": alice.email, "password": PASSWORD}
     )
 
     # Every door answers a throttled login the same way: 429 and when to come back.
@@ -242,23 +238,17 @@ async def test_overlong_or_malformed_fields_get_a_clear_4xx(client, factory, fig
 
 
 async def test_html_in_tickets_is_shown_as_text_in_the_api_pages_and_console(client, factory):
-    from tests.admin.conftest import Browser
-
     script = "<script>alert('x')</script><img src=x onerror=alert(1)>"
     boss = await factory.employer()
     alice = await factory.employee()
     await factory.ticket(alice, description=script, links=["https://x.example.com/?q=<b>"])
 
     api = await client.get("/api/tickets", headers=alice.headers)
-    browser = Browser(client)
+    browser = ConsoleBrowser(client)
     await browser.login_as(boss)
     console = await client.get("/admin/tickets/list")
-    logout = await client.get("/admin/logout")
-    await client.post("/admin/logout", data={"csrf_token": csrf_from(logout)})
-    pages_login = await client.get("/")
-    await client.post(
-        "/", data={"email": alice.email, "password": PASSWORD, "csrf_token": csrf_from(pages_login)}
-    )
+    await submit_form(client, "/admin/logout", {})
+    await submit_form(client, "/", {"email": alice.email, "password": PASSWORD})
     mine = await client.get("/tickets")
 
     assert api.json()["items"][0]["description"] == script  # JSON carries it verbatim
@@ -270,11 +260,9 @@ async def test_html_in_tickets_is_shown_as_text_in_the_api_pages_and_console(cli
 
 
 async def test_cross_site_get_of_an_action_changes_nothing(client, factory):
-    from tests.admin.conftest import Browser
-
     alice, boss = await factory.employee(), await factory.employer()
     ticket = await factory.ticket(alice)
-    browser = Browser(client)
+    browser = ConsoleBrowser(client)
     await browser.login_as(boss)
 
     await client.get(

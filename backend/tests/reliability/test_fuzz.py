@@ -18,19 +18,19 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.test_cli import _env, _serve, _stop, _wait_ready
+from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory, database_url):
-    process, base = _serve(_env(tmp_path_factory.mktemp("fuzz"), database_url))
+    process, base = start_server(contoso_env(tmp_path_factory.mktemp("fuzz"), database_url))
     try:
-        _wait_ready(base, process)
+        wait_ready(base, process)
         yield base
     finally:
-        output = _stop(process)
+        output = stop_server(process)
         assert "Traceback" not in output, output[-4000:]
 
 

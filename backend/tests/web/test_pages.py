@@ -2,19 +2,14 @@
 
 from datetime import date
 
-from tests.admin.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.support.factories import PASSWORD
+from tests.support.forms import csrf_from, submit_form
 
 TODAY = date.today().isoformat()
 
 
-async def _submit(client, page_url, action_url, data):
-    page = await client.get(page_url)
-    return await client.post(action_url, data=data | {"csrf_token": csrf_from(page)})
-
-
 async def _register(client, email, role="employee", username="Dana", password=PASSWORD):
-    first = await _submit(client, "/", "/", {"email": email, "password": password})
+    first = await submit_form(client, "/", {"email": email, "password": password})
     assert first.status_code == 200, first.text
     assert "Create your account" in first.text
     return await client.post(
@@ -48,7 +43,7 @@ async def test_an_employer_registers_and_lands_in_the_console_already_logged_in(
 
 
 async def test_the_second_step_needs_the_same_password_and_keeps_what_was_typed(client):
-    first = await _submit(client, "/", "/", {"email": "eve@example.com", "password": PASSWORD})
+    first = await submit_form(client, "/", {"email": "eve@example.com", "password": PASSWORD})
 
     response = await client.post(
         "/register",
@@ -69,8 +64,8 @@ async def test_the_second_step_needs_the_same_password_and_keeps_what_was_typed(
 async def test_existing_users_log_in_and_wrong_passwords_are_refused(client, factory):
     alice = await factory.employee()
 
-    wrong = await _submit(client, "/", "/", {"email": alice.email, "password": "wrong-password"})
-    right = await _submit(client, "/", "/", {"email": alice.email, "password": PASSWORD})
+    wrong = await submit_form(client, "/", {"email": alice.email, "password": "wrong-password"})
+    right = await submit_form(client, "/", {"email": alice.email, "password": PASSWORD})
 
     assert wrong.status_code == 401  # as the API answers a wrong password
     assert "Incorrect email or password." in wrong.text
@@ -83,14 +78,14 @@ async def test_a_suspended_user_is_told_so_at_login(client, factory):
     alice, boss = await factory.employee(), await factory.employer()
     await client.post(f"/api/employees/{alice.id}/suspend", headers=boss.headers)
 
-    response = await _submit(client, "/", "/", {"email": alice.email, "password": PASSWORD})
+    response = await submit_form(client, "/", {"email": alice.email, "password": PASSWORD})
 
     assert response.status_code == 403
     assert "This account is suspended" in response.text
 
 
 async def test_a_short_password_for_a_new_email_is_refused_on_the_first_step(client):
-    response = await _submit(client, "/", "/", {"email": "new@example.com", "password": "short"})
+    response = await submit_form(client, "/", {"email": "new@example.com", "password": "short"})
     assert response.status_code == 400
     assert "at least 8 characters" in response.text
 
@@ -98,9 +93,8 @@ async def test_a_short_password_for_a_new_email_is_refused_on_the_first_step(cli
 async def test_filing_a_ticket_from_the_page(client, factory):
     await _register(client, "dana@example.com")
 
-    response = await _submit(
+    response = await submit_form(
         client,
-        "/tickets",
         "/tickets",
         {
             "spent_on": TODAY,
@@ -120,9 +114,8 @@ async def test_filing_a_ticket_from_the_page(client, factory):
 async def test_invalid_tickets_show_errors_next_to_fields_and_keep_the_input(client, factory):
     await _register(client, "dana@example.com")
 
-    response = await _submit(
+    response = await submit_form(
         client,
-        "/tickets",
         "/tickets",
         {
             "spent_on": "2999-01-01",
@@ -144,18 +137,16 @@ async def test_invalid_tickets_show_errors_next_to_fields_and_keep_the_input(cli
 async def test_a_pending_ticket_can_be_edited_and_a_decided_one_cannot(client, factory):
     boss = await factory.employer()
     await _register(client, "dana@example.com")
-    await _submit(
+    await submit_form(
         client,
-        "/tickets",
         "/tickets",
         {"spent_on": TODAY, "amount": "10", "description": "Lunch", "links": ""},
     )
     me = await client.get("/tickets")
     ticket_id = int(me.text.split('data-ticket-id="')[1].split('"')[0])
 
-    edited = await _submit(
+    edited = await submit_form(
         client,
-        f"/tickets/{ticket_id}/edit",
         f"/tickets/{ticket_id}/edit",
         {"spent_on": TODAY, "amount": "11.00", "description": "Lunch, two", "links": ""},
     )
@@ -208,7 +199,7 @@ async def test_the_session_is_rotated_at_login_from_the_pages(client, factory):
     await client.get("/")
     before = client.cookies.get("contoso_session")
 
-    await _submit(client, "/", "/", {"email": alice.email, "password": PASSWORD})
+    await submit_form(client, "/", {"email": alice.email, "password": PASSWORD})
 
     assert before and client.cookies.get("contoso_session") != before
 
@@ -232,7 +223,7 @@ async def test_employers_visiting_my_tickets_go_to_the_console(client):
 async def test_a_missing_page_or_ticket_is_an_html_page(client, factory):
     alice, bob = await factory.employee(), await factory.employee()
     bobs = await factory.ticket(bob)
-    await _submit(client, "/", "/", {"email": alice.email, "password": PASSWORD})
+    await submit_form(client, "/", {"email": alice.email, "password": PASSWORD})
 
     others = await client.get(f"/tickets/{bobs['id']}/edit")
     garbage = await client.get("/tickets/not-a-number/edit")
