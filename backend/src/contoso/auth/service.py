@@ -83,7 +83,7 @@ async def authenticate(
 
 async def user_for_token(session: AsyncSession, claims: TokenClaims) -> User:
     """The active user a token belongs to; Unauthorized once they are suspended or gone."""
-    # Every API request runs this: read the columns, skip the ORM's identity map.
+    # Most API requests run this: read the columns, skip the ORM's identity map.
     statement = select(*User.__table__.columns).where(*holds_token(User, claims))
     row = (await session.execute(statement)).mappings().first()
     if row is None:
