@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import CTE, BigInteger, Insert, literal, null, select
+from sqlalchemy import CTE, BigInteger, ColumnElement, Insert, literal, null, select
 from sqlalchemy.dialects.postgresql import insert
 
 from contoso.models import Event, EventKind
@@ -11,7 +11,7 @@ from contoso.models import Event, EventKind
 def record_for_each(
     changed: CTE,
     kind: EventKind,
-    actor_id: int,
+    actor_id: int | ColumnElement[int],
     *,
     note: str | None = None,
     changes: dict[str, list[Any]] | None = None,
@@ -20,8 +20,10 @@ def record_for_each(
 
     Change and history go in one statement: neither can happen without the other.
     Ticket events point at `ticket_id`, employee events at `subject_id`; `changes`
-    is an edit's {"field": [old, new]}.
+    is an edit's {"field": [old, new]}. `actor_id` may be a bound parameter of a
+    statement built once.
     """
+    actor = actor_id if isinstance(actor_id, ColumnElement) else literal(actor_id, BigInteger)
     target = "ticket_id" if kind.value.startswith("ticket_") else "subject_id"
     return (
         insert(Event)
@@ -29,7 +31,7 @@ def record_for_each(
             ["kind", "actor_id", target, "note", "changes"],
             select(
                 literal(kind, Event.kind.type),
-                literal(actor_id, BigInteger),
+                actor,
                 changed.c.id,
                 literal(note, Event.note.type),
                 # SQL NULL, not the JSON null a bound None would become.

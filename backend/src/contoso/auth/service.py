@@ -5,10 +5,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.hashing import PasswordHasher
-from contoso.auth.queries import holds_token
+from contoso.auth.queries import holds_token, token_parameters
 from contoso.auth.schemas import RegisterRequest
 from contoso.auth.security import Security
 from contoso.auth.tokens import INVALID_TOKEN, TokenClaims
+from contoso.database import column_rows
 from contoso.errors import Conflict, Forbidden, Unauthorized
 from contoso.models import User
 
@@ -81,14 +82,16 @@ async def authenticate(
     return user
 
 
+# Most API requests run this: built once, reading columns past the ORM's identity map.
+_TOKEN_BEARER = select(*User.__table__.columns).where(*holds_token(User))
+
+
 async def user_for_token(session: AsyncSession, claims: TokenClaims) -> User:
     """The active user a token belongs to; Unauthorized once they are suspended or gone."""
-    # Most API requests run this: read the columns, skip the ORM's identity map.
-    statement = select(*User.__table__.columns).where(*holds_token(User, claims))
-    row = (await session.execute(statement)).mappings().first()
-    if row is None:
+    rows = await column_rows(session, _TOKEN_BEARER, token_parameters(claims))
+    if not rows:
         raise Unauthorized(INVALID_TOKEN)
-    return User(**row)
+    return User(**rows[0])
 
 
 def ensure_employer(user: User, doing: str) -> None:

@@ -27,9 +27,11 @@ DECIDED = error_responses(409)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_ticket(body: TicketCreate, session: SessionDep, user: CurrentUser) -> TicketRead:
+async def create_ticket(
+    body: TicketCreate, session: SessionDep, claims: BearerClaims
+) -> TicketRead:
     """File an expense ticket (employees only)."""
-    return await service.file_ticket(session, user, body)
+    return await service.file_ticket_for_bearer(session, claims, body)
 
 
 @router.get("")

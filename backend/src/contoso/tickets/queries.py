@@ -8,7 +8,6 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
 from contoso.auth.queries import holds_token
-from contoso.auth.tokens import TokenClaims
 from contoso.models import Role, Ticket, TicketStatus, User
 
 S = TypeVar("S", bound=Select[Any])
@@ -70,16 +69,15 @@ def filed_ticket(inserted: TicketSource) -> Select[Any]:
     return _with_people(select(*ticket_columns(inserted)).select_from(inserted), inserted)
 
 
-def bearer_tickets(claims: TokenClaims, status: TicketStatus | None = None) -> Select[Any]:
-    """An employee's own visible tickets, found by their token's claims, as
-    `ticket_columns` rows: the tickets and the token check in one statement.
+def bearer_tickets(status: TicketStatus | None = None) -> Select[Any]:
+    """An employee's own visible tickets, found by their token (execute with
+    `token_parameters`), as `ticket_columns` rows: the tickets and the token check in
+    one statement.
 
     No rows means no tickets, a token that is no longer good, or an employer:
     the caller then resolves the token on its own.
     """
-    return all_visible_tickets(status).where(
-        Ticket.owner_id == claims.user_id, *holds_token(Owner, claims), Owner.role == Role.EMPLOYEE
-    )
+    return all_visible_tickets(status).where(*holds_token(Owner), Owner.role == Role.EMPLOYEE)
 
 
 def visible_ticket_ids(viewer: User, status: TicketStatus | None = None) -> Select[int]:

@@ -9,17 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Select, func, literal, select, update
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
+from contoso.auth.queries import holds_token, token_parameters
 from contoso.auth.service import ensure_employee, ensure_employer, user_for_token
 from contoso.auth.tokens import TokenClaims
-from contoso.database import among, estimated_count
+from contoso.database import among, column_rows, estimated_count
 from contoso.errors import Conflict, NotFound, Unauthorized
 from contoso.history import record_for_each
-from contoso.models import Event, EventKind, Ticket, TicketStatus, User
+from contoso.models import Event, EventKind, Role, Ticket, TicketStatus, User
 from contoso.tickets.queries import (
     all_visible_ticket_ids,
     all_visible_tickets,
@@ -52,45 +53,72 @@ def _not_found(ticket_id: int) -> NotFound:
     return NotFound(f"Ticket {ticket_id} not found.")
 
 
-async def _tickets(session: AsyncSession, statement: Select[Any]) -> list[TicketRead]:
-    rows = (await session.execute(statement)).mappings().all()
-    return [TicketRead.from_row(row) for row in rows]
+async def _tickets(
+    session: AsyncSession, statement: Select[Any], parameters: dict[str, Any] | None = None
+) -> list[TicketRead]:
+    return [TicketRead.from_row(row) for row in await column_rows(session, statement, parameters)]
 
 
-async def file_ticket(session: AsyncSession, owner: User, data: TicketCreate) -> TicketRead:
-    """File a ticket for `owner` (an employee) with its `ticket_created` history entry.
+# What an employee fills in: the filing statement's parameters, besides who files.
+FILED_FIELDS = tuple(TicketCreate.model_fields)
 
-    One statement: lock the owner's row against a concurrent suspension (FOR SHARE),
-    insert the ticket only if the owner is still active, record it, and read it back.
-    A suspension that commits first wins: the filing is then refused, so no accepted
-    ticket is ever lost or half-written.
-    """
-    ensure_employee(owner, "file expense tickets")
+
+def _filing(*owner_is: ColumnElement[bool]) -> Select[Any]:
+    """The filing statement for the owner that `owner_is` finds among active users,
+    built once: lock the owner's row against a concurrent suspension (FOR SHARE),
+    insert the ticket only if that row is found, record it, and read it back."""
     active_owner = (
         select(User.id)
-        .where(User.id == owner.id, User.suspended.is_(False))
+        .where(*owner_is, User.suspended.is_(False))
         .with_for_update(read=True)
         .cte("active_owner")
     )
-    values = data.model_dump()
     columns = Ticket.__table__.c
     inserted = (
         insert(Ticket)
         .from_select(
-            ["owner_id", *values],
+            ["owner_id", *FILED_FIELDS],
             select(
                 active_owner.c.id,
-                *(literal(value, columns[name].type) for name, value in values.items()),
+                *(bindparam(name, type_=columns[name].type) for name in FILED_FIELDS),
             ),
         )
         .returning(*columns)
         .cte("inserted")
     )
-    history = record_for_each(inserted, EventKind.TICKET_CREATED, owner.id).cte("history")
-    filed = await _tickets(session, filed_ticket(aliased(Ticket, inserted)).add_cte(history))
+    filer = inserted.c.owner_id
+    history = record_for_each(inserted, EventKind.TICKET_CREATED, filer).cte("history")
+    return filed_ticket(aliased(Ticket, inserted)).add_cte(history)
+
+
+_FILING = _filing(User.id == bindparam("owner_id", type_=BigInteger))
+# The API's filing: the token check rides along, as on the employee's list.
+_BEARER_FILING = _filing(*holds_token(User), User.role == Role.EMPLOYEE)
+
+
+async def file_ticket(session: AsyncSession, owner: User, data: TicketCreate) -> TicketRead:
+    """File a ticket for `owner` (an employee) with its `ticket_created` history entry,
+    in one statement. A suspension that commits first wins: the filing is then
+    refused, so no accepted ticket is ever lost or half-written.
+    """
+    ensure_employee(owner, "file expense tickets")
+    filed = await _tickets(session, _FILING, data.model_dump() | {"owner_id": owner.id})
     if not filed:
         raise Unauthorized("Your account is suspended; you can no longer file tickets.")
     return filed[0]
+
+
+async def file_ticket_for_bearer(
+    session: AsyncSession, claims: TokenClaims, data: TicketCreate
+) -> TicketRead:
+    """`file_ticket` for the bearer of a token whose claims are not yet checked: one
+    statement when the bearer is an active employee; anyone else is checked on their
+    own and gets `file_ticket`'s answer."""
+    parameters = data.model_dump() | token_parameters(claims)
+    filed = await _tickets(session, _BEARER_FILING, parameters)
+    if filed:
+        return filed[0]
+    return await file_ticket(session, await user_for_token(session, claims), data)
 
 
 async def get_ticket(session: AsyncSession, viewer: User, ticket_id: int) -> TicketRead:
@@ -101,13 +129,27 @@ async def get_ticket(session: AsyncSession, viewer: User, ticket_id: int) -> Tic
     return found[0]
 
 
+def _counted(statement: Select[Any]) -> Select[Any]:
+    """A page of `statement`'s tickets, newest first, each row with the count of all
+    of them; executed with `limit` and `offset`."""
+    # An uncorrelated subquery, run once: unlike `count(*) OVER ()` it lets the page
+    # itself stop after `limit` rows of the newest-first index instead of sorting all.
+    total = select(func.count()).select_from(statement.subquery()).scalar_subquery()
+    counted = newest_first(statement.add_columns(total.label("total")))
+    return counted.limit(bindparam("limit", type_=Integer)).offset(
+        bindparam("offset", type_=Integer)
+    )
+
+
+# The busiest request's statement, built once per status filter.
+_BEARER_PAGES = {status: _counted(bearer_tickets(status)) for status in [None, *TicketStatus]}
+
+
 async def _counted_page(
-    session: AsyncSession, statement: Select[Any], limit: int, offset: int
+    session: AsyncSession, page: Select[Any], parameters: dict[str, Any]
 ) -> tuple[list[TicketRead], int | None]:
-    """A page of `statement`'s tickets with the count of all of them, in one query;
-    the count is None when the page is empty."""
-    counted = newest_first(statement.add_columns(func.count().over().label("total")))
-    rows = (await session.execute(counted.limit(limit).offset(offset))).mappings().all()
+    """The tickets of a `_counted` statement and their total; None when the page is empty."""
+    rows = await column_rows(session, page, parameters)
     return [TicketRead.from_row(row) for row in rows], rows[0]["total"] if rows else None
 
 
@@ -125,7 +167,8 @@ async def list_tickets(
     up to EXACT_COUNT_LIMIT and the planner's estimate above it.
     """
     if not viewer.is_employer:
-        items, total = await _counted_page(session, visible_tickets(viewer, status), limit, offset)
+        page = _counted(visible_tickets(viewer, status))
+        items, total = await _counted_page(session, page, {"limit": limit, "offset": offset})
         if total is None:  # a page past the end still reports the total
             total = await session.scalar(count_visible_tickets(viewer, status)) or 0
         return TicketPage(items=items, total=total, limit=limit, offset=offset)
@@ -159,7 +202,8 @@ async def list_tickets_for_bearer(
     still good are one query; anyone else (an employer, an employee with an empty
     page, a stale token) is checked on its own first.
     """
-    items, total = await _counted_page(session, bearer_tickets(claims, status), limit, offset)
+    parameters = token_parameters(claims) | {"limit": limit, "offset": offset}
+    items, total = await _counted_page(session, _BEARER_PAGES[status], parameters)
     if total is not None:
         return TicketPage(items=items, total=total, limit=limit, offset=offset)
     viewer = await user_for_token(session, claims)
