@@ -13,17 +13,26 @@ from contoso.errors import TooManyAttempts
 REDIS = os.environ.get("CI_REDIS_URL", "redis://127.0.0.1:6379")
 
 
-async def test_failures_past_the_limit_are_refused_with_a_retry_after():
+async def test_attempts_past_the_limit_are_refused_with_a_retry_after():
     throttle = LoginThrottle("3 per minute", "async+memory://")
     for _ in range(3):
-        await throttle.check("a@example.com", "10.0.0.1")
-        await throttle.failed("a@example.com", "10.0.0.1")
+        await throttle.attempt("a@example.com", "10.0.0.1")
 
     with pytest.raises(TooManyAttempts) as refused:
-        await throttle.check("a@example.com", "10.0.0.1")
-    await throttle.check("a@example.com", "10.0.0.2")  # another client is not blocked
+        await throttle.attempt("a@example.com", "10.0.0.1")
+    await throttle.attempt("a@example.com", "10.0.0.2")  # another client is not blocked
 
     assert 0 < refused.value.retry_after <= 60
+
+
+async def test_a_success_gives_the_attempts_back():
+    throttle = LoginThrottle("3 per minute", "async+memory://")
+    for _ in range(3):
+        await throttle.attempt("a@example.com", "10.0.0.1")
+    await throttle.succeeded("a@example.com", "10.0.0.1")
+
+    for _ in range(3):
+        await throttle.attempt("a@example.com", "10.0.0.1")
 
 
 async def test_processes_sharing_redis_share_the_count():
@@ -38,9 +47,9 @@ async def test_processes_sharing_redis_share_the_count():
     email = f"{uuid.uuid4().hex}@example.com"
     first, second = LoginThrottle("3 per minute", storage), LoginThrottle("3 per minute", storage)
 
-    await first.failed(email, "10.0.0.1")
-    await second.failed(email, "10.0.0.1")
-    await first.failed(email, "10.0.0.1")
+    await first.attempt(email, "10.0.0.1")
+    await second.attempt(email, "10.0.0.1")
+    await first.attempt(email, "10.0.0.1")
 
     with pytest.raises(TooManyAttempts):
-        await second.check(email, "10.0.0.1")
+        await second.attempt(email, "10.0.0.1")

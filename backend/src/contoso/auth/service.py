@@ -51,14 +51,14 @@ async def sign_in(
 
     A wrong password is Unauthorized; suspension is revealed (Forbidden) only after a
     correct password. The hash runs once either way, so timing does not tell them apart.
+    Every call takes a throttle slot first; only a correct password gives it back.
     """
-    await security.throttle.check(email, client)
+    await security.throttle.attempt(email, client)
     user = await find_user_by_email(session, email)
     check = await security.hasher.verify(password, user.password_hash if user else None)
     if user is None:
         return None
     if not check.valid:
-        await security.throttle.failed(email, client)
         raise Unauthorized(WRONG_CREDENTIALS)
     await security.throttle.succeeded(email, client)
     if user.suspended:
@@ -74,10 +74,9 @@ async def authenticate(
     session: AsyncSession, security: Security, email: str, password: str, client: str
 ) -> User:
     """The user with these credentials, or Unauthorized (the same message for an
-    unknown email and a wrong password, which both count towards the throttle)."""
+    unknown email and a wrong password, which both keep their throttle slot)."""
     user = await sign_in(session, security, email, password, client)
     if user is None:
-        await security.throttle.failed(email, client)
         raise Unauthorized(WRONG_CREDENTIALS)
     return user
 

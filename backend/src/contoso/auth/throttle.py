@@ -1,8 +1,8 @@
 """Brute-force protection for logins, on the `limits` library (moving windows).
 
-Only failures count, per account and client: after `login_rate_limit` failed
-attempts in the window, that pair gets 429 with Retry-After until the oldest
-failure leaves the window. A success clears the count.
+Every attempt takes a slot per account and client before the password is checked;
+after `login_rate_limit` attempts in the window, that pair gets 429 with Retry-After
+until the oldest leaves the window. A correct password gives the slots back.
 """
 
 import math
@@ -20,9 +20,14 @@ class LoginThrottle:
         self._item = parse(limit)
         self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
 
-    async def check(self, email: str, client: str) -> None:
-        """TooManyAttempts if this account has failed too often from this client."""
-        if await self._limiter.test(self._item, email, client):
+    async def attempt(self, email: str, client: str) -> None:
+        """Take one of this account's attempts from this client, or TooManyAttempts.
+
+        Taken before the password hash runs (~0.3 s), in one atomic step of the
+        storage: counting only after a failure let concurrent guesses all pass the
+        check before the first was counted.
+        """
+        if await self._limiter.hit(self._item, email, client):
             return
         reset_at, _ = await self._limiter.get_window_stats(self._item, email, client)
         retry_after = max(1, math.ceil(reset_at - time.time()))
@@ -31,10 +36,8 @@ class LoginThrottle:
             retry_after=retry_after,
         )
 
-    async def failed(self, email: str, client: str) -> None:
-        await self._limiter.hit(self._item, email, client)
-
     async def succeeded(self, email: str, client: str) -> None:
+        """The password was right: this pair's attempts are given back."""
         await self._limiter.clear(self._item, email, client)
 
     async def reset(self) -> None:
