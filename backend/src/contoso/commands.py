@@ -41,7 +41,7 @@ async def create_employer(
     security = Security.from_settings(settings)
     try:
         async with database.sessionmaker.begin() as session:
-            user = await auth.register(session, security.hasher, request)
+            user = await auth.create_account(session, security.hasher, request)
     except ContosoError as exc:
         return f"Not created: {exc.message}"
     finally:
@@ -59,7 +59,7 @@ async def seed_demo(settings: Settings) -> str:
         async with database.sessionmaker.begin() as session:
             if await auth.find_user_by_email(session, DEMO_EMPLOYER):
                 return f"Already seeded.\n{_credentials()}"
-            boss = await auth.register(
+            boss = await auth.create_account(
                 session,
                 security.hasher,
                 RegisterRequest(
@@ -71,7 +71,7 @@ async def seed_demo(settings: Settings) -> str:
             )
             today = date.today()
             for number, (email, name) in enumerate(DEMO_EMPLOYEES.items()):
-                employee = await auth.register(
+                employee = await auth.create_account(
                     session,
                     security.hasher,
                     RegisterRequest(email=email, username=name, password=DEMO_PASSWORD),

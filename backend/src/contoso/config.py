@@ -4,7 +4,7 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,6 +18,20 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
+
+
+class EmployerSignup(StrEnum):
+    """Who may register as an employer: anyone, holders of an invitation, or nobody
+    (employers then come from `contoso create-employer` alone)."""
+
+    OPEN = "open"
+    INVITE = "invite"
+    CLOSED = "closed"
+
+
+def _default_employer_signup(earlier: dict[str, Any]) -> EmployerSignup:
+    production = earlier.get("environment") is Environment.PRODUCTION
+    return EmployerSignup.INVITE if production else EmployerSignup.OPEN
 
 
 class Settings(BaseSettings):
@@ -35,7 +49,11 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(default=120, ge=1, le=60 * 24 * 30)
     password_hash_rounds: int = Field(default=12, ge=4, le=31)
 
-    # Failed logins allowed per account and client before 429 (`limits` syntax).
+    # Unset: open in development and tests (the brief's flow), invite in production.
+    employer_signup: EmployerSignup = Field(default_factory=_default_employer_signup)
+
+    # Login attempts per account and client, not followed by a correct password,
+    # before 429 (`limits` syntax).
     login_rate_limit: str = "10 per 15 minutes"
     # Where the counts live: per process by default; async+redis://host:6379 to share.
     login_rate_limit_storage: str = "async+memory://"

@@ -12,7 +12,8 @@ from starlette.routing import Route
 
 from contoso.admin.auth import EmployerAuth
 from contoso.admin.chart import monthly_spend_svg
-from contoso.admin.views import CONSOLE_VIEWS
+from contoso.admin.invitations import InvitationAdmin
+from contoso.admin.views import CONSOLE_VIEWS, ConsoleView
 from contoso.auth.security import Security
 from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
@@ -50,7 +51,8 @@ def mount_console(app: FastAPI, database: Database, security: Security) -> Conso
     authentication.templates = console.templates
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["csrf_field"] = CSRF_FIELD
-    for view in CONSOLE_VIEWS:
+    views: tuple[type[ConsoleView], ...] = (*CONSOLE_VIEWS, InvitationAdmin)
+    for view in views:
         # A subclass per app: SQLAdmin stores its admin and engine on the view
         # class, and two apps (tests make several) must not share them.
         console.add_view(type(view.__name__, (view,), {"identity": view.url_identity}))

@@ -6,6 +6,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from contoso.auth import service
 from contoso.auth.dependencies import CurrentUser, SecurityDep, client_address
 from contoso.auth.schemas import (
+    InvitationCreate,
+    InvitationRead,
     LoginRequest,
     LoginResponse,
     RegisterRequest,
@@ -14,28 +16,31 @@ from contoso.auth.schemas import (
     normalise_email,
 )
 from contoso.database import SessionDep
-from contoso.errors import error_responses
+from contoso.errors import ErrorBody, error_responses
 
 router = APIRouter(tags=["auth"])
 
+# The generic 401 speaks of tokens; a login is refused for its email and password.
+LOGIN_REFUSALS = error_responses(401, 403, 429) | {
+    401: {"model": ErrorBody, "description": "Unknown email or wrong password"}
+}
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+
+@router.post(
+    "/auth/register", status_code=status.HTTP_201_CREATED, responses=error_responses(403, 409)
+)
 async def register(
     body: RegisterRequest, session: SessionDep, security: SecurityDep
 ) -> LoginResponse:
-    user = await service.register(session, security.hasher, body)
+    """Create an account. Choosing the employer role may need an `invitation_code`
+    (when the service's EMPLOYER_SIGNUP is "invite") or not be open at all ("closed")."""
+    user = await service.register(session, security, body)
     return LoginResponse(
         access_token=security.tokens.issue(user), user=UserRead.model_validate(user)
     )
 
 
-@router.post(
-    "/auth/login",
-    responses={
-        401: {"description": "Unknown email or wrong password"},
-        403: {"description": "Suspended"},
-    },
-)
+@router.post("/auth/login", responses=LOGIN_REFUSALS)
 async def login(
     body: LoginRequest, request: Request, session: SessionDep, security: SecurityDep
 ) -> LoginResponse:
@@ -47,7 +52,7 @@ async def login(
     )
 
 
-@router.post("/auth/token", responses=error_responses(401, 403, 429))
+@router.post("/auth/token", responses=LOGIN_REFUSALS)
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
@@ -60,6 +65,17 @@ async def token(
         session, security, email, form.password, client_address(request)
     )
     return Token(access_token=security.tokens.issue(user))
+
+
+@router.post(
+    "/invitations", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 409)
+)
+async def invite_employer(
+    body: InvitationCreate, session: SessionDep, user: CurrentUser
+) -> InvitationRead:
+    """Invite someone to register as an employer (employers only). The code works once,
+    for this email, for 7 days; it is shown only in this answer."""
+    return await service.invite_employer(session, user, body.email)
 
 
 @router.get("/users/me", responses=error_responses(401))

@@ -44,14 +44,53 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Typed by people from an email or a chat: case, spaces and dashes do not matter.
+InvitationCode = Annotated[str, Field(max_length=64)]
+
+
 class RegisterRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "mei@example.com",
+                    "password": "a long passphrase",
+                    "username": "Mei",
+                    "role": "employee",
+                }
+            ]
+        }
+    )
+
     email: Email
     password: NewPassword
     username: Username
     role: Role = Role.EMPLOYEE
+    # Needed to register as an employer when EMPLOYER_SIGNUP is "invite".
+    invitation_code: InvitationCode | None = None
+
+
+class InvitationCreate(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "lee@example.com"}]})
+
+    email: Email
+
+
+class InvitationRead(BaseModel):
+    """A new invitation. The code is shown this once: only its hash is kept."""
+
+    code: str
+    email: str
+    expires_at: datetime
 
 
 class LoginRequest(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "mei@example.com", "password": "a long passphrase"}]
+        }
+    )
+
     email: Email
     # Not length-checked: a wrong password of any size is just wrong.
     password: Annotated[str, Field(max_length=PASSWORD_MAX)]

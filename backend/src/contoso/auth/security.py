@@ -1,4 +1,5 @@
-"""The app's credential machinery, built once from settings: hashing, tokens, throttling."""
+"""The app's credential machinery, built once from settings: hashing, tokens, throttling,
+and who may sign up as an employer."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -6,7 +7,7 @@ from datetime import timedelta
 from contoso.auth.hashing import PasswordHasher
 from contoso.auth.throttle import LoginThrottle
 from contoso.auth.tokens import TokenCodec
-from contoso.config import Settings
+from contoso.config import EmployerSignup, Settings
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,8 @@ class Security:
     hasher: PasswordHasher
     tokens: TokenCodec
     throttle: LoginThrottle
+    # Who may register as an employer (EMPLOYER_SIGNUP).
+    employer_signup: EmployerSignup
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Security":
@@ -26,4 +29,5 @@ class Security:
                 timedelta(minutes=settings.access_token_minutes),
             ),
             throttle=LoginThrottle(settings.login_rate_limit, settings.login_rate_limit_storage),
+            employer_signup=settings.employer_signup,
         )

@@ -1,24 +1,122 @@
-"""Registration, login and token resolution: the rules for who may get in."""
+"""Registration, invitations, login and token resolution: the rules for who may get in."""
 
-from sqlalchemy import select, update
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.hashing import PasswordHasher
 from contoso.auth.queries import holds_token, token_parameters
-from contoso.auth.schemas import RegisterRequest
+from contoso.auth.schemas import InvitationRead, RegisterRequest
 from contoso.auth.security import Security
 from contoso.auth.tokens import INVALID_TOKEN, TokenClaims
+from contoso.config import EmployerSignup
 from contoso.database import column_rows
 from contoso.errors import Conflict, Forbidden, Unauthorized
-from contoso.models import User
+from contoso.models import Invitation, Role, User
 
 WRONG_CREDENTIALS = "Incorrect email or password."
 SUSPENDED = "This account is suspended; contact your employer."
 
 
-async def register(session: AsyncSession, hasher: PasswordHasher, request: RegisterRequest) -> User:
-    """Create an account; Conflict if the email is taken (also under a race)."""
+INVITATION_LIFETIME = timedelta(days=7)
+# Read aloud or typed from a chat: no 0/O or 1/I/L to confuse. 12 of 31 symbols is
+# 59 bits, and a code only works for its own email, once, for a week.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_CODE_GROUPS, _CODE_GROUP_LENGTH = 3, 4
+
+
+async def register(session: AsyncSession, security: Security, request: RegisterRequest) -> User:
+    """Self-service sign-up, on the API and the pages: `EMPLOYER_SIGNUP` decides who may
+    choose the employer role (anyone; holders of an invitation for their email; nobody).
+    Forbidden, with what to do instead, when the role is not open to them."""
+    invitation_id = None
+    if request.role is Role.EMPLOYER:
+        invitation_id = await _employer_signup_allowed(session, security.employer_signup, request)
+    user = await create_account(session, security.hasher, request)
+    if invitation_id is not None:
+        await session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id)
+            .values(used_at=func.now(), used_by_id=user.id)
+        )
+    return user
+
+
+async def _employer_signup_allowed(
+    session: AsyncSession, policy: EmployerSignup, request: RegisterRequest
+) -> int | None:
+    """The invitation this employer sign-up uses (locked until the transaction ends, so
+    a code is used once), None when none is needed; Forbidden when it may not happen."""
+    if policy is EmployerSignup.OPEN:
+        return None
+    if policy is EmployerSignup.CLOSED:
+        raise Forbidden(
+            "Employer accounts cannot be created by signing up here. Register as an "
+            "employee, or ask whoever runs this service to create your employer account."
+        )
+    if not request.invitation_code:
+        raise Forbidden(
+            f"Registering as an employer needs an invitation code. Ask an employer to invite "
+            f"{request.email} (in the console under Invitations), then enter the code they send."
+        )
+    invitation_id = await session.scalar(
+        select(Invitation.id)
+        .where(
+            Invitation.code_hash == _code_hash(request.invitation_code),
+            Invitation.email == request.email,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > func.now(),
+        )
+        .with_for_update()
+    )
+    if invitation_id is None:
+        raise Forbidden(
+            f"This invitation code is not valid for {request.email}: check it for typos, or "
+            f"ask an employer for a new one (a code works once, for its own email, for "
+            f"{INVITATION_LIFETIME.days} days)."
+        )
+    return invitation_id
+
+
+async def invite_employer(session: AsyncSession, employer: User, email: str) -> InvitationRead:
+    """A new single-use invitation for `email` to register as an employer; the code is
+    returned this once (only its hash is stored)."""
+    ensure_employer(employer, "invite employers")
+    if await find_user_by_email(session, email) is not None:
+        raise Conflict(f"{email} already has an account; they can log in with it.")
+    code = "-".join(
+        "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_GROUP_LENGTH))
+        for _ in range(_CODE_GROUPS)
+    )
+    expires_at = await session.scalar(
+        insert(Invitation)
+        .values(
+            email=email,
+            code_hash=_code_hash(code),
+            invited_by_id=employer.id,
+            expires_at=func.now() + INVITATION_LIFETIME,
+        )
+        .returning(Invitation.expires_at)
+    )
+    assert expires_at is not None  # RETURNING of the row just inserted
+    return InvitationRead(code=code, email=email, expires_at=expires_at)
+
+
+def _code_hash(code: str) -> str:
+    # High-entropy and single-use, so a plain SHA-256 suffices (no slow hash needed).
+    normalised = "".join(char for char in code.upper() if char.isalnum())
+    return hashlib.sha256(normalised.encode()).hexdigest()
+
+
+async def create_account(
+    session: AsyncSession, hasher: PasswordHasher, request: RegisterRequest
+) -> User:
+    """Create an account as asked, whatever the role (the operator's commands use this;
+    sign-up goes through `register`); Conflict if the email is taken (also under a race)."""
     password_hash = await hasher.hash(request.password)
     # ON CONFLICT DO NOTHING: concurrent sign-ups with one email get exactly one row
     # and no aborted transaction for the others.

@@ -11,8 +11,8 @@ from contoso.auth.browser import session_user, start_user_session
 from contoso.auth.dependencies import SecurityDep, client_address
 from contoso.auth.schemas import LoginRequest, NewPassword, RegisterRequest
 from contoso.database import SessionDep
-from contoso.errors import Conflict, ContosoError
-from contoso.models import TicketStatus, User
+from contoso.errors import Conflict, ContosoError, Forbidden
+from contoso.models import Role, TicketStatus, User
 from contoso.sessions import end_session
 from contoso.tickets import service as tickets
 from contoso.tickets.schemas import TicketCreate, TicketUpdate
@@ -82,7 +82,7 @@ async def register(request: Request, session: SessionDep, security: SecurityDep)
     if not isinstance(pending, dict):
         raise Redirect("/", "Start with your email and a password.")
     form = await request.form()
-    values = form_values(form, "username", "role", "password")
+    values = form_values(form, "username", "role", "password", "invitation_code")
     context: dict[str, Any] = {"email": pending["email"], "values": values}
     check = await security.hasher.verify(values["password"], pending["password_hash"])
     if not check.valid:
@@ -92,7 +92,10 @@ async def register(request: Request, session: SessionDep, security: SecurityDep)
     if data is None:
         return render(request, "register.html", context | {"errors": errors}, 400)
     try:
-        user = await auth.register(session, security.hasher, data)
+        user = await auth.register(session, security, data)
+    except Forbidden as exc:
+        errors = {"invitation_code" if data.role is Role.EMPLOYER else "role": exc.message}
+        return render(request, "register.html", context | {"errors": errors}, exc.status_code)
     except Conflict as exc:
         request.session.pop(REGISTERING, None)
         raise Redirect("/", exc.message) from exc

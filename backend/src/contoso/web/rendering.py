@@ -8,14 +8,24 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from contoso.auth.security import Security
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import status_badge
+
+
+def employer_signup(request: Request) -> str:
+    """EMPLOYER_SIGNUP, for the register page: whether to offer the employer role, and
+    whether to ask for an invitation code with it."""
+    security: Security = request.app.state.security
+    return security.employer_signup.value
+
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals |= {
     "csrf_token": csrf_token,
     "csrf_field": CSRF_FIELD,
     "status_badge": status_badge,
+    "employer_signup": employer_signup,
 }
 
 # A one-off message for the next page this browser sees ("Ticket #3 saved.").
