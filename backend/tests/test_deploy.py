@@ -3,6 +3,7 @@ compose file and .env.example agree with the settings class, and that the
 container's commands are the code path the suite runs, over TCP."""
 
 import asyncio
+import ipaddress
 import os
 import re
 import shlex
@@ -156,3 +157,16 @@ def test_the_dockerfile_builds_from_the_lock_as_a_non_root_user():
     assert re.search(r"^USER contoso$", DOCKERFILE, flags=re.MULTILINE)
     assert "HEALTHCHECK" in DOCKERFILE and "/readyz" in DOCKERFILE
     assert shlex.split("contoso migrate") == COMPOSE["services"]["migrate"]["command"]
+
+
+def test_scaled_out_apps_trust_the_load_balancers_forwarded_for_and_nobody_elses():
+    app, lb = SCALE["services"]["app"], SCALE["services"]["lb"]
+    lb_address = lb["networks"]["edge"]["ipv4_address"]
+    subnet = SCALE["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+
+    # Left at 127.0.0.1, nginx's header would be ignored and every client would share
+    # nginx's address: ten bad passwords from anyone would lock an account for all.
+    assert app["environment"]["FORWARDED_ALLOW_IPS"] == lb_address
+    assert ipaddress.ip_address(lb_address) in ipaddress.ip_network(subnet)
+    assert "edge" in app["networks"]
+    assert "X-Forwarded-For" in (REPO / "deploy" / "nginx.conf").read_text()
