@@ -362,3 +362,25 @@ async def test_a_suspended_employees_token_lists_nothing_even_with_tickets(clien
     response = await client.get("/api/tickets", headers=alice.headers)
 
     assert response.status_code == 401
+    assert response.json()["detail"] == "This account is suspended; contact your employer."
+
+
+async def test_a_suspended_employees_old_token_says_suspended_on_every_call(client, factory):
+    alice, boss = await factory.employee(), await factory.employer()
+    await client.post(f"/api/employees/{alice.id}/suspend", headers=boss.headers)
+    ticket = {"spent_on": "2026-01-15", "amount": "1.00", "description": "Taxi"}
+
+    answers = [
+        await client.get("/api/users/me", headers=alice.headers),
+        await client.post("/api/tickets", json=ticket, headers=alice.headers),
+        await client.get("/api/tickets/1", headers=alice.headers),
+    ]
+
+    # Not "your session has expired": logging in again would not help.
+    assert [r.status_code for r in answers] == [401] * 3
+    assert {r.json()["detail"] for r in answers} == {
+        "This account is suspended; contact your employer."
+    }
+    await client.post(f"/api/employees/{alice.id}/reactivate", headers=boss.headers)
+    stale = await client.get("/api/users/me", headers=alice.headers)
+    assert stale.json()["detail"].startswith("Your session has expired")

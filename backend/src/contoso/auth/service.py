@@ -184,10 +184,12 @@ _TOKEN_BEARER = select(*User.__table__.columns).where(*holds_token(User))
 
 
 async def user_for_token(session: AsyncSession, claims: TokenClaims) -> User:
-    """The active user a token belongs to; Unauthorized once they are suspended or gone."""
+    """The active user a token belongs to; Unauthorized once they are suspended (saying
+    so: logging in again will not help) or gone."""
     rows = await column_rows(session, _TOKEN_BEARER, token_parameters(claims))
     if not rows:
-        raise Unauthorized(INVALID_TOKEN)
+        suspended = await session.scalar(select(User.suspended).where(User.id == claims.user_id))
+        raise Unauthorized(SUSPENDED if suspended else INVALID_TOKEN)
     return User(**rows[0])
 
 
