@@ -28,6 +28,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 from contoso.config import Settings
 
@@ -152,14 +156,30 @@ def among(
     return column == any_(bindparam(name, list(ids), type_=ARRAY(BigInteger)))
 
 
+class _Explain(Executable, ClauseElement):
+    """`EXPLAIN (FORMAT JSON) <statement>`, with the statement's values sent as bound
+    parameters (PostgreSQL plans a parameterised EXPLAIN like the statement itself):
+    a search term is never SQL text, not even escaped."""
+
+    # Compiled on each use, as a literal rendering was: a cached EXPLAIN would reuse the
+    # inner statement's result columns for a result that has one, the plan.
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(explain: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(explain.statement, **kw)
+
+
 async def estimated_count(
     session: AsyncSession, rows: Select[Any], exact_below: int
 ) -> tuple[int, bool]:
     """(count, is_estimate) for the rows `rows` selects: the planner's estimate when it
     is at least `exact_below`, else an exact count."""
-    # Our own statement; its parameters are ids, enums and flags, rendered as literals.
-    sql = rows.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
-    raw = await session.scalar(text(f"EXPLAIN (FORMAT JSON) {sql}"))
+    raw = await session.scalar(_Explain(rows))
     plan = json.loads(raw) if isinstance(raw, str) else raw
     estimate = int(plan[0]["Plan"]["Plan Rows"])
     if estimate >= exact_below:

@@ -6,10 +6,8 @@ from typing import Any, ClassVar
 
 import asyncpg
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -17,6 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+
+from contoso.validation import NO_NUL_TEXT, UNICODE_TEXT_ONLY, unreadable
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,28 @@ def is_connection_failure(exc: BaseException) -> bool:
     return False
 
 
+def unstorable_text(exc: BaseException) -> str | None:
+    """What to tell the user when `exc` comes from text that no rule refused and that
+    cannot be encoded (half of a surrogate pair: for the database, a password hash, a
+    page) or stored (NUL); else None. Only a client's text holds such characters."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # SQLAlchemy wraps the driver's error a few levels deep
+        if seen is None:
+            return None
+        if isinstance(seen, UnicodeEncodeError) and seen.reason == "surrogates not allowed":
+            return UNICODE_TEXT_ONLY
+        if isinstance(seen, _NUL_ERRORS):
+            return NO_NUL_TEXT
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+_NUL_ERRORS = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,  # 22021: NUL in text
+    asyncpg.exceptions.UntranslatableCharacterError,  # 22P05: \u0000 in JSON
+)
+
+
 # Renders an error for a browser: (request, status, message, headers) -> an HTML page.
 PageRenderer = Callable[[Request, int, str, Mapping[str, str] | None], Response]
 
@@ -123,10 +145,14 @@ def install_error_handlers(app: FastAPI, render_page: PageRenderer) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if request.url.path.startswith(API_PATHS):
-            return await request_validation_exception_handler(request, exc)
+            errors = [_readable(jsonable_encoder(error)) for error in exc.errors()]
+            return JSONResponse({"detail": errors}, 422)
         return answer(request, 404, PAGE_MESSAGES[404], None)
 
     async def _database_error(request: Request, exc: Exception) -> Response:
+        refusal = unstorable_text(exc)
+        if refusal is not None:
+            return answer(request, 400, refusal, None)
         if not is_connection_failure(exc):
             raise exc
         logger.warning("database unreachable: %s", exc.__class__.__name__)
@@ -134,6 +160,25 @@ def install_error_handlers(app: FastAPI, render_page: PageRenderer) -> None:
 
     for exc_class in (DBAPIError, PoolTimeoutError, OSError):
         app.add_exception_handler(exc_class, _database_error)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _not_unicode(request: Request, exc: UnicodeEncodeError) -> Response:
+        refusal = unstorable_text(exc)
+        if refusal is None:
+            raise exc
+        return answer(request, 400, refusal, None)
+
+
+def _readable(error: dict[str, Any]) -> dict[str, Any]:
+    """A validation error as the API answers it: the message as our validator wrote it
+    (without Pydantic's "Value error, "), and without the input it echoes when that
+    cannot be written as JSON (NaN, half of a surrogate pair), which would be a 500."""
+    error["msg"] = str(error.get("msg", "")).removeprefix("Value error, ")
+    reason = unreadable(error)
+    if reason is None:
+        return error
+    loc = [part for part in error.get("loc", []) if unreadable(part) is None]
+    return {"type": error.get("type", "value_error"), "loc": loc, "msg": reason}
 
 
 # What a person is told when a page's address is wrong (a URL typed by hand or stale).

@@ -22,16 +22,47 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+# Line breaks and other control characters, and text-direction controls: a client's
+# text (a request path) holding them could forge a log line or disguise one.
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_controls(text: str) -> str:
+    """`text` with its control and text-direction characters written as escapes
+    ("\\x0a", "\\u202e"): one line that reads as it is."""
+    return _UNSAFE.sub(_escape, text)
+
+
+class TextFormatter(logging.Formatter):
+    """Plain text, one line per record: the message's controls are escaped (a
+    traceback, added after it, keeps its own lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": escape_controls(record.getMessage()),
             "request_id": getattr(record, "request_id", "-"),
         }
-        entry |= getattr(record, "fields", {})
+        # Escaped as in the text format, so both show a path the same way.
+        entry |= {
+            name: escape_controls(value) if isinstance(value, str) else value
+            for name, value in getattr(record, "fields", {}).items()
+        }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -44,7 +75,7 @@ def configure_logging(level: str, fmt: str) -> None:
     handler.setFormatter(
         JsonFormatter()
         if fmt == "json"
-        else logging.Formatter("%(levelname)s %(name)s [%(request_id)s]: %(message)s")
+        else TextFormatter("%(levelname)s %(name)s [%(request_id)s]: %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -6,10 +6,12 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from contoso.admin.console import mount_console
@@ -27,7 +29,14 @@ from contoso.middleware import (
     DatabaseOutageMiddleware,
     SecurityHeadersMiddleware,
 )
-from contoso.sessions import PostgresSessionStore, ServerSessionMiddleware
+from contoso.openapi import keep_integer_bounds, mount_docs, operation_id
+from contoso.sessions import (
+    SESSION_SWEEP_INTERVAL,
+    PostgresSessionStore,
+    ServerSessionMiddleware,
+    sweep_expired_sessions,
+)
+from contoso.strict_json import StrictJsonMiddleware
 from contoso.tickets.endpoints import router as tickets_router
 from contoso.web.dependencies import install_redirects
 from contoso.web.endpoints import router as pages_router
@@ -36,18 +45,31 @@ from contoso.web.rendering import render_error
 logger = logging.getLogger(__name__)
 
 BROWSER_PREFIXES = ("/admin", "/tickets", "/register", "/logout")
+STATIC_PREFIXES = ("/admin/statics", "/docs/assets")
+
+
+def is_static_path(path: str) -> bool:
+    """Files that are the same for everyone (the console's and /docs' scripts and styles)."""
+    return path.startswith(STATIC_PREFIXES)
 
 
 def is_browser_path(path: str) -> bool:
     """The cookie-authenticated pages (console and employee pages): they get a
     session, and every unsafe request to them needs a CSRF token. The API uses
     bearer tokens and static files need neither."""
-    return (path == "/" or path.startswith(BROWSER_PREFIXES)) and not path.startswith(
-        "/admin/statics"
-    )
+    return (path == "/" or path.startswith(BROWSER_PREFIXES)) and not is_static_path(path)
 
 
 MIGRATE_ON_START = "CONTOSO_MIGRATE_ON_START"
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+
+
+class NotReady(BaseModel):
+    status: Literal["unavailable"]
+    detail: str
 
 
 def app_from_environment() -> FastAPI:
@@ -87,7 +109,11 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         # collector's reach, so full collections stop pausing requests for 100+ ms.
         gc.collect()
         gc.freeze()
+        sweeping = asyncio.create_task(
+            sweep_expired_sessions(app.state.session_store, SESSION_SWEEP_INTERVAL)
+        )
         yield
+        sweeping.cancel()
         if migrating is not None:
             migrating.cancel()
         await database.dispose()
@@ -96,9 +122,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         title="Contoso Expenses",
         summary="File expense tickets; employers approve or deny them.",
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs_enabled else None,
+        docs_url=None,  # mount_docs serves /docs without a CDN
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.database = database
@@ -110,13 +137,21 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     api.include_router(employees_router)
     app.include_router(api)
     app.include_router(pages_router)
+    if settings.docs_enabled:
+        mount_docs(app)
+        keep_integer_bounds(app)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], name="live")
     async def healthz() -> dict[str, str]:
         """The process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "Database down"}})
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        name="ready",
+        responses={200: {"model": Ready}, 503: {"model": NotReady, "description": "Database down"}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         """The database answers a query."""
         pending = getattr(request.app.state, "migrations_pending", False)
@@ -127,7 +162,12 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     app.state.session_store = PostgresSessionStore(database)
     mount_console(app, database, app.state.security)
     # Added innermost first: headers wrap everything, the session wraps the CSRF check.
-    app.add_middleware(CsrfMiddleware, applies=is_browser_path)
+    app.add_middleware(
+        CsrfMiddleware,
+        applies=is_browser_path,
+        secret_key=secret_key,
+        https_only=settings.https,
+    )
     app.add_middleware(
         ServerSessionMiddleware,
         store=app.state.session_store,
@@ -135,8 +175,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         https_only=settings.https,
         applies=is_browser_path,
     )
+    app.add_middleware(StrictJsonMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, is_static=is_static_path)
     app.add_middleware(DatabaseOutageMiddleware)
     if settings.trusted_hosts != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)

@@ -5,12 +5,15 @@ import secrets
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from itsdangerous import BadSignature, Signer
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contoso.errors import DATABASE_DOWN_MESSAGE, is_connection_failure
+from contoso.web.forms import read_form
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -27,30 +30,53 @@ SECURITY_HEADERS = [
 ]
 
 
+# A browser without a session (a visitor on a login page) keeps its CSRF token in this
+# signed cookie, sent back beside the form's copy (double submit): viewing a form
+# writes nothing to the database.
+CSRF_COOKIE = "contoso_csrf"
+_BROWSER_TOKEN = "contoso.csrf_cookie_token"  # noqa: S105 (a scope key name)
+
+
 def csrf_token(request: HTTPConnection) -> str:
-    """This session's CSRF token, created on first use (render it in every form)."""
-    token = request.session.get(_CSRF_SESSION_KEY)
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session[_CSRF_SESSION_KEY] = token
+    """This browser's CSRF token: render it in every form.
+
+    A browser with a session (logged in, or half-way through registering) keeps it in
+    the session, created on first use; one without uses its CSRF cookie's token.
+    """
+    session = request.session
+    token = session.get(_CSRF_SESSION_KEY)
+    if token:
+        return str(token)
+    if not session:
+        return str(request.scope[_BROWSER_TOKEN])
+    token = secrets.token_urlsafe(32)
+    session[_CSRF_SESSION_KEY] = token
     return token
 
 
-class SecurityHeadersMiddleware:
-    """Refuse framing, MIME sniffing and cross-origin referrers on every response."""
+# Tickets, sessions' pages and tokens must not stay in a browser's or a proxy's cache
+# (a shared computer's back button, a caching proxy); only the static files may.
+NO_STORE = [(b"cache-control", b"no-store")]
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeadersMiddleware:
+    """Refuse framing, MIME sniffing, cross-origin referrers and caching on every
+    response; static files (paths for which `is_static` is true) may be cached."""
+
+    def __init__(self, app: ASGIApp, *, is_static: Callable[[str], bool]) -> None:
         self.app = app
+        self.is_static = is_static
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        wanted = SECURITY_HEADERS if self.is_static(scope["path"]) else SECURITY_HEADERS + NO_STORE
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in wanted if k not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -61,20 +87,38 @@ class CsrfMiddleware:
     """Check every unsafe request to the cookie-authenticated paths.
 
     A request must come from our own origin (when the browser says where it
-    comes from) and carry the session's CSRF token, in the `csrf_token` form
-    field or the X-CSRF-Token header. Anything else gets a 403.
+    comes from) and carry this browser's CSRF token (`csrf_token`: the session's,
+    or its CSRF cookie's), in the `csrf_token` form field or the X-CSRF-Token
+    header. Anything else gets a 403. A browser without a valid CSRF cookie gets
+    one with its first page.
     """
 
-    def __init__(self, app: ASGIApp, *, applies: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        applies: Callable[[str], bool],
+        secret_key: str,
+        https_only: bool,
+    ) -> None:
         self.app = app
         self.applies = applies
+        self._signer = Signer(secret_key, salt="csrf-cookie")
+        self._cookie_flags = "Path=/; HttpOnly; SameSite=Strict" + (
+            "; Secure" if https_only else ""
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] in SAFE_METHODS
-            or not self.applies(scope["path"])
-        ):
+        if scope["type"] != "http" or not self.applies(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        cookie_token = self._cookie_token(scope)
+        if cookie_token is None:
+            scope[_BROWSER_TOKEN] = secrets.token_urlsafe(32)
+            send = self._setting_cookie(send, scope[_BROWSER_TOKEN])
+        else:
+            scope[_BROWSER_TOKEN] = cookie_token
+        if scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -86,15 +130,45 @@ class CsrfMiddleware:
             await PlainTextResponse("Form too large.", status_code=413)(scope, receive, send)
             return
         replay = _replay(body)
-        expected = HTTPConnection(scope).session.get(_CSRF_SESSION_KEY)
-        sent = headers.get(CSRF_HEADER) or await _form_token(scope, replay())
-        if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
+        # The session's token, or (a form shown before this browser had a session)
+        # its cookie's, which a cross-site page can neither read nor set.
+        session_token = HTTPConnection(scope).session.get(_CSRF_SESSION_KEY)
+        expected = [str(token) for token in (session_token, cookie_token) if token]
+        try:
+            sent = headers.get(CSRF_HEADER) or await _form_token(scope, replay())
+        except HTTPException as exc:  # a form that cannot be read (read_form)
+            await PlainTextResponse(str(exc.detail), exc.status_code)(scope, receive, send)
+            return
+        if not sent or not any(hmac.compare_digest(str(sent), token) for token in expected):
             await _refuse(
                 "This form has expired or did not come from this site. "
                 "Go back, reload the page and try again."
             )(scope, receive, send)
             return
         await self.app(scope, replay(), send)
+
+    def _cookie_token(self, scope: Scope) -> str | None:
+        """The token in this browser's CSRF cookie, if the cookie is ours and intact."""
+        value = HTTPConnection(scope).cookies.get(CSRF_COOKIE)
+        if not value:
+            return None
+        try:
+            return self._signer.unsign(value).decode()
+        except (BadSignature, UnicodeDecodeError):
+            return None
+
+    def _setting_cookie(self, send: Send, token: str) -> Send:
+        cookie = f"{CSRF_COOKIE}={self._signer.sign(token).decode()}; {self._cookie_flags}"
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"set-cookie", cookie.encode("latin-1")),
+                ]
+            await send(message)
+
+        return send_with_cookie
 
 
 def _refuse(message: str) -> PlainTextResponse:
@@ -143,8 +217,9 @@ async def _form_token(scope: Scope, receive: Receive) -> str | None:
     content_type = Headers(scope=scope).get("content-type", "")
     if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         return None
-    async with Request(scope, receive).form() as form:
-        value = form.get(CSRF_FIELD)
+    form = await read_form(Request(scope, receive))
+    value = form.get(CSRF_FIELD)
+    await form.close()
     return value if isinstance(value, str) else None
 
 

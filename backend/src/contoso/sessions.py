@@ -8,8 +8,10 @@ starlette-session 0.4.3 has four defects this module closes (each has a test):
 - the session id is never rotated at login (fixation): see `rotate_session`.
 """
 
+import asyncio
 import hashlib
 import json
+import logging
 from base64 import b64decode
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,8 +29,11 @@ from starlette_session.interfaces import ISessionBackend
 from contoso.database import Database
 from contoso.models import WebSession
 
+logger = logging.getLogger(__name__)
+
 COOKIE_NAME = "contoso_session"
 SESSION_LIFETIME = timedelta(hours=8)
+SESSION_SWEEP_INTERVAL = timedelta(minutes=10)
 # Where starlette-session keeps the id of the session loaded for this request.
 _SESSION_KEY = "__session_key"
 _COOKIE_ID_FIELD = "_cssid"
@@ -169,9 +174,19 @@ async def end_session(request: Request) -> None:
         await _store(request).delete(key)
 
 
-async def purge_expired_sessions(request: Request) -> int:
-    """Sweep expired sessions (run at each login: indexed, and keeps the table small)."""
-    return await _store(request).purge_expired()
+async def sweep_expired_sessions(store: PostgresSessionStore, every: timedelta) -> None:
+    """Delete expired sessions every `every`, for as long as the app runs (its lifespan
+    starts this). Each worker and replica sweeps; the DELETE is indexed and idempotent.
+    A sweep that fails (the database is down) is logged and retried at the next one."""
+    while True:
+        await asyncio.sleep(every.total_seconds())
+        try:
+            removed = await store.purge_expired()
+        except Exception:  # a background loop must outlive an outage
+            logger.warning("could not sweep expired sessions; retrying later", exc_info=True)
+            continue
+        if removed:
+            logger.info("swept %d expired sessions", removed)
 
 
 def _store(request: Request) -> PostgresSessionStore:

@@ -1,6 +1,7 @@
 """Text and money rules shared by the schemas, written so the OpenAPI schema says
 exactly what the validators enforce (the fuzzer holds us to that)."""
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,16 +20,25 @@ MAX_SELECTION = 10_000
 # Control characters, except tab and line breaks in multi-line text.
 _CONTROL_INLINE = "\\x00-\\x1f\\x7f-\\x9f"
 _CONTROL_MULTILINE = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
+_CONTROL = re.compile(f"[{_CONTROL_INLINE}]")
+
+# Characters drawn as nothing: zero-width spaces and joiners, text-direction marks,
+# embeddings, overrides and isolates, fillers, variation selectors, the byte order mark.
+_INVISIBLE = (
+    "\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f"
+    "\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0"
+)
 
 
-def _non_blank(control: str) -> str:
-    return f"^[^{control}]*[^\\s{control}][^{control}]*$"
+def _visible(control: str) -> str:
+    return f"[^{control}]*[^\\s{control}{_INVISIBLE}][^{control}]*"
 
 
 @dataclass(frozen=True)
 class TextRules(GroupedMetadata):
     """`Annotated[str, TextRules(...)]`: a string of at most `max_length` characters as
-    sent, with no control characters (and, if `required`, not blank). Stored without
+    sent, with no control characters and with a visible character: not only invisible or
+    text-direction characters, nor blank unless not `required`. Stored without
     surrounding whitespace."""
 
     max_length: int
@@ -38,15 +48,22 @@ class TextRules(GroupedMetadata):
 
     def __iter__(self) -> Iterator[object]:
         control = _CONTROL_MULTILINE if self.multiline else _CONTROL_INLINE
-        pattern = _non_blank(control) if self.required else f"^[^{control}]*$"
-        compiled = re.compile(pattern)
+        # Optional text may be left blank; text that is there must show something.
+        blank = "" if self.required else f"[^\\S{control}]*|"
+        pattern = f"^(?:{blank}{_visible(control)})$"
+        compiled, controls = re.compile(pattern), re.compile(f"[{control}]")
         required, what = self.required, self.what
 
         def check(value: str) -> str:
             if not compiled.fullmatch(value):
                 if required and not value.strip():
                     raise ValueError(f"{what} must not be blank")
-                raise ValueError(f"{what} must not contain control characters")
+                if controls.search(value):
+                    raise ValueError(f"{what} must not contain control characters")
+                raise ValueError(
+                    f"{what} must contain a visible character, not only invisible or "
+                    "text-direction characters"
+                )
             return value.strip()
 
         # The pattern is documented here and checked in `check`, with a readable message.
@@ -56,6 +73,49 @@ class TextRules(GroupedMetadata):
             json_schema_extra={"pattern": pattern},
         )
         yield AfterValidator(check)
+
+
+def search_text(term: str) -> str:
+    """A search as typed; ValueError if it holds control characters (PostgreSQL cannot
+    take NUL in text, and none of them can be in what is searched)."""
+    if _CONTROL.search(term):
+        raise ValueError("Search text cannot contain control characters.")
+    return term
+
+
+# Python's json module reads NaN, Infinity, numbers beyond a double's range (as infinity)
+# and "\\udfff" escapes (half of a surrogate pair, which is not text); a form may declare
+# a charset that decodes to such halves. None of them can be stored or written back.
+FINITE_NUMBERS_ONLY = (
+    "Numbers must be finite: NaN, Infinity and numbers too large to hold (such as 1e309) "
+    "are not accepted"
+)
+UNICODE_TEXT_ONLY = (
+    "Text must be valid Unicode: half of a surrogate pair (\\ud800 to \\udfff) on its own "
+    "is not text"
+)
+NO_NUL_TEXT = "Text cannot contain NUL characters"
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def unreadable(value: object) -> str | None:
+    """Why `value` (parsed JSON, form fields, an error that echoes them) can be neither
+    stored nor written back as JSON: FINITE_NUMBERS_ONLY or UNICODE_TEXT_ONLY; None if
+    it can. (A str holds a surrogate only as a lone half: pairs decode to one character.)"""
+    pending = [value]
+    while pending:  # a loop, not recursion: the nesting depth is the client's choice
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return UNICODE_TEXT_ONLY
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return FINITE_NUMBERS_ONLY
+        elif isinstance(item, dict):
+            pending += [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            pending += item
+    return None
 
 
 LINK_PATTERN = "^https?://[^\\s/?#\\x00-\\x1f\\x7f-\\x9f]+(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?$"

@@ -4,7 +4,8 @@ import base64
 import json
 from datetime import date
 
-from tests.support.forms import csrf_from
+from tests.support.factories import PASSWORD
+from tests.support.forms import csrf_from, submit_form
 
 
 async def test_an_employer_logs_in_and_sees_the_dashboard(browser, factory):
@@ -44,7 +45,9 @@ async def test_a_suspended_account_is_refused_at_login(browser, factory, client)
 
 async def test_the_session_id_changes_at_login_and_the_old_one_is_dead(browser, factory, app):
     boss = await factory.employer()
-    await browser.client.get("/admin/login")
+    # A session that exists before login: a registration begun on the pages (anonymous
+    # views have none), as an attacker would plant to fix the id.
+    await submit_form(browser.client, "/", {"email": "new@example.com", "password": PASSWORD})
     before = browser.session_cookie
     assert before
 

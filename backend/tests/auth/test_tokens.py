@@ -88,3 +88,28 @@ async def test_a_deleted_users_token_is_refused(client, factory, app):
     response = await client.get("/api/users/me", headers=account.headers)
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"sub": str(2**63)}, id="sub-beyond-bigint"),
+        pytest.param({"sub": str(-(2**63) - 1)}, id="sub-below-bigint"),
+        pytest.param({"sub": "0"}, id="sub-zero"),
+        pytest.param({"sub": "9" * 5000}, id="sub-too-long-to-read"),
+        pytest.param({"sub": "1e3"}, id="sub-not-an-integer"),
+        pytest.param({"ver": 2**63}, id="ver-beyond-bigint"),
+    ],
+)
+async def test_a_correctly_signed_token_whose_ids_cannot_name_a_user_is_refused(
+    client, factory, claims
+):
+    # Only we sign tokens, yet an id no bigint can hold must be a 401, never a 500
+    # from the database.
+    account = await factory.employee()
+    token = jwt.encode(_claims(account.id) | claims, SECRET, algorithm="HS256")
+
+    response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("Your session has expired or is invalid")

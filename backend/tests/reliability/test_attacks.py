@@ -289,7 +289,9 @@ async def _wrong_login(client, door: str, email: str, n: int, csrf: str):
 
 
 @pytest.mark.parametrize("door", ["api", "token form", "page", "console"])
-async def test_concurrent_wrong_logins_get_no_more_tries_than_the_limit(client, factory, door):
+async def test_concurrent_wrong_logins_get_no_more_tries_than_the_limit(
+    client, factory, door, figures
+):
     # The limit is 10: counting only failures, after the ~0.3 s hash, let all 30
     # concurrent guesses through before the first was counted.
     alice = await factory.employee()
@@ -306,3 +308,26 @@ async def test_concurrent_wrong_logins_get_no_more_tries_than_the_limit(client, 
     assert codes.count(401) == 10  # the slots were all used, none lost
     right = await client.post("/api/auth/login", json={"email": alice.email, "password": PASSWORD})
     assert right.status_code == 429
+    figures.add(f"probe: concurrent wrong logins, {door}", requests=30, not_429=10)
+
+
+async def test_nothing_personal_is_kept_in_a_browser_or_proxy_cache(client, factory):
+    alice, boss = await factory.employee(), await factory.employer()
+    ticket = await factory.ticket(alice)
+    console = ConsoleBrowser(client)
+    await console.login_as(boss)
+
+    personal = [
+        await client.get("/api/tickets", headers=alice.headers),
+        await client.get(f"/api/tickets/{ticket['id']}", headers=alice.headers),
+        await client.post("/api/auth/login", json={"email": alice.email, "password": PASSWORD}),
+        await client.get("/admin/tickets/list"),
+        await client.get(f"/admin/tickets/details/{ticket['id']}"),
+        await client.get("/"),
+    ]
+    stylesheet = await client.get("/admin/statics/css/tabler.min.css")
+
+    # A shared computer's back button or a caching proxy must not replay these.
+    assert [r.headers.get("cache-control") for r in personal] == ["no-store"] * len(personal)
+    assert stylesheet.status_code == 200
+    assert "no-store" not in stylesheet.headers.get("cache-control", "")

@@ -13,6 +13,7 @@ from contoso.auth.schemas import normalise_email
 from contoso.auth.security import Security
 from contoso.errors import ContosoError, Forbidden
 from contoso.sessions import end_session
+from contoso.web.forms import read_form
 
 EMPLOYERS_ONLY = "This console is for employers; your account is an employee account."
 
@@ -30,7 +31,7 @@ class EmployerAuth(AuthenticationBackend):
         self.templates: Jinja2Templates | None = None
 
     async def login(self, request: Request) -> Response | bool:
-        form = await request.form()
+        form = await read_form(request)
         email = normalise_email(str(form.get("username", "")))
         password = str(form.get("password", ""))
         try:

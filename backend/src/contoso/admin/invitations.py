@@ -12,7 +12,7 @@ from contoso.auth import service as auth
 from contoso.auth.schemas import InvitationCreate
 from contoso.errors import ContosoError
 from contoso.models import Invitation
-from contoso.web.forms import field_errors
+from contoso.web.forms import field_errors, read_form
 
 
 class InvitationAdmin(ConsoleView, model=Invitation):
@@ -56,7 +56,7 @@ class InvitationAdmin(ConsoleView, model=Invitation):
         context: dict[str, object] = {"model_view": self, "title": "Invite an employer"}
         if request.method == "GET":
             return await self._page(request, context)
-        form = await request.form()
+        form = await read_form(request)
         email = str(form.get("email", ""))
         context["email"] = email
         try:

@@ -12,9 +12,11 @@ from sqladmin import ModelView, action
 from sqladmin.filters import BooleanFilter, StaticValuesFilter
 from sqladmin.flash import Flash
 from sqladmin.formatters import BASE_FORMATTERS
+from sqladmin.pagination import Pagination
 from sqlalchemy import Select, Subquery, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -28,7 +30,8 @@ from contoso.tickets.display import status_badge
 from contoso.tickets.queries import Owner, all_visible_ticket_models
 from contoso.tickets.schemas import Decision, TicketSkip
 from contoso.tickets.service import EXACT_COUNT_LIMIT
-from contoso.validation import MAX_RECORD_ID, MAX_SELECTION
+from contoso.validation import MAX_RECORD_ID, MAX_SELECTION, search_text
+from contoso.web.forms import read_form
 
 # SQLAdmin's hooks take and return statements of any columns.
 AnySelect = Select[*tuple[Any, ...]]
@@ -47,8 +50,34 @@ def _parse_ids(raw: str) -> list[int] | None:
 
 async def _selection(request: Request) -> tuple[FormData | None, list[int] | None]:
     """The submitted form (None on GET) and the selected ids: `pks` in the form or query."""
-    form = await request.form() if request.method == "POST" else None
+    form = await read_form(request) if request.method == "POST" else None
     return form, _parse_ids(str((form or request.query_params).get("pks", "")))
+
+
+def _contains(term: str) -> str:
+    """An ILIKE pattern for `term` as typed: its %, _ and backslashes are not wildcards."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _either(choices: Sequence[str]) -> str:
+    return f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else choices[0]
+
+
+class ChoiceFilter(StaticValuesFilter):
+    """A filter on a fixed list of values. Any other value is a 400 naming the choices,
+    never a query (an unknown enum value is a database error)."""
+
+    async def get_filtered_query(self, query: AnySelect, value: Any, model: Any) -> AnySelect:
+        choices = [choice for choice, _ in self.values]
+        if value not in (None, "", "__all", *choices):
+            raise HTTPException(
+                400,
+                f"There is no such {self.parameter_name} to filter by; "
+                f"choose {_either(choices)}.",
+            )
+        filtered: AnySelect = await super().get_filtered_query(query, value, model)
+        return filtered
 
 
 def _pk(request: Request) -> int | None:
@@ -131,6 +160,14 @@ class ConsoleView(ModelView):
         # 303: the browser follows with a GET, so a reload does not repeat the action.
         return RedirectResponse(request.url_for("admin:list", identity=self.identity), 303)
 
+    async def list(self, request: Request) -> Pagination:
+        # Checked before any query: PostgreSQL cannot take NUL in text (a 500 otherwise).
+        try:
+            search_text(request.query_params.get("search", ""))
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return await super().list(request)
+
 
 class TicketAdmin(ConsoleView, model=Ticket):
     url_identity = "tickets"
@@ -182,7 +219,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
     ]
     column_default_sort: ClassVar = [(Ticket.created_at, True), (Ticket.id, True)]
     column_filters: ClassVar = [
-        StaticValuesFilter(
+        ChoiceFilter(
             Ticket.status,
             [(status.value, status.value.title()) for status in TicketStatus],
             title="Status",
@@ -213,7 +250,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
         return statement.where(Ticket.id == ticket_id if ticket_id else false())
 
     def search_query(self, stmt: AnySelect, term: str) -> AnySelect:
-        pattern = f"%{term}%"
+        pattern = _contains(term)
         return stmt.where(
             or_(
                 Owner.email.ilike(pattern),
@@ -337,6 +374,10 @@ class EmployeeAdmin(ConsoleView, model=User):
     column_default_sort: ClassVar = [(User.created_at, True), (User.id, True)]
     column_filters: ClassVar = [BooleanFilter(User.suspended, title="Suspended")]
 
+    def search_query(self, stmt: AnySelect, term: str) -> AnySelect:
+        pattern = _contains(term)
+        return stmt.where(or_(User.email.ilike(pattern), User.username.ilike(pattern)))
+
     def list_query(self, request: Request) -> AnySelect:
         return with_ticket_counts(employees())
 
@@ -425,7 +466,7 @@ class AuditLogAdmin(ConsoleView, model=Event):
     }
     column_default_sort: ClassVar = [(Event.created_at, True), (Event.id, True)]
     column_filters: ClassVar = [
-        StaticValuesFilter(Event.kind, [(kind.value, kind.value) for kind in AUDITED], title="What")
+        ChoiceFilter(Event.kind, [(kind.value, kind.value) for kind in AUDITED], title="What")
     ]
     # Shown as text: an employer actor has no page in the employee view.
     non_link_related_fields: ClassVar = [Event.actor, "subject"]

@@ -5,7 +5,7 @@ from starlette.requests import Request
 
 from contoso.middleware import csrf_token
 from contoso.models import User
-from contoso.sessions import purge_expired_sessions, rotate_session
+from contoso.sessions import rotate_session
 
 USER_ID = "user_id"
 TOKEN_VERSION = "token_version"  # noqa: S105 (a session key name)
@@ -13,7 +13,6 @@ TOKEN_VERSION = "token_version"  # noqa: S105 (a session key name)
 
 async def start_user_session(request: Request, user: User) -> None:
     """Log `user` into this browser session under a new session id (no fixation)."""
-    await purge_expired_sessions(request)
     await rotate_session(request)
     request.session[USER_ID] = user.id
     # Suspension bumps the version: the session dies with it, like API tokens.

@@ -44,6 +44,19 @@ class Strict(BaseModel):
 
 
 class TicketCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "spent_on": "2026-01-15",
+                    "amount": "42.50",
+                    "description": "Taxi from the airport to the client's office",
+                    "links": ["https://receipts.example.com/r/8841"],
+                }
+            ]
+        }
+    )
+
     spent_on: SpentOn
     amount: Amount
     description: Description
@@ -52,6 +65,20 @@ class TicketCreate(Strict):
 
 class TicketUpdate(Strict):
     """Fields to change on a pending ticket; omitted fields keep their value."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": "38.20",
+                    "links": [
+                        "https://receipts.example.com/r/8841",
+                        "https://receipts.example.com/r/8842",
+                    ],
+                }
+            ]
+        }
+    )
 
     spent_on: SpentOn | None = None
     amount: Amount | None = None
@@ -68,10 +95,26 @@ class TicketUpdate(Strict):
 
 
 class Decision(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "Please attach the itemised receipt"}]}
+    )
+
     note: Note | None = None
 
 
 class BulkDecision(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ticket_ids": [1, 2, 3],
+                    "decision": "deny",
+                    "note": "Please attach the itemised receipts",
+                }
+            ]
+        }
+    )
+
     ticket_ids: Annotated[list[RecordId], Field(min_length=1, max_length=MAX_SELECTION)]
     decision: Literal["approve", "deny"]
     note: Note | None = None

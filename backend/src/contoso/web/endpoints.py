@@ -17,7 +17,7 @@ from contoso.sessions import end_session
 from contoso.tickets import service as tickets
 from contoso.tickets.schemas import TicketCreate, TicketUpdate
 from contoso.web.dependencies import CurrentEmployee, OwnTicket, Redirect, home_of
-from contoso.web.forms import field_errors, form_values, parse, split_lines
+from contoso.web.forms import field_errors, form_values, parse, read_form, split_lines
 from contoso.web.rendering import NOTICE, render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -46,7 +46,7 @@ async def login_or_register(
     request: Request, session: SessionDep, security: SecurityDep
 ) -> Response:
     """One button: log in an existing user, or start registering a new email."""
-    form = await request.form()
+    form = await read_form(request)
     values = form_values(form, "email", "password")
     credentials, errors = parse(LoginRequest, values)
     if credentials is None:
@@ -81,7 +81,7 @@ async def register(request: Request, session: SessionDep, security: SecurityDep)
     pending = request.session.get(REGISTERING)
     if not isinstance(pending, dict):
         raise Redirect("/", "Start with your email and a password.")
-    form = await request.form()
+    form = await read_form(request)
     values = form_values(form, "username", "role", "password", "invitation_code")
     context: dict[str, Any] = {"email": pending["email"], "values": values}
     check = await security.hasher.verify(values["password"], pending["password_hash"])
@@ -160,7 +160,7 @@ def _ticket_data(values: dict[str, str]) -> dict[str, Any]:
 
 @router.post("/tickets")
 async def file_ticket(request: Request, session: SessionDep, user: CurrentEmployee) -> Response:
-    values = form_values(await request.form(), *TICKET_FIELDS)
+    values = form_values(await read_form(request), *TICKET_FIELDS)
     data, errors = parse(TicketCreate, _ticket_data(values))
     if data is None:
         return await _tickets_page(
@@ -189,7 +189,7 @@ async def edit_page(request: Request, user: CurrentEmployee, ticket: OwnTicket) 
 async def edit_ticket(
     request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
 ) -> Response:
-    values = form_values(await request.form(), *TICKET_FIELDS)
+    values = form_values(await read_form(request), *TICKET_FIELDS)
     context: dict[str, Any] = {"user": user, "ticket": ticket, "values": values, "errors": {}}
     data, errors = parse(TicketUpdate, _ticket_data(values))
     if data is None:

@@ -4,8 +4,45 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+
+from contoso.validation import unreadable
 
 M = TypeVar("M", bound=BaseModel)
+
+# Our largest form has fewer than ten fields, and none takes a file.
+MAX_FORM_FIELDS = 100
+UNREADABLE_FORM = (
+    "This form could not be read: it is malformed, has too many fields, or holds "
+    "characters that are not text (NUL, half of a surrogate pair). Go back, reload the "
+    "page and try again."
+)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form; HTTPException(400) with UNREADABLE_FORM if it cannot be read
+    (bad multipart, over MAX_FORM_FIELDS fields, any file, NUL or text that is not
+    Unicode: PostgreSQL can store neither).
+
+    Every form a person posts is read here: Starlette answers a bad multipart body with
+    an HTTPException only for some flaws, python-multipart raises its own errors, and a
+    multipart form may declare a charset that decodes to half of a surrogate pair."""
+    try:
+        form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
+    except (HTTPException, MultiPartException, ValueError) as exc:
+        # python-multipart's parse errors are ValueErrors.
+        raise HTTPException(400, UNREADABLE_FORM) from exc
+    fields = form.multi_items()
+    if (
+        len(fields) > MAX_FORM_FIELDS
+        or unreadable(fields) is not None
+        or any("\x00" in name or "\x00" in str(value) for name, value in fields)
+    ):
+        await form.close()
+        raise HTTPException(400, UNREADABLE_FORM)
+    return form
 
 
 def form_values(form: FormData, *names: str) -> dict[str, str]:

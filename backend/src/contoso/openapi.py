@@ -1,0 +1,88 @@
+"""What /docs and /openapi.json show: Swagger UI served by the app itself (no CDN, so
+it works offline), readable operation ids, and integer bounds kept exact."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from fastapi.utils import generate_unique_id
+
+from contoso.validation import MAX_RECORD_ID
+
+# Under /docs, so these files are classified like the page itself: no session, and
+# errors (a missing file) answered in JSON.
+DOCS_ASSETS = "/docs/assets"
+# fastapi-offline ships Swagger UI 5's bundle, stylesheet and a favicon in this folder.
+_SWAGGER_UI_PACKAGE = ("fastapi_offline", "static")
+
+
+def operation_id(route: APIRoute) -> str:
+    """`tickets-approve` for `approve_ticket` under the tickets tag: the route's first tag,
+    then its name without the tag's own noun. Generated clients name their functions
+    after it, so it must stay stable; a test lists every one."""
+    if not route.tags:
+        return generate_unique_id(route)  # pages, left out of the schema
+    tag = str(route.tags[0])
+    words = [word for word in route.name.split("_") if word not in (tag, tag.removesuffix("s"))]
+    return f"{tag}-{'-'.join(words) or route.name}"
+
+
+def mount_docs(app: FastAPI) -> None:
+    """Serve Swagger UI at /docs with its scripts and styles from the app, not a CDN.
+
+    Create the app with `docs_url=None` so FastAPI's own CDN page is not served too.
+    """
+    app.mount(DOCS_ASSETS, StaticFiles(packages=[_SWAGGER_UI_PACKAGE]), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "").rstrip("/")
+        assets = f"{root}{DOCS_ASSETS}"
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} - API docs",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png",
+            swagger_ui_parameters=app.swagger_ui_parameters,
+        )
+
+
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+# Bounds a float cannot hold exactly, by the float they become.
+_EXACT_BOUNDS = {float(MAX_RECORD_ID): MAX_RECORD_ID}
+
+
+def keep_integer_bounds(app: FastAPI) -> None:
+    """Make /openapi.json state integer bounds as the integers the schemas declare.
+
+    FastAPI re-reads the document through models that type bounds as floats, so `1`
+    comes out as `1.0` and the largest record id, 2**63 - 1, as 9.223372036854776e18
+    (that is 2**63, an id PostgreSQL refuses). Clients generated from the document
+    would then accept it.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # cached by FastAPI; restoring twice changes nothing
+        _restore_integers(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook
+
+
+def _restore_integers(node: object) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _restore_integers(item)
+    elif isinstance(node, dict):
+        if node.get("type") == "integer":
+            for key in _BOUNDS:
+                value = node.get(key)
+                if isinstance(value, float) and value.is_integer():
+                    node[key] = _EXACT_BOUNDS.get(value, int(value))
+        for child in node.values():
+            _restore_integers(child)
