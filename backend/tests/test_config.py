@@ -56,3 +56,9 @@ def test_settings_come_from_the_environment(monkeypatch):
 
     assert settings.database_url == "postgresql+asyncpg://u@h/d"
     assert settings.cors_origins == ["https://a.example.com", "https://b.example.com"]
+
+
+def test_an_unknown_time_zone_stops_start_up_with_what_to_write():
+    with pytest.raises(ValidationError, match="IANA time zone name such as UTC or Europe/Paris"):
+        Settings(_env_file=None, timezone="Mars/Olympus")
+    assert Settings(_env_file=None, timezone="Asia/Shanghai").zone.key == "Asia/Shanghai"

@@ -5,6 +5,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -75,6 +76,9 @@ class Settings(BaseSettings):
     # "text" for people, "json" for log collectors; either way with request ids.
     log_format: Literal["text", "json"] = "text"
 
+    # IANA time zone in which the console and the pages show times (the zone is named).
+    timezone: str = "UTC"
+
     docs_enabled: bool = True
     # Served over HTTPS (directly or behind a proxy): session cookies become Secure.
     https: bool = False
@@ -97,6 +101,18 @@ class Settings(BaseSettings):
             )
         return url
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"TIMEZONE must be an IANA time zone name such as UTC or Europe/Paris, "
+                f"not {name!r}"
+            ) from exc
+        return name
+
     @field_validator("cors_origins", "trusted_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -116,6 +132,10 @@ class Settings(BaseSettings):
         if self.password_hash_rounds < 10:
             raise ValueError("PASSWORD_HASH_ROUNDS must be at least 10 in production")
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def is_production(self) -> bool:

@@ -1,6 +1,7 @@
 """The employer console: SQLAdmin mounted at /admin on the app's engine and services."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from sqladmin import Admin
@@ -10,16 +11,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from contoso.admin.audit import AuditLogAdmin
 from contoso.admin.auth import EmployerAuth
 from contoso.admin.chart import monthly_spend_svg
+from contoso.admin.employees import EmployeeAdmin
 from contoso.admin.invitations import InvitationAdmin
-from contoso.admin.views import CONSOLE_VIEWS, ConsoleView
+from contoso.admin.tickets import TicketAdmin
+from contoso.admin.views import ConsoleView
 from contoso.auth.security import Security
 from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
 from contoso.middleware import CSRF_FIELD, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
+# In the menu's order.
+CONSOLE_VIEWS: tuple[type[ConsoleView], ...] = (
+    TicketAdmin,
+    EmployeeAdmin,
+    AuditLogAdmin,
+    InvitationAdmin,
+)
 
 
 class Console(Admin):
@@ -36,7 +47,7 @@ class Console(Admin):
         )
 
 
-def mount_console(app: FastAPI, database: Database, security: Security) -> Console:
+def mount_console(app: FastAPI, database: Database, security: Security, zone: ZoneInfo) -> Console:
     # A sessionmaker of its own: SQLAdmin reconfigures the one it is given.
     sessionmaker = async_sessionmaker(database.engine, expire_on_commit=False)
     authentication = EmployerAuth(sessionmaker, security)
@@ -51,11 +62,8 @@ def mount_console(app: FastAPI, database: Database, security: Security) -> Conso
     authentication.templates = console.templates
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["csrf_field"] = CSRF_FIELD
-    views: tuple[type[ConsoleView], ...] = (*CONSOLE_VIEWS, InvitationAdmin)
-    for view in views:
-        # A subclass per app: SQLAdmin stores its admin and engine on the view
-        # class, and two apps (tests make several) must not share them.
-        console.add_view(type(view.__name__, (view,), {"identity": view.url_identity}))
+    for view in CONSOLE_VIEWS:
+        console.add_view(view.for_app(zone))
     _accept_posts(console)
     return console
 
