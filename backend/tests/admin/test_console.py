@@ -408,11 +408,18 @@ async def test_an_action_with_no_selection_or_a_bad_note_explains_itself(browser
     ticket = await factory.ticket(alice)
     await browser.login_as(boss)
 
-    empty = await browser.client.get("/admin/tickets/action/approve?pks=")
+    listed = "/admin/tickets/list?status=pending"
+    empty = await browser.client.get(
+        "/admin/tickets/action/approve?pks=", headers={"Referer": f"http://test{listed}"}
+    )
+    back = await browser.client.get(empty.headers["location"])
     nonsense = await browser.client.get("/admin/tickets/action/approve?pks=1,abc")
     long_note = await browser.confirm("tickets", "deny", [ticket["id"]], note="x" * 1001)
 
-    assert "Select at least one ticket first." in empty.text
-    assert "Select at least one ticket first." in nonsense.text
+    # Said on the list the employer was on, not on an empty confirmation page.
+    assert empty.status_code == 303
+    assert empty.headers["location"] == listed
+    assert "Select at least one ticket to approve first." in back.text
+    assert nonsense.status_code == 303
     assert long_note.status_code == 400
     assert "at most 1000 characters" in long_note.text

@@ -2,11 +2,15 @@
 `contoso serve` on real PostgreSQL. Screenshots of each page land in test-artifacts/e2e/.
 """
 
+import csv
+import io
 import os
+import re
 import shutil
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
@@ -162,3 +166,94 @@ async def test_the_whole_story_in_a_real_browser(server):
         await shot(employer, "11-console-reactivated")
 
         await browser.close()
+
+
+REVIEW = [
+    ("Dinner with the Lisbon client after the contract review, three guests", "186.40"),
+    ("Order of two 27-inch monitors for the new starters in the design team", "1249.99"),
+    ("Train from Paris to Lyon and back for the supplier audit", "142.00"),
+    ("Taxi", "23.50"),
+]
+
+
+def _seed_for_review(base: str) -> None:
+    """An employee with four ordinary tickets (one with a long link), and an employer."""
+    with httpx.Client(base_url=base) as api:
+        zoe = api.post(
+            "/api/auth/register",
+            json={"email": "zoe@example.com", "password": PASSWORD, "username": "Zoë 李"},
+        ).json()["access_token"]
+        for description, amount in REVIEW:
+            api.post(
+                "/api/tickets",
+                headers={"Authorization": f"Bearer {zoe}"},
+                json={
+                    "spent_on": date.today().isoformat(),
+                    "amount": amount,
+                    "description": description,
+                    "links": ["https://shop.example.com/orders/2026/11/AB-99812?ref=expense-tool"],
+                },
+            ).raise_for_status()
+        api.post(
+            "/api/auth/register",
+            json={
+                "email": "rev@example.com",
+                "password": PASSWORD,
+                "username": "Reviewer",
+                "role": "employer",
+            },
+        ).raise_for_status()
+
+
+async def test_an_employer_reviews_decides_and_exports_at_1366_by_768(server, tmp_path):
+    base = server
+    _seed_for_review(base)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = await browser.new_context(
+            viewport={"width": 1366, "height": 768}, accept_downloads=True
+        )
+        page = await context.new_page()
+        await page.goto(base + "/admin/login")
+        await page.get_by_label("Email").fill("rev@example.com")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Log in").click()
+        await page.goto(base + "/admin/tickets/list")
+        await shot(page, "12-console-tickets-1366")
+
+        # Every column a reviewer decides by is on screen, without scrolling sideways.
+        first = page.locator("tbody tr").first
+        status = await first.locator(".status").bounding_box()
+        assert status is not None
+        assert status["x"] >= 0 and status["x"] + status["width"] <= 1366
+        table = page.locator(".table-responsive").first
+        assert await table.evaluate("el => el.scrollWidth <= el.clientWidth")
+        await expect(first.locator(".amount")).to_have_text(re.compile(r"^[\d,]+\.\d\d$"))
+
+        # Select two rows, approve them through SQLAdmin's own menu, read the result.
+        for text in ("Taxi", "Train from Paris"):
+            await page.locator("tbody tr", has_text=text).locator(".select-box").check()
+        await page.locator("#dropdownMenuButton").click()
+        await page.locator("#action-custom-approve").click()
+        await expect(page.get_by_role("heading", name="Approve 2 tickets?")).to_be_visible()
+        await page.get_by_role("button", name="Approve").click()
+        await expect(page.locator("#action-result")).to_have_text("Approved 2 tickets.")
+
+        # A filtered list exports exactly its rows, and a spreadsheet reads them.
+        await page.goto(base + "/admin/tickets/list?status=pending")
+        shown = await page.locator("tbody tr").count()
+        async with page.expect_download() as waiting:
+            await page.get_by_role("link", name="Export").click()
+        download = await waiting.value
+        saved = tmp_path / download.suggested_filename
+        await download.save_as(saved)
+        rows = list(csv.DictReader(io.StringIO(saved.read_bytes().decode("utf-8-sig"))))
+
+        await browser.close()
+
+    assert shown == 2
+    assert sorted(row["Description"] for row in rows) == sorted(
+        description for description, _ in REVIEW[:2]
+    )
+    assert {row["Status"].lower() for row in rows} == {"pending"}
+    assert {row["Employee"] for row in rows} == {"Zoë 李"}

@@ -21,6 +21,7 @@ from contoso.admin.views import ConsoleView
 from contoso.auth.security import Security
 from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
+from contoso.formatting import amount, moment
 from contoso.middleware import CSRF_FIELD, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -62,6 +63,7 @@ def mount_console(app: FastAPI, database: Database, security: Security, zone: Zo
     authentication.templates = console.templates
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["csrf_field"] = CSRF_FIELD
+    console.templates.env.globals |= {"amount": amount, "moment": moment}
     for view in CONSOLE_VIEWS:
         console.add_view(view.for_app(zone))
     _accept_posts(console)

@@ -21,6 +21,7 @@ class InvitationAdmin(ConsoleView, model=Invitation):
     name_plural = "Invitations"
     icon = "fa-solid fa-envelope-open-text"
     can_view_details = False
+    can_export = False
     list_template = "invitations_list.html"
 
     column_list: ClassVar = [

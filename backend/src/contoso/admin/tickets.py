@@ -11,6 +11,7 @@ from sqlalchemy import Select, Subquery, false, or_
 from starlette.requests import Request
 from starlette.responses import Response
 
+from contoso.admin.export import ExportColumn
 from contoso.admin.views import (
     AnySelect,
     ChoiceFilter,
@@ -21,6 +22,7 @@ from contoso.admin.views import (
     selection,
 )
 from contoso.database import estimated_count
+from contoso.formatting import amount
 from contoso.models import Ticket, TicketStatus
 from contoso.tickets import service as tickets_service
 from contoso.tickets.display import status_badge
@@ -28,21 +30,55 @@ from contoso.tickets.queries import Owner, all_visible_ticket_models
 from contoso.tickets.schemas import Decision
 from contoso.tickets.service import EXACT_COUNT_LIMIT
 
+# The list shows a description's start; the tooltip and the detail page show it all.
+SHORT_DESCRIPTION = 60
+
 
 def _links(ticket: Ticket, _: str) -> Markup:
     # Links are validated http(s) URLs on the way in; escaped again on the way out.
-    return Markup("<br>").join(
+    listed = Markup("<br>").join(
         Markup('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>').format(
             link
         )
         for link in ticket.links
     )
+    return Markup('<div id="links">{}</div>').format(listed)
+
+
+def _link_count(ticket: Ticket, _: str) -> Markup:
+    """An icon and how many links, opening the ticket's page where they are listed."""
+    if not ticket.links:
+        return Markup("")
+    count = len(ticket.links)
+    return Markup(
+        '<a href="details/{0}#links" title="{1} link{2}" aria-label="{1} link{2}">'
+        '<i class="fa-solid fa-link"></i> {1}</a>'
+    ).format(ticket.id, count, "" if count == 1 else "s")
+
+
+def _short_description(ticket: Ticket, _: str) -> Markup:
+    text = ticket.description
+    short = text if len(text) <= SHORT_DESCRIPTION else f"{text[:SHORT_DESCRIPTION].rstrip()}…"
+    return Markup('<span class="description" title="{}">{}</span>').format(text, short)
+
+
+def _full_description(ticket: Ticket, _: str) -> Markup:
+    return Markup('<span class="keep-lines">{}</span>').format(ticket.description)
+
+
+def _note(ticket: Ticket, _: str) -> Markup:
+    return Markup('<span class="keep-lines">{}</span>').format(ticket.decision_note or "")
+
+
+def _amount(ticket: Ticket, _: str) -> Markup:
+    return Markup('<span class="amount">{}</span>').format(amount(ticket.amount))
 
 
 def _employee(ticket: Ticket, _: str) -> Markup:
-    return Markup("{}<br><small class='text-muted'>{}</small>").format(
-        ticket.owner.username, ticket.owner.email
-    )
+    return Markup(
+        '<span class="person" title="{0} <{1}>">{0}<br><small class="text-muted">{1}</small>'
+        "</span>"
+    ).format(ticket.owner.username, ticket.owner.email)
 
 
 def _decider(ticket: Ticket, _: str) -> str:
@@ -58,22 +94,32 @@ class TicketAdmin(ConsoleView, model=Ticket):
     name = "Ticket"
     name_plural = "Tickets"
     icon = "fa-solid fa-receipt"
+    list_template = "ticket_list.html"
     details_template = "ticket_details.html"
 
+    # At 1366 px wide, with the filters beside it: what a reviewer decides by.
     column_list: ClassVar = [
         Ticket.id,
         Ticket.owner_id,
         Ticket.spent_on,
         Ticket.amount,
+        Ticket.status,
         Ticket.description,
         Ticket.links,
+    ]
+    column_details_list: ClassVar = [
+        Ticket.id,
+        Ticket.owner_id,
+        Ticket.spent_on,
+        Ticket.amount,
         Ticket.status,
+        Ticket.description,
+        Ticket.links,
         Ticket.created_at,
         Ticket.decided_by_id,
         Ticket.decided_at,
         Ticket.decision_note,
     ]
-    column_details_list = column_list
     column_labels: ClassVar = {
         Ticket.id: "#",
         Ticket.amount: "Amount",
@@ -89,11 +135,17 @@ class TicketAdmin(ConsoleView, model=Ticket):
     }
     column_formatters: ClassVar = {
         Ticket.owner_id: _employee,
-        Ticket.links: _links,
+        Ticket.amount: _amount,
         Ticket.status: _status,
-        Ticket.decided_by_id: _decider,
+        Ticket.description: _short_description,
+        Ticket.links: _link_count,
     }
-    column_formatters_detail = column_formatters
+    column_formatters_detail: ClassVar = column_formatters | {
+        Ticket.description: _full_description,
+        Ticket.links: _links,
+        Ticket.decided_by_id: _decider,
+        Ticket.decision_note: _note,
+    }
     column_searchable_list: ClassVar = [Ticket.description]
     column_sortable_list: ClassVar = [
         Ticket.spent_on,
@@ -110,19 +162,20 @@ class TicketAdmin(ConsoleView, model=Ticket):
         )
     ]
     export_types: ClassVar = ["csv"]
-    column_export_list: ClassVar = [
-        "id",
-        "owner.email",
-        "owner.username",
-        "spent_on",
-        "amount",
-        "description",
-        "links",
-        "status",
-        "created_at",
-        "decided_by.username",
-        "decided_at",
-        "decision_note",
+    # The CSV export (ConsoleView.export_data): the listed tickets, one row each.
+    export_columns: ClassVar = [
+        ExportColumn("Ticket", lambda ticket: ticket.id),
+        ExportColumn("Employee", lambda ticket: ticket.owner.username),
+        ExportColumn("Email", lambda ticket: ticket.owner.email),
+        ExportColumn("Spent on", lambda ticket: ticket.spent_on),
+        ExportColumn("Amount", lambda ticket: ticket.amount),
+        ExportColumn("Status", lambda ticket: ticket.status.value.title()),
+        ExportColumn("Description", lambda ticket: ticket.description),
+        ExportColumn("Links", lambda ticket: ticket.links),
+        ExportColumn("Filed at", lambda ticket: ticket.created_at),
+        ExportColumn("Decided at", lambda ticket: ticket.decided_at),
+        ExportColumn("Decided by", lambda ticket: ticket.decided_by and ticket.decided_by.username),
+        ExportColumn("Note", lambda ticket: ticket.decision_note),
     ]
 
     def list_query(self, request: Request) -> AnySelect:
@@ -168,22 +221,25 @@ class TicketAdmin(ConsoleView, model=Ticket):
             )
         return {"history": history}
 
-    @action("approve", "Approve", add_in_detail=True, add_in_list=True)
-    async def approve(self, request: Request) -> Response:
-        return await self._decide(request, TicketStatus.APPROVED)
-
-    @action("deny", "Deny", add_in_detail=True, add_in_list=True)
+    # SQLAdmin lists actions last defined first: Deny is defined first so that the menu
+    # reads Approve, then Deny. The detail page offers them itself, only while the
+    # ticket is pending (ticket_details.html).
+    @action("deny", "Deny", add_in_detail=False, add_in_list=True)
     async def deny(self, request: Request) -> Response:
         return await self._decide(request, TicketStatus.DENIED)
+
+    @action("approve", "Approve", add_in_detail=False, add_in_list=True)
+    async def approve(self, request: Request) -> Response:
+        return await self._decide(request, TicketStatus.APPROVED)
 
     async def _decide(self, request: Request, decision: TicketStatus) -> Response:
         verb = "Approve" if decision is TicketStatus.APPROVED else "Deny"
         employer = request.state.employer
         form, ids = await selection(request)
         if ids is None:
-            return await self._confirm(
-                request, verb, [], {"error": "Select at least one ticket first."}
-            )
+            # Said on the list itself, which is still as the employer left it.
+            Flash.warning(request, f"Select at least one ticket to {verb.lower()} first.")
+            return self._back_to_list(request, form)
         if form is None:
             return await self._show_tickets(request, verb, ids, {})
         try:
@@ -194,10 +250,10 @@ class TicketAdmin(ConsoleView, model=Ticket):
         async with self.sessions.begin() as session:
             outcome = await tickets_service.decide_tickets(session, employer, ids, decision, note)
         past = "Approved" if decision is TicketStatus.APPROVED else "Denied"
-        Flash.success(
-            request, outcome_message(past, "ticket", len(outcome.decided), outcome.skipped)
-        )
-        return self._back_to_list(request)
+        message = outcome_message(past, "ticket", len(outcome.decided), outcome.skipped)
+        # Nothing decided is not a success, even when nothing failed.
+        (Flash.success if outcome.decided else Flash.warning)(request, message)
+        return self._back_to_list(request, form)
 
     async def _show_tickets(
         self,

@@ -1,29 +1,37 @@
 """What every console view shares: read-only lists over the shared queries, actions
 through the services, selections, filters and messages."""
 
+import builtins
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqladmin import ModelView
+from sqladmin._types import _UNSET, OperationColumnFilter, SimpleColumnFilter
 from sqladmin.filters import StaticValuesFilter
 from sqladmin.formatters import BASE_FORMATTERS
 from sqladmin.pagination import Pagination
-from sqlalchemy import Select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from contoso.admin.export import CHUNK_ROWS, ExportColumn, csv_chunks, csv_download
 from contoso.employees.schemas import EmployeeSkip
 from contoso.formatting import moment
 from contoso.tickets.schemas import TicketSkip
 from contoso.validation import MAX_RECORD_ID, MAX_SELECTION, search_text
 from contoso.web.forms import read_form
+
+# The confirmation form's field that carries the list to go back to.
+BACK_FIELD = "back"
 
 # SQLAdmin's hooks take and return statements of any columns.
 AnySelect = Select[*tuple[Any, ...]]
@@ -103,6 +111,12 @@ class ConsoleView(ModelView):
     url_identity: ClassVar[str] = ""
     # Where times are shown (TIMEZONE), set by `for_app`.
     zone: ClassVar[ZoneInfo] = ZoneInfo("UTC")
+    # Its export link carries the list's search, filters and sort.
+    list_template = "console_list.html"
+    # The CSV export's columns (see `export_data`); a view without them exports as
+    # SQLAdmin does.
+    export_columns: ClassVar[Sequence[ExportColumn]] = ()
+    export_chunk_rows: ClassVar[int] = CHUNK_ROWS
 
     @classmethod
     def for_app(cls, zone: ZoneInfo) -> "type[ConsoleView]":
@@ -126,20 +140,117 @@ class ConsoleView(ModelView):
     async def _confirm(
         self, request: Request, verb: str, items: Sequence[Any], context: dict[str, Any]
     ) -> Response:
+        back = self.list_to_return_to(request)
         return await self.templates.TemplateResponse(
             request,
             "confirm.html",
-            {"model_view": self, "verb": verb, "items": items, "title": verb} | context,
+            {"model_view": self, "verb": verb, "items": items, "title": verb, "back": back}
+            | context,
         )
 
-    def _back_to_list(self, request: Request) -> RedirectResponse:
-        # 303: the browser follows with a GET, so a reload does not repeat the action.
-        return RedirectResponse(request.url_for("admin:list", identity=self.identity), 303)
+    def list_to_return_to(self, request: Request, form: FormData | None = None) -> str:
+        """The list the employer acted from, with its search, filter, sort and page.
 
-    async def list(self, request: Request) -> Pagination:
+        SQLAdmin's list opens an action with a plain link, so the confirmation page
+        learns the list from the Referer and carries it in its form (`back`). Only this
+        view's own list on this site is accepted; anything else is the list unfiltered.
+        """
+        own = request.url_for("admin:list", identity=self.identity)
+        sent = form.get(BACK_FIELD) if form is not None else None
+        for candidate in (sent, request.headers.get("referer")):
+            if not isinstance(candidate, str):
+                continue
+            came_from = urlsplit(candidate)
+            if came_from.netloc in ("", own.netloc) and came_from.path == own.path:
+                return own.path + (f"?{came_from.query}" if came_from.query else "")
+        return own.path
+
+    def _back_to_list(self, request: Request, form: FormData | None = None) -> RedirectResponse:
+        # 303: the browser follows with a GET, so a reload does not repeat the action.
+        return RedirectResponse(self.list_to_return_to(request, form), 303)
+
+    async def listed(self, request: Request) -> AnySelect:
+        """Every row the list shows under the request's search, filters and sort, in its
+        order, unpaged: what the list pages through and the export streams, so the two
+        always agree. (SQLAdmin's own `list` builds the same statement inline.)"""
+        search = request.query_params.get("search", "")
         # Checked before any query: PostgreSQL cannot take NUL in text (a 500 otherwise).
         try:
-            search_text(request.query_params.get("search", ""))
+            search_text(search)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
-        return await super().list(request)
+        statement = self.list_query(request)
+        for relation in self._list_relations:
+            statement = statement.options(selectinload(relation))
+        for column_filter in self.get_filters():
+            value = request.query_params.get(column_filter.parameter_name)
+            if not value and getattr(column_filter, "default_value", _UNSET) is _UNSET:
+                continue
+            if getattr(column_filter, "has_operator", False):
+                operation = request.query_params.get(f"{column_filter.parameter_name}_op")
+                if operation:
+                    statement = await cast(OperationColumnFilter, column_filter).get_filtered_query(
+                        statement, operation, value, self.model
+                    )
+            else:
+                statement = await cast(SimpleColumnFilter, column_filter).get_filtered_query(
+                    statement, value, self.model
+                )
+        statement = self.sort_query(statement, request)
+        return self.search_query(statement, search) if search else statement
+
+    async def list(self, request: Request) -> Pagination:
+        # SQLAdmin's paging, over `listed`.
+        page = self.validate_page_number(request.query_params.get("page"), 1)
+        page_size = self.validate_page_number(request.query_params.get("pageSize"), self.page_size)
+        page_size = min(page_size, max(self.page_size_options))
+        if page_size < 1:
+            raise HTTPException(400, "Invalid page or pageSize parameter")
+        statement = await self.listed(request)
+        count = await self.count(request, select(func.count()).select_from(statement.subquery()))
+        # Clamped before the offset is built: a page past the end is the last page.
+        page = min(max(page, 1), Pagination.max_page(count, page_size))
+        rows = await self._run_query(statement.limit(page_size).offset((page - 1) * page_size))
+        return Pagination(rows=rows, page=page, page_size=page_size, count=count)
+
+    def sort_query(self, stmt: AnySelect, request: Request) -> AnySelect:
+        # Ties broken by the primary key: equal amounts keep one order across pages
+        # and in the export. (The default sorts end with the id already.)
+        ordered: AnySelect = super().sort_query(stmt, request)
+        if request.query_params.get("sortBy"):
+            descending = request.query_params.get("sort") == "desc"
+            ordered = ordered.order_by(
+                *(column.desc() if descending else column.asc() for column in self.pk_columns)
+            )
+        return ordered
+
+    def export_query(self, listed: AnySelect) -> AnySelect:
+        """What the export streams for the listed rows: by default the rows themselves;
+        a view adds what its `export_columns` read beyond the model."""
+        return listed
+
+    def get_export_name(self, export_type: str) -> str:
+        # `tickets-2026-11-21.csv`: the day in the app's zone.
+        return f"{self.identity}-{datetime.now(self.zone).date().isoformat()}.{export_type}"
+
+    async def get_model_objects(
+        self, request: Request, limit: int | None = 0
+    ) -> builtins.list[Any]:
+        # SQLAdmin's export reads every row here first; `export_data` streams them instead.
+        if self.export_columns:
+            return []
+        return await super().get_model_objects(request, limit)
+
+    async def export_data(
+        self, data: builtins.list[Any], export_type: str = "csv", request: Request | None = None
+    ) -> StreamingResponse:
+        """The rows the list shows under the request's search, filters and sort (every
+        page), as CSV streamed from the database: `export_columns`, cells written by
+        `contoso.admin.export`."""
+        if not self.export_columns or export_type != "csv" or request is None:
+            return await super().export_data(data, export_type, request)
+        statement = self.export_query(await self.listed(request))
+        chunks = csv_chunks(
+            self.sessions, statement, self.export_columns, self.zone, self.export_chunk_rows
+        )
+        return csv_download(chunks, self.get_export_name(export_type))

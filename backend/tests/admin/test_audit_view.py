@@ -1,0 +1,74 @@
+"""The console's audit log: read-only, in words people use."""
+
+import re
+
+
+async def _a_denial_and_a_suspension(factory, client, note: str = "No receipt"):
+    alice, boss = await factory.employee(), await factory.employer(username="Boss Lady")
+    ticket = await factory.ticket(alice)
+    await client.post(
+        f"/api/tickets/{ticket['id']}/deny", json={"note": note}, headers=boss.headers
+    )
+    await client.post(f"/api/employees/{alice.id}/suspend", headers=boss.headers)
+    await client.post(f"/api/employees/{alice.id}/reactivate", headers=boss.headers)
+    return boss
+
+
+def _cells(page: str, column: str) -> list[str]:
+    return re.findall(rf'<td class="column-{column}">\s*(.*?)\s*</td>', page, re.S)
+
+
+async def test_the_log_says_what_happened_in_words(browser, factory, client):
+    boss = await _a_denial_and_a_suspension(factory, client)
+    await browser.login_as(boss)
+
+    page = (await browser.client.get("/admin/audit-log/list")).text
+
+    assert _cells(page, "kind") == ["Employee reactivated", "Employee suspended", "Ticket denied"]
+    assert _cells(page, "actor") == ["Boss Lady"] * 3
+
+
+async def test_the_filter_offers_labels_and_keeps_the_enum_values_in_its_links(
+    browser, factory, client
+):
+    boss = await _a_denial_and_a_suspension(factory, client)
+    await browser.login_as(boss)
+
+    page = (await browser.client.get("/admin/audit-log/list")).text
+    denials = (await browser.client.get("/admin/audit-log/list?kind=ticket_denied")).text
+
+    choices = re.findall(r'href="[^"]*\?kind=(\w+)"[^>]*>\s*([^<]*?)\s*</a>', page)
+    assert choices == [
+        ("__all", "All"),
+        ("ticket_approved", "Ticket approved"),
+        ("ticket_denied", "Ticket denied"),
+        ("employee_suspended", "Employee suspended"),
+        ("employee_reactivated", "Employee reactivated"),
+    ]
+    assert _cells(denials, "kind") == ["Ticket denied"]
+
+
+async def test_a_read_only_log_has_no_checkboxes_and_no_actions_menu(browser, factory, client):
+    boss = await _a_denial_and_a_suspension(factory, client)
+    await browser.login_as(boss)
+
+    page = (await browser.client.get("/admin/audit-log/list")).text
+
+    assert len(_cells(page, "kind")) == 3  # the rows are there
+    assert 'type="checkbox"' not in page
+    assert ">Actions<" not in re.sub(r"\s+", "", page)
+    assert "Export" in page
+
+
+async def test_a_note_is_shown_whole_with_its_line_breaks(browser, factory, client):
+    note = "No receipt attached.\nPlease add the itemised one & file again."
+    boss = await _a_denial_and_a_suspension(factory, client, note=note)
+    await browser.login_as(boss)
+
+    page = (await browser.client.get("/admin/audit-log/list")).text
+
+    assert (
+        '<div class="audit-note">No receipt attached.\n'
+        "Please add the itemised one &amp; file again.</div>" in page
+    )
+    assert re.search(r"\.audit-note\s*\{[^}]*white-space:\s*pre-line", page)
