@@ -3,6 +3,10 @@
 import time
 
 import asyncpg
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from contoso.dashboard import totals
+from contoso.embedded import to_asyncpg_url
 
 EMPLOYEES = 10_000
 EMPLOYERS = 5
@@ -117,8 +121,21 @@ async def seed(url: str, password_hash: str) -> dict[str, float]:
         started = time.perf_counter()
         for row in definitions:
             await connection.execute(row["indexdef"])
+        timings["indexes"] = time.perf_counter() - started
+
+        # The dashboard's totals, which the services keep, for tickets loaded around them.
+        started = time.perf_counter()
+        engine = create_async_engine(to_asyncpg_url(url))
+        try:
+            async with engine.begin() as totals_connection:
+                await totals.recount(totals_connection)
+        finally:
+            await engine.dispose()
+        timings["dashboard totals"] = time.perf_counter() - started
+
+        started = time.perf_counter()
         await connection.execute("VACUUM ANALYZE")
-        timings["indexes and analyze"] = time.perf_counter() - started
+        timings["analyze"] = time.perf_counter() - started
     finally:
         await connection.close()
     return timings

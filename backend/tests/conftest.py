@@ -81,7 +81,10 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     application = request.getfixturevalue("app")
     async with application.state.database.engine.begin() as connection:
         await connection.execute(
-            text("TRUNCATE events, tickets, users, sessions RESTART IDENTITY CASCADE")
+            text(
+                "TRUNCATE events, tickets, users, sessions, decided_totals"
+                " RESTART IDENTITY CASCADE"
+            )
         )
     await application.state.security.throttle.reset()
 

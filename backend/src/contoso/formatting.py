@@ -1,11 +1,11 @@
 """Numbers and times as people read them, formatted by Babel (CLDR data), the same on
 every door that shows them: the console, the pages and exports."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 # Amounts as an accountant writes them: thousands grouped, always two decimals.
@@ -16,6 +16,16 @@ LOCALE = "en_US"
 def amount(value: Decimal) -> str:
     """`1249.99` as `1,249.99`."""
     return format_decimal(value, format=_AMOUNT, locale=LOCALE)
+
+
+def count(value: int) -> str:
+    """`12345` as `12,345`."""
+    return format_decimal(value, locale=LOCALE)
+
+
+def month(value: date) -> str:
+    """The month of `value` with its year: `Dec 2025`."""
+    return format_date(value, "MMM y", locale=LOCALE)
 
 
 def moment(value: datetime, zone: ZoneInfo) -> str:

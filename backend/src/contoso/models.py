@@ -171,6 +171,45 @@ class Ticket(Base):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="raise")
 
 
+class PendingTotal(Base):
+    """Pending tickets per employee and month of purchase (`spent_on`), for the dashboard.
+
+    Kept by the statements that file, edit and decide tickets (`dashboard.totals`).
+    Rows are per employee, so concurrent filings rarely touch the same row, and hidden
+    tickets are counted too: readers join the owner, as the visibility rule does.
+    """
+
+    __tablename__ = "pending_totals"
+
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # The first day of the month.
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    tickets: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+
+class DecidedTotal(Base):
+    """Visible decided tickets per month and decision, for the dashboard: by month of
+    purchase (`spent_*`) and by month of the decision in UTC (`decided_*`).
+
+    Kept by the statements that decide tickets, and by suspension and reactivation,
+    which take an employee's decided tickets out and put them back (`dashboard.totals`).
+    """
+
+    __tablename__ = "decided_totals"
+    __table_args__ = (CheckConstraint("status <> 'pending'", name="decided"),)
+
+    # The first day of the month.
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[TicketStatus] = mapped_column(
+        _pg_enum(TicketStatus, "ticket_status"), primary_key=True
+    )
+    spent_tickets: Mapped[int] = mapped_column(BigInteger)
+    spent_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    decided_tickets: Mapped[int] = mapped_column(BigInteger)
+    decided_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+
 class Event(Base):
     """Append-only history of tickets and employees; a trigger refuses edits."""
 

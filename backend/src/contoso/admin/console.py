@@ -21,7 +21,7 @@ from contoso.admin.views import ConsoleView
 from contoso.auth.security import Security
 from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
-from contoso.formatting import amount, moment
+from contoso.formatting import amount, count, moment, month
 from contoso.middleware import CSRF_FIELD, csrf_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -44,7 +44,13 @@ class Console(Admin):
         return await self.templates.TemplateResponse(
             request,
             "dashboard.html",
-            {"figures": figures, "chart": monthly_spend_svg(figures.monthly), "title": "Dashboard"},
+            {
+                "figures": figures,
+                "chart": monthly_spend_svg(figures.monthly),
+                "title": "Dashboard",
+                "count": count,
+                "month_label": month,
+            },
         )
 
 

@@ -1,22 +1,31 @@
-"""The console's headline figures, over visible tickets only."""
+"""The console's headline figures, over visible tickets only, read from the running totals
+that the ticket and employee services keep (`dashboard.totals`): a few hundred rows
+however many tickets there are."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import BigInteger, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employer
-from contoso.models import Ticket, TicketStatus, User
-from contoso.tickets.queries import Owner, over_all_visible_tickets
+from contoso.models import DecidedTotal, PendingTotal, TicketStatus, User
+from contoso.tickets.queries import Owner, visible_owners
+
+MONTHS_SHOWN = 12
+TOP_SHOWN = 5
+ZERO = Decimal("0.00")
 
 
 @dataclass
 class MonthlySpend:
+    """What was spent in one month (by purchase date), by where it stands."""
+
     month: date
     approved: Decimal
-    filed: Decimal
+    pending: Decimal
+    denied: Decimal
 
 
 @dataclass
@@ -35,12 +44,9 @@ class Dashboard:
     approved_this_month: int
     approved_amount_this_month: Decimal
     denied_this_month: int
+    denied_amount_this_month: Decimal
     top_pending: list[TopSpender]
     monthly: list[MonthlySpend]
-
-
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
 
 
 def _months_back(month: date, count: int) -> date:
@@ -55,78 +61,67 @@ async def dashboard(session: AsyncSession, employer: User, today: date | None = 
     by purchase date, over the 12 months ending with the current one.
     """
     ensure_employer(employer, "see the dashboard")
-    today = today or datetime.now(UTC).date()
-    this_month = _month_start(today)
-    next_month = _months_back(this_month, -1)
-    month_start = datetime.combine(this_month, datetime.min.time(), UTC)
-    month_end = datetime.combine(next_month, datetime.min.time(), UTC)
-    zero = Decimal("0.00")
+    this_month = (today or datetime.now(UTC).date()).replace(day=1)
+    months = [_months_back(this_month, back) for back in range(MONTHS_SHOWN - 1, -1, -1)]
 
-    pending_count, pending_amount = (
-        await session.execute(
-            over_all_visible_tickets(
-                func.count(), func.coalesce(func.sum(Ticket.amount), zero)
-            ).where(Ticket.status == TicketStatus.PENDING)
+    decided = {
+        (total.month, total.status): total
+        for total in await session.scalars(
+            select(DecidedTotal).where(DecidedTotal.month.between(months[0], this_month))
         )
-    ).one()
+    }
 
-    decided_this_month = (
-        await session.execute(
-            over_all_visible_tickets(
-                Ticket.status,
-                func.count(),
-                func.coalesce(func.sum(Ticket.amount), zero),
-            )
-            .where(
-                Ticket.status != TicketStatus.PENDING,
-                Ticket.decided_at >= month_start,
-                Ticket.decided_at < month_end,
-            )
-            .group_by(Ticket.status)
-        )
-    ).all()
-    by_status = {status: (count, amount) for status, count, amount in decided_this_month}
-    approved_count, approved_amount = by_status.get(TicketStatus.APPROVED, (0, zero))
-    denied_count, _ = by_status.get(TicketStatus.DENIED, (0, zero))
-
-    top_rows = (
-        await session.execute(
-            over_all_visible_tickets(
-                Owner.id, Owner.username, Owner.email, func.sum(Ticket.amount), func.count()
-            )
-            .where(Ticket.status == TicketStatus.PENDING)
-            .group_by(Owner.id, Owner.username, Owner.email)
-            .order_by(func.sum(Ticket.amount).desc(), Owner.id)
-            .limit(5)
-        )
-    ).all()
-
-    first_month = _months_back(this_month, 11)
-    month = func.date_trunc("month", Ticket.spent_on).label("month")
-    monthly_rows = (
-        await session.execute(
-            over_all_visible_tickets(
-                month,
-                func.coalesce(
-                    func.sum(Ticket.amount).filter(Ticket.status == TicketStatus.APPROVED), zero
+    pending_tickets = func.sum(PendingTotal.tickets).cast(BigInteger)
+    pending_amount = func.sum(PendingTotal.amount)
+    pending_by_month = {
+        month: (tickets, amount)
+        for month, tickets, amount in await session.execute(
+            visible_owners(
+                select(PendingTotal.month, pending_tickets, pending_amount).select_from(
+                    PendingTotal
                 ),
-                func.sum(Ticket.amount),
-            )
-            .where(Ticket.spent_on >= first_month, Ticket.spent_on < next_month)
-            .group_by(month)
+                PendingTotal.owner_id,
+            ).group_by(PendingTotal.month)
         )
-    ).all()
-    by_month = {row[0].date(): (row[1], row[2]) for row in monthly_rows}
-    monthly = [
-        MonthlySpend(m, *by_month.get(m, (zero, zero)))
-        for m in (_months_back(this_month, back) for back in range(11, -1, -1))
-    ]
+    }
+    top_rows = await session.execute(
+        visible_owners(
+            select(
+                Owner.id, Owner.username, Owner.email, pending_amount, pending_tickets
+            ).select_from(PendingTotal),
+            PendingTotal.owner_id,
+        )
+        .group_by(Owner.id)
+        .having(pending_tickets > 0)
+        .order_by(pending_amount.desc(), Owner.id)
+        .limit(TOP_SHOWN)
+    )
+
+    def spent(month: date, status: TicketStatus) -> Decimal:
+        total = decided.get((month, status))
+        return total.spent_amount if total else ZERO
+
+    def decided_in(status: TicketStatus) -> tuple[int, Decimal]:
+        total = decided.get((this_month, status))
+        return (total.decided_tickets, total.decided_amount) if total else (0, ZERO)
+
+    approved_count, approved_amount = decided_in(TicketStatus.APPROVED)
+    denied_count, denied_amount = decided_in(TicketStatus.DENIED)
     return Dashboard(
-        pending_count=pending_count,
-        pending_amount=pending_amount,
+        pending_count=sum(tickets for tickets, _ in pending_by_month.values()),
+        pending_amount=sum((amount for _, amount in pending_by_month.values()), ZERO),
         approved_this_month=approved_count,
         approved_amount_this_month=approved_amount,
         denied_this_month=denied_count,
+        denied_amount_this_month=denied_amount,
         top_pending=[TopSpender(*row) for row in top_rows],
-        monthly=monthly,
+        monthly=[
+            MonthlySpend(
+                month,
+                approved=spent(month, TicketStatus.APPROVED),
+                pending=pending_by_month.get(month, (0, ZERO))[1],
+                denied=spent(month, TicketStatus.DENIED),
+            )
+            for month in months
+        ],
     )

@@ -7,6 +7,7 @@ from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employer
+from contoso.dashboard import totals
 from contoso.database import among
 from contoso.employees.queries import employees, newest_first, with_ticket_counts
 from contoso.employees.schemas import EmployeeRead, EmployeeSkip, EmployeeState
@@ -88,6 +89,11 @@ async def _set_suspended(
     )
     kind = EventKind.EMPLOYEE_SUSPENDED if suspend else EventKind.EMPLOYEE_REACTIVATED
     changed = set((await session.scalars(record_for_each(changed_rows, kind, employer.id))).all())
+    if changed:
+        # Hidden tickets leave the dashboard's totals and come back. A statement of its
+        # own: it sees the decisions the UPDATE above waited for.
+        sign = -1 if suspend else 1
+        await session.execute(totals.count_decided_of_owners(sorted(changed), sign))
     outcome = SuspensionOutcome(changed=[i for i in wanted if i in changed])
     rest = [i for i in wanted if i not in changed]
     if rest:

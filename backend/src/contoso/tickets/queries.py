@@ -3,14 +3,14 @@ that every list, lookup, update and export uses."""
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
 from contoso.auth.queries import holds_token
 from contoso.models import Role, Ticket, TicketStatus, User
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 # The tickets table itself, or an alias of it over a statement that returns ticket rows.
 TicketSource = type[Ticket] | AliasedClass[Ticket]
 
@@ -31,11 +31,18 @@ def ticket_columns(ticket: TicketSource = Ticket) -> list[Any]:
     ]
 
 
-def _visible(statement: S, ticket: TicketSource = Ticket) -> S:
+def visible_owners(statement: S, owner_id: SQLColumnExpression[int]) -> S:
+    """`statement` joined with the employee that `owner_id` names (as `Owner`), kept
+    only while that employee's tickets are visible: for rows kept per employee, such
+    as the dashboard's pending totals."""
     # Suspension is our soft delete: a ticket is visible while its owner is not
     # suspended. Derived from the owner's row on every query, so there is no
     # second copy of the flag to drift.
-    return statement.join(Owner, Owner.id == ticket.owner_id).where(Owner.suspended.is_(False))
+    return statement.join(Owner, Owner.id == owner_id).where(Owner.suspended.is_(False))
+
+
+def _visible(statement: S, ticket: TicketSource = Ticket) -> S:
+    return visible_owners(statement, ticket.owner_id)
 
 
 def _with_people(statement: S, ticket: TicketSource = Ticket) -> S:

@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import BigInteger, ColumnElement, Integer, Select, bindparam, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
@@ -17,6 +27,7 @@ from sqlalchemy.orm import aliased, joinedload
 from contoso.auth.queries import holds_token, token_parameters
 from contoso.auth.service import ensure_employee, ensure_employer, user_for_token
 from contoso.auth.tokens import TokenClaims
+from contoso.dashboard import totals
 from contoso.database import among, column_rows, estimated_count
 from contoso.errors import Conflict, NotFound, Unauthorized
 from contoso.history import record_for_each
@@ -66,7 +77,7 @@ FILED_FIELDS = tuple(TicketCreate.model_fields)
 def _filing(*owner_is: ColumnElement[bool]) -> Select[Any]:
     """The filing statement for the owner that `owner_is` finds among active users,
     built once: lock the owner's row against a concurrent suspension (FOR SHARE),
-    insert the ticket only if that row is found, record it, and read it back."""
+    insert the ticket only if that row is found, record and count it, and read it back."""
     active_owner = (
         select(User.id)
         .where(*owner_is, User.suspended.is_(False))
@@ -82,13 +93,17 @@ def _filing(*owner_is: ColumnElement[bool]) -> Select[Any]:
                 active_owner.c.id,
                 *(bindparam(name, type_=columns[name].type) for name in FILED_FIELDS),
             ),
+            # The server's defaults (status 'pending'): SQLAlchemy fills Python-side
+            # defaults for only one of a statement's several INSERTs (history, totals).
+            include_defaults=False,
         )
         .returning(*columns)
         .cte("inserted")
     )
     filer = inserted.c.owner_id
     history = record_for_each(inserted, EventKind.TICKET_CREATED, filer).cte("history")
-    return filed_ticket(aliased(Ticket, inserted)).add_cte(history)
+    counted = totals.count_pending((inserted, 1)).cte("counted")
+    return filed_ticket(aliased(Ticket, inserted)).add_cte(history, counted)
 
 
 _FILING = _filing(User.id == bindparam("owner_id", type_=BigInteger))
@@ -234,16 +249,25 @@ async def update_ticket(
     if changed:
         # Recorded as the API writes them ("12.50", "2026-01-15").
         changes = {name: to_jsonable_python([current[name], changed[name]]) for name in changed}
+        # Read in the same statement as the UPDATE, so before it: the row is locked.
+        before = select(Ticket.owner_id, Ticket.spent_on, Ticket.amount).where(
+            Ticket.id == ticket_id
+        )
         edited = (
             update(Ticket)
             .where(Ticket.id == ticket_id)
             .values(changed | {"updated_at": func.now()})
-            .returning(Ticket.id)
+            .returning(Ticket.id, Ticket.owner_id, Ticket.spent_on, Ticket.amount)
             .cte("edited")
         )
+        moved = totals.count_pending((before.cte("before"), -1), (edited, 1)).cte("moved")
         await session.execute(
-            record_for_each(edited, EventKind.TICKET_EDITED, editor.id, changes=changes)
+            record_for_each(edited, EventKind.TICKET_EDITED, editor.id, changes=changes).add_cte(
+                moved
+            )
         )
+        if "spent_on" in changed:
+            await session.execute(totals.sweep_pending(select(literal(editor.id, BigInteger))))
     return await get_ticket(session, editor, ticket_id)
 
 
@@ -256,14 +280,23 @@ async def decide_tickets(
 ) -> DecisionOutcome:
     """Approve or deny the pending visible tickets among `ticket_ids`, atomically.
 
-    One conditional UPDATE (`WHERE status = 'pending'`) decides and records history
-    in the same statement, so racing employers decide each ticket exactly once.
+    One conditional UPDATE (`WHERE status = 'pending'`) decides, records history and
+    counts the dashboard's totals in the same statement, so racing employers decide
+    each ticket exactly once.
     """
     ensure_employer(employer, "approve or deny tickets")
     if decision not in DECISION_EVENTS:
         raise ValueError(f"not a decision: {decision}")
     wanted = list(dict.fromkeys(ticket_ids))
     note = note or None
+    # The owners' rows held first (FOR SHARE, as filing does), in a statement of its
+    # own: no suspension or reactivation of theirs commits until this decision does,
+    # and the decision's fresh snapshot sees which of them are suspended. So the
+    # dashboard's totals, which suspensions take out, never count a hidden decision.
+    owners = select(Ticket.owner_id).where(among(Ticket.id, wanted, "wanted"))
+    await session.execute(
+        select(User.id).where(User.id.in_(owners)).order_by(User.id).with_for_update(read=True)
+    )
     decided_rows = (
         update(Ticket)
         .where(
@@ -278,11 +311,21 @@ async def decide_tickets(
             decision_note=note,
             updated_at=func.now(),
         )
-        .returning(Ticket.id)
+        .returning(
+            Ticket.id,
+            Ticket.owner_id,
+            Ticket.spent_on,
+            Ticket.amount,
+            Ticket.status,
+            Ticket.decided_at,
+        )
         .cte("decided")
     )
     record_history = record_for_each(
         decided_rows, DECISION_EVENTS[decision], employer.id, note=note
+    ).add_cte(
+        totals.count_pending((decided_rows, -1)).cte("no_longer_pending"),
+        totals.count_decided(decided_rows, 1).cte("counted_decided"),
     )
     decided = set((await session.scalars(record_history)).all())
     outcome = DecisionOutcome(decided=[i for i in wanted if i in decided])
@@ -298,6 +341,9 @@ async def decide_tickets(
         outcome.skipped = {
             i: TicketSkip.ALREADY_DECIDED if i in seen else TicketSkip.NOT_FOUND for i in undecided
         }
+    if decided:
+        decided_owners = select(Ticket.owner_id).where(among(Ticket.id, outcome.decided, "decided"))
+        await session.execute(totals.sweep_pending(decided_owners))
     return outcome
 
 
