@@ -170,3 +170,176 @@ def test_scaled_out_apps_trust_the_load_balancers_forwarded_for_and_nobody_elses
     assert ipaddress.ip_address(lb_address) in ipaddress.ip_network(subnet)
     assert "edge" in app["networks"]
     assert "X-Forwarded-For" in (REPO / "deploy" / "nginx.conf").read_text()
+
+
+# The scale file as compose reads it: merged over the base file. deploy/check-image renders
+# both with a compose implementation; these tests check what the merged result means.
+
+
+class _Reset:
+    """`!reset` in an override file: the key goes back to unset."""
+
+
+class _Override:
+    """`!override` in an override file: the value replaces the base's instead of merging."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+class ComposeMergeLoader(yaml.SafeLoader):
+    """YAML with compose's merge tags kept as markers, for `_merge`."""
+
+
+ComposeMergeLoader.add_constructor("!reset", lambda loader, node: _Reset())
+ComposeMergeLoader.add_constructor(
+    "!override",
+    lambda loader, node: _Override(
+        loader.construct_sequence(node, deep=True)
+        if isinstance(node, yaml.SequenceNode)
+        else (
+            loader.construct_mapping(node, deep=True)
+            if isinstance(node, yaml.MappingNode)
+            else loader.construct_scalar(node)
+        )
+    ),
+)
+# Sequences compose replaces rather than appends when an override file sets them.
+REPLACED_SEQUENCES = {"command", "entrypoint", "test"}
+
+
+def _merge(base: object, override: object, key: str = "") -> object:
+    """`override` over `base` by the compose specification's merge rules, as far as these
+    files use them: mappings merge key by key, sequences append (but for commands), and
+    `!reset` / `!override` unset or replace."""
+    if isinstance(override, _Override):
+        return override.value
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for name, value in override.items():
+            if isinstance(value, _Reset):
+                merged.pop(name, None)
+            elif name in merged:
+                merged[name] = _merge(merged[name], value, name)
+            else:
+                merged[name] = _merge(None, value, name)
+        return merged
+    if isinstance(base, list) and isinstance(override, list) and key not in REPLACED_SEQUENCES:
+        return base + [item for item in override if item not in base]
+    if isinstance(override, dict):
+        return _merge({}, override, key)
+    return override
+
+
+def _scaled() -> dict:
+    def load(name: str) -> dict:
+        return yaml.load((REPO / name).read_text(), Loader=ComposeMergeLoader)  # noqa: S506
+
+    return _merge(load("docker-compose.yml"), load("docker-compose.scale.yml"))
+
+
+def test_merging_follows_composes_rules_for_the_tags_the_scale_file_uses():
+    base = {"ports": ["8000:8000"], "command": ["a"], "environment": {"A": "1"}}
+    override = {"ports": _Reset(), "command": ["b"], "environment": {"B": "2"}}
+
+    merged = _merge(base, override)
+
+    assert merged == {"command": ["b"], "environment": {"A": "1", "B": "2"}}
+    assert _merge({"x": [1]}, {"x": _Override([2])}) == {"x": [2]}
+
+
+def test_scaled_out_only_the_load_balancer_publishes_a_port():
+    services = _scaled()["services"]
+    published = {name: service["ports"] for name, service in services.items() if "ports" in service}
+
+    # With the base file's port kept, the replicas would fight over APP_PORT.
+    assert published == {"lb": ["${APP_PORT:-8000}:80"]}
+    assert COMPOSE["services"]["app"]["ports"] == ["${APP_PORT:-8000}:8000"]
+
+
+def test_scaled_out_replicas_wait_for_everything_they_use():
+    services = _scaled()["services"]
+    app, lb = services["app"], services["lb"]
+
+    assert app["depends_on"]["db"]["condition"] == "service_healthy"
+    assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert app["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "healthcheck" in services["redis"]
+    # The app has no healthcheck of its own in compose: nginx waits on the image's.
+    assert lb["depends_on"]["app"]["condition"] == "service_healthy"
+    assert "healthcheck" not in app and "HEALTHCHECK" in DOCKERFILE
+
+
+def test_scaled_out_every_name_and_port_the_services_use_exists():
+    merged = _scaled()
+    services, app = merged["services"], merged["services"]["app"]
+    nginx = (REPO / "deploy" / "nginx.conf").read_text()
+
+    storage = app["environment"]["LOGIN_RATE_LIMIT_STORAGE"]
+    assert storage.startswith("async+redis://redis:") and "redis" in services
+    upstream_host, upstream_port = re.search(r"server (\w+):(\d+) resolve;", nginx).groups()
+    assert upstream_host == "app"
+    assert f"EXPOSE {upstream_port}" in DOCKERFILE
+    assert _container_commands()[1][-2:] == ["8000", "--no-migrate"]  # serve's --port
+    # Docker's embedded DNS, which answers with every replica of `app`.
+    assert "resolver 127.0.0.11" in nginx
+    assert set(app["networks"]) == {"default", "edge"}
+    assert set(services["lb"]["networks"]) == {"edge"}
+    for service in services.values():
+        for network in service.get("networks", []):
+            assert network == "default" or network in merged["networks"]
+
+
+def test_every_variable_the_compose_files_read_is_documented():
+    names = set()
+    for name in ("docker-compose.yml", "docker-compose.scale.yml"):
+        names |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (REPO / name).read_text()))
+
+    assert names, "the compose files read no variables?"
+    assert names <= set(_example_names()), f"not in .env.example: {names - set(_example_names())}"
+
+
+def test_what_compose_builds_and_mounts_is_in_the_repository():
+    for name, service in _scaled()["services"].items():
+        if "build" in service:
+            assert (REPO / service["build"] / "Dockerfile").is_file(), name
+        for volume in service.get("volumes", []):
+            if volume.startswith("./"):
+                assert (REPO / volume.split(":")[0]).is_file(), volume
+
+
+def test_the_dockerfile_takes_its_base_and_a_ca_bundle_as_build_inputs():
+    first_from = DOCKERFILE.index("\nFROM ")
+    # Plain `docker build backend/` still builds on the registry's python image.
+    assert DOCKERFILE.index("\nARG PYTHON_IMAGE=python:3.12-slim\n") < first_from
+    assert "\nFROM ${PYTHON_IMAGE} AS base\n" in DOCKERFILE
+    downloads = [
+        step
+        for step in re.split(r"\n(?=[A-Z]+ )", DOCKERFILE)
+        if step.startswith("RUN ") and ("pip install" in step or "uv sync" in step)
+    ]
+    assert len(downloads) == 3
+    for step in downloads:
+        assert step.startswith("RUN --mount=type=secret,id=ca,required=false "), step
+    # The bundle serves the build only: no ENV or COPY keeps it in the image.
+    assert not re.search(r"^(ENV|COPY|ADD)\b.*(SSL_CERT|PIP_CERT|secrets)", DOCKERFILE, re.M)
+
+
+def test_ci_builds_and_runs_the_image_with_the_containers_commands():
+    script = REPO / "deploy" / "check-image"
+    text = script.read_text()
+
+    assert os.access(script, os.X_OK)
+    assert text.startswith("#!/usr/bin/env bash\n") and "\nset -euo pipefail\n" in text
+    # The commands compose runs: migrate's own, then the image's default CMD.
+    assert f'"$IMAGE" {shlex.join(COMPOSE["services"]["migrate"]["command"])}' in text
+    assert "WORKERS=2" in text and "<!-- api-story:start -->" in text
+    assert "../deploy/check-image" in (REPO / ".ci" / "run").read_text()
+
+
+def test_compose_runs_the_app_in_production_whatever_the_env_file_says():
+    # .env (copied from .env.example, which says development) is read by env_file;
+    # `environment:` wins over it, so the deployment is production with its strict checks
+    # and EMPLOYER_SIGNUP=invite.
+    for name in ("app", "migrate"):
+        assert COMPOSE["services"][name]["environment"]["ENVIRONMENT"] == "production"
