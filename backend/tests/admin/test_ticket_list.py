@@ -150,3 +150,23 @@ async def test_times_are_shown_in_the_configured_zone_and_say_which(paris, facto
 
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/Paris", page)
     assert " UTC" not in page
+
+
+async def test_one_employees_tickets_list_and_export_exactly(browser, factory):
+    al, hal, boss = (
+        await factory.employee(email="al@example.com"),
+        await factory.employee(email="hal@example.com"),
+        await factory.employer(),
+    )
+    await factory.ticket(al, description="Al's taxi")
+    await factory.ticket(hal, description="Hal's hotel")
+    await browser.login_as(boss)
+
+    listed = await browser.client.get(f"/admin/tickets/list?employee={al.id}")
+    exported = await browser.client.get(f"/admin/tickets/export/csv?employee={al.id}")
+    bogus = await browser.client.get("/admin/tickets/list?employee=al")
+
+    assert "Al&#39;s taxi" in listed.text and "Hal&#39;s hotel" not in listed.text
+    assert "Al's taxi" in exported.text and "Hal's hotel" not in exported.text
+    assert bogus.status_code == 400
+    assert "no such employee" in bogus.text
