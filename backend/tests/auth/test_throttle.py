@@ -1,5 +1,6 @@
 """The login throttle's counts, per process in memory or shared through Redis."""
 
+import asyncio
 import os
 import socket
 import uuid
@@ -53,3 +54,17 @@ async def test_processes_sharing_redis_share_the_count():
 
     with pytest.raises(TooManyAttempts):
         await second.attempt(email, "10.0.0.1")
+
+
+async def test_successes_while_old_attempts_expire_break_nothing():
+    # limits' memory storage expires attempts in a background task; a success that gave
+    # the slots back under its feet made it fail with a KeyError (seen in a server log).
+    throttle = LoginThrottle("10 per minute", "async+memory://")
+    storage = throttle.storage
+    for round_ in range(20):
+        emails = [f"user{round_}-{n}@example.com" for n in range(30)]
+        for email in emails:
+            await throttle.attempt(email, "10.0.0.1")
+        await asyncio.gather(*(throttle.succeeded(email, "10.0.0.1") for email in emails))
+        if storage.timer is not None:
+            await storage.timer  # raises what the background task raised

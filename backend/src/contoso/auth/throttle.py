@@ -9,16 +9,43 @@ import math
 import time
 
 from limits import parse
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from contoso.errors import TooManyAttempts
 
 
+class _MemoryStorage(MemoryStorage):
+    """limits' in-process storage, made safe for giving slots back.
+
+    limits 5.8 expires old attempts in a background task that reads every key it listed
+    a moment before; `clear` deleted a key under it (a KeyError in a server log, and
+    that round of expiry lost). Emptying the key instead leaves it for that task to drop.
+    """
+
+    async def clear(self, key: str) -> None:
+        self.storage.pop(key, None)
+        self.expirations.pop(key, None)
+        if key in self.events:
+            self.events[key] = []
+
+
 class LoginThrottle:
     def __init__(self, limit: str, storage_uri: str) -> None:
         self._item = parse(limit)
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        storage = (
+            _MemoryStorage(storage_uri)
+            if storage_uri.startswith("async+memory://")
+            else storage_from_string(storage_uri)
+        )
+        if not isinstance(storage, Storage):
+            raise ValueError(
+                "LOGIN_RATE_LIMIT_STORAGE must be an async storage, e.g. async+memory:// "
+                f"or async+redis://host:6379, not {storage_uri!r}"
+            )
+        self.storage = storage
+        self._limiter = MovingWindowRateLimiter(self.storage)
 
     async def attempt(self, email: str, client: str) -> None:
         """Take one of this account's attempts from this client, or TooManyAttempts.
@@ -42,4 +69,4 @@ class LoginThrottle:
 
     async def reset(self) -> None:
         """Forget every count (between tests; or by an operator after an incident)."""
-        await self._limiter.storage.reset()
+        await self.storage.reset()
