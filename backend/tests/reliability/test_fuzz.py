@@ -18,20 +18,15 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
+from tests.support.servers import contoso_env, serving
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory, database_url):
-    process, base = start_server(contoso_env(tmp_path_factory.mktemp("fuzz"), database_url))
-    try:
-        wait_ready(base, process)
+    with serving(contoso_env(tmp_path_factory.mktemp("fuzz"), database_url)) as base:
         yield base
-    finally:
-        output = stop_server(process)
-        assert "Traceback" not in output, output[-4000:]
 
 
 def _identity(live_api: str, role: str) -> dict[str, str]:

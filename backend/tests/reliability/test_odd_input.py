@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.forms import csrf_from
-from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
+from tests.support.servers import contoso_env, serving
 
 EXAMPLES = int(os.environ.get("ODD_INPUT_EXAMPLES", "12"))
 PASSWORD = "odd-input-password"
@@ -51,13 +51,8 @@ def _examples(count: int):
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, database_url):
-    process, base = start_server(contoso_env(tmp_path_factory.mktemp("odd"), database_url))
-    try:
-        wait_ready(base, process)
+    with serving(contoso_env(tmp_path_factory.mktemp("odd"), database_url)) as base:
         yield base
-    finally:
-        output = stop_server(process)
-        assert "Traceback" not in output, output[-4000:]
 
 
 @dataclass

@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,6 +47,19 @@ def run_contoso(
         start_new_session=True,
         check=False,
     )
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """`contoso serve` with `env` for the block, answering at the URL it yields; the
+    test fails if the server printed a traceback meanwhile."""
+    process, url = start_server(env)
+    try:
+        wait_ready(url, process)
+        yield url
+    finally:
+        output = stop_server(process)
+        assert "Traceback" not in output, output[-4000:]
 
 
 def free_port() -> int:

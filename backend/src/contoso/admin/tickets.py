@@ -111,14 +111,9 @@ class TicketAdmin(ConsoleView, model=Ticket):
         Ticket.description,
         Ticket.links,
     ]
+    # The detail page: the same, then the rest.
     column_details_list: ClassVar = [
-        Ticket.id,
-        Ticket.owner_id,
-        Ticket.spent_on,
-        Ticket.amount,
-        Ticket.status,
-        Ticket.description,
-        Ticket.links,
+        *column_list,
         Ticket.created_at,
         Ticket.decided_by_id,
         Ticket.decided_at,
