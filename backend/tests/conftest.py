@@ -86,6 +86,14 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
                 " RESTART IDENTITY CASCADE"
             )
         )
+        # The migration's default category stays, as it was made.
+        await connection.execute(text("DELETE FROM categories WHERE NOT is_default"))
+        await connection.execute(
+            text(
+                "UPDATE categories SET name = 'General', active = true, max_amount = NULL,"
+                " receipt_required_above = NULL WHERE is_default"
+            )
+        )
     await application.state.security.throttle.reset()
 
 

@@ -32,8 +32,13 @@ def generated(openapi_document: bytes, tmp_path_factory) -> Iterator[ModuleType]
     """The client package, generated into a temporary directory and imported from there."""
     where = tmp_path_factory.mktemp("client")
     (where / "openapi.json").write_bytes(openapi_document)
-    # No formatting hooks: the code is imported, never read or committed.
-    (where / "config.yaml").write_text("post_hooks: []\n")
+    # No formatting hooks: the code is imported, never read or committed. Receipts are
+    # bytes to the client, whatever their type (as the README tells clients to configure).
+    binary = ", ".join(
+        f"{kind}: application/octet-stream"
+        for kind in ("image/jpeg", "image/png", "image/webp", "application/pdf")
+    )
+    (where / "config.yaml").write_text(f"post_hooks: []\ncontent_type_overrides: {{{binary}}}\n")
     command = [GENERATOR, "generate", "--path", "openapi.json", "--config", "config.yaml"]
     command += ["--meta", "none", "--output-path", PACKAGE, "--fail-on-warning"]
     result = subprocess.run(

@@ -36,6 +36,13 @@ OPERATION_IDS = {
     ("GET", "/api/employees"): "employees-list",
     ("POST", "/api/employees/{employee_id}/suspend"): "employees-suspend",
     ("POST", "/api/employees/{employee_id}/reactivate"): "employees-reactivate",
+    ("GET", "/api/categories"): "categories-list",
+    ("POST", "/api/categories"): "categories-create",
+    ("GET", "/api/categories/{category_id}"): "categories-get",
+    ("PATCH", "/api/categories/{category_id}"): "categories-update",
+    ("POST", "/api/tickets/{ticket_id}/receipts"): "receipts-add",
+    ("GET", "/api/tickets/{ticket_id}/receipts/{receipt_id}"): "receipts-get",
+    ("DELETE", "/api/tickets/{ticket_id}/receipts/{receipt_id}"): "receipts-delete",
     ("GET", "/healthz"): "health-live",
     ("GET", "/readyz"): "health-ready",
 }
@@ -187,6 +194,14 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
     invited = await client.post(
         "/api/invitations", json=examples["auth-invite-employer"], headers=employer.headers
     )
+    category = await client.post(
+        "/api/categories", json=examples["categories-create"], headers=employer.headers
+    )
+    recategorised = await client.patch(
+        f"/api/categories/{category.json()['id']}",
+        json=examples["categories-update"],
+        headers=employer.headers,
+    )
 
     assert registered.status_code == 201, registered.text
     assert logged_in.status_code == 200, logged_in.text
@@ -196,6 +211,8 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
     assert denied.json()["decision_note"] == "Please attach the itemised receipt"
     assert decided.status_code == 200, decided.text
     assert invited.status_code == 201, invited.text
+    assert category.status_code == 201, category.text
+    assert recategorised.status_code == 200, recategorised.text
     assert examples["auth-register"]["email"].endswith("@example.com")
     assert examples["tickets-approve"] == examples["tickets-deny"]  # one Decision schema
     assert with_bodies == {
@@ -207,6 +224,8 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
         "tickets-approve",
         "tickets-deny",
         "tickets-decide",
+        "categories-create",
+        "categories-update",
     }
 
 

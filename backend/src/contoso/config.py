@@ -66,6 +66,8 @@ class Settings(BaseSettings):
 
     # Larger request bodies get 413; a 10,000-ticket bulk decision is about 100 KiB.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The largest receipt file accepted (each); upload routes allow bodies this large.
+    receipt_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
     # uvicorn worker processes for `contoso serve` (each has its own DB pool).
     workers: int = Field(default=1, ge=1, le=64)

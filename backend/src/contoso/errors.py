@@ -34,6 +34,10 @@ class ContosoError(Exception):
     def response_headers(self) -> dict[str, str] | None:
         return self.headers
 
+    def api_detail(self) -> Any:
+        """The API's `detail`: the message, unless the error says more."""
+        return self.message
+
 
 class Unauthorized(ContosoError):
     status_code = 401
@@ -50,6 +54,28 @@ class NotFound(ContosoError):
 
 class Conflict(ContosoError):
     status_code = 409
+
+
+class InvalidField(ContosoError):
+    """A well-formed value the data refuses (an unknown category): 422, shaped as the
+    API's other validation errors so a client reads them one way."""
+
+    status_code = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def api_detail(self) -> Any:
+        return [{"type": "value_error", "loc": ["body", self.field], "msg": self.message}]
+
+
+class TooLarge(ContosoError):
+    status_code = 413
+
+
+class UnsupportedMediaType(ContosoError):
+    status_code = 415
 
 
 class TooManyAttempts(ContosoError):
@@ -125,15 +151,21 @@ def install_error_handlers(app: FastAPI, render_page: PageRenderer) -> None:
     status and headers, answered as JSON on the API and as `render_page` elsewhere."""
 
     def answer(
-        request: Request, status_code: int, message: str, headers: Mapping[str, str] | None
+        request: Request,
+        status_code: int,
+        message: str,
+        headers: Mapping[str, str] | None,
+        detail: Any = None,
     ) -> Response:
         if request.url.path.startswith(API_PATHS):
-            return JSONResponse({"detail": message}, status_code, dict(headers or {}))
+            body = {"detail": message if detail is None else detail}
+            return JSONResponse(body, status_code, dict(headers or {}))
         return render_page(request, status_code, message, headers)
 
     @app.exception_handler(ContosoError)
     async def _domain_error(request: Request, exc: ContosoError) -> Response:
-        return answer(request, exc.status_code, exc.message, exc.response_headers())
+        headers = exc.response_headers()
+        return answer(request, exc.status_code, exc.message, headers, exc.api_detail())
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -200,7 +232,8 @@ _DESCRIPTIONS = {
     403: "Not allowed for your role, or the account is suspended",
     404: "No such record, or not yours to see",
     409: "The record is no longer in a state that allows this",
-    413: "The request body is too large",
+    413: "The request body or an uploaded file is too large",
+    415: "The uploaded file is not of an accepted type",
     429: "Too many failed attempts; see Retry-After",
     503: "The database is unavailable; retry shortly",
 }

@@ -4,7 +4,8 @@ import asyncio
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Literal
 
@@ -18,6 +19,7 @@ from contoso.admin.console import mount_console
 from contoso.auth.endpoints import router as auth_router
 from contoso.auth.security import Security
 from contoso.bootstrap import migrate_when_reachable
+from contoso.categories.endpoints import router as categories_router
 from contoso.config import Settings, get_settings
 from contoso.database import create_database
 from contoso.employees.endpoints import router as employees_router
@@ -30,6 +32,9 @@ from contoso.middleware import (
     SecurityHeadersMiddleware,
 )
 from contoso.openapi import keep_integer_bounds, mount_docs, operation_id
+from contoso.receipts.endpoints import router as receipts_router
+from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
+from contoso.receipts.storage import DatabaseStorage
 from contoso.sessions import (
     SESSION_SWEEP_INTERVAL,
     PostgresSessionStore,
@@ -58,6 +63,31 @@ def is_browser_path(path: str) -> bool:
     session, and every unsafe request to them needs a CSRF token. The API uses
     bearer tokens and static files need neither."""
     return (path == "/" or path.startswith(BROWSER_PREFIXES)) and not is_static_path(path)
+
+
+# The only routes that take files (receipts), and so the only ones allowed large bodies.
+_API_UPLOADS = re.compile(r"/api/tickets/[0-9]+/receipts")
+_PAGE_UPLOADS = re.compile(r"/tickets(?:/[0-9]+/(?:edit|receipts))?")
+# Room for a multipart body's own parts beside its files.
+_FORM_OVERHEAD = 256 * 1024
+
+
+def takes_files(path: str) -> bool:
+    """A page whose form carries receipts (parsed as it streams, see CsrfMiddleware)."""
+    return _PAGE_UPLOADS.fullmatch(path) is not None
+
+
+def body_limits(settings: Settings) -> Callable[[str], int]:
+    """The largest request body each path accepts."""
+    one_file = settings.receipt_max_bytes + _FORM_OVERHEAD
+    all_files = MAX_RECEIPTS_PER_TICKET * settings.receipt_max_bytes + _FORM_OVERHEAD
+
+    def max_bytes_for(path: str) -> int:
+        if _API_UPLOADS.fullmatch(path):
+            return one_file
+        return all_files if takes_files(path) else settings.max_body_bytes
+
+    return max_bytes_for
 
 
 MIGRATE_ON_START = "CONTOSO_MIGRATE_ON_START"
@@ -130,11 +160,14 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     app.state.settings = settings
     app.state.database = database
     app.state.security = Security.from_settings(settings)
+    app.state.receipt_storage = DatabaseStorage(database.engine)
 
     api = APIRouter(prefix="/api", responses=error_responses(400, 413, 503))
     api.include_router(auth_router)
     api.include_router(tickets_router)
     api.include_router(employees_router)
+    api.include_router(categories_router)
+    api.include_router(receipts_router)
     app.include_router(api)
     app.include_router(pages_router)
     if settings.docs_enabled:
@@ -167,6 +200,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         applies=is_browser_path,
         secret_key=secret_key,
         https_only=settings.https,
+        takes_files=takes_files,
     )
     app.add_middleware(
         ServerSessionMiddleware,
@@ -176,7 +210,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         applies=is_browser_path,
     )
     app.add_middleware(StrictJsonMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes_for=body_limits(settings))
     app.add_middleware(SecurityHeadersMiddleware, is_static=is_static_path)
     app.add_middleware(DatabaseOutageMiddleware)
     if settings.trusted_hosts != ["*"]:
@@ -187,8 +221,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
     install_error_handlers(app, render_error)
     install_redirects(app)

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contoso.errors import DATABASE_DOWN_MESSAGE, is_connection_failure
-from contoso.web.forms import read_form
+from contoso.web.forms import MAX_FORM_FILES, PARSED_FORM, read_form
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -100,9 +100,11 @@ class CsrfMiddleware:
         applies: Callable[[str], bool],
         secret_key: str,
         https_only: bool,
+        takes_files: Callable[[str], bool] = lambda path: False,
     ) -> None:
         self.app = app
         self.applies = applies
+        self.takes_files = takes_files
         self._signer = Signer(secret_key, salt="csrf-cookie")
         self._cookie_flags = "Path=/; HttpOnly; SameSite=Strict" + (
             "; Secure" if https_only else ""
@@ -125,17 +127,25 @@ class CsrfMiddleware:
         if not _same_origin(headers):
             await _refuse("Cross-site request refused.")(scope, receive, send)
             return
-        body = await _read_body(receive)
-        if body is None:
-            await PlainTextResponse("Form too large.", status_code=413)(scope, receive, send)
-            return
-        replay = _replay(body)
+        keep_form = self.takes_files(scope["path"])
+        if keep_form:
+            # A form with files is parsed once, here, as it streams in (files spooled to
+            # disk, never held whole), and handed to the page as parsed (`read_form`).
+            source, replay = receive, _replay(b"")
+        else:
+            body = await _read_body(receive)
+            if body is None:
+                await PlainTextResponse("Form too large.", status_code=413)(scope, receive, send)
+                return
+            replay = _replay(body)
+            source = replay()
         # The session's token, or (a form shown before this browser had a session)
         # its cookie's, which a cross-site page can neither read nor set.
         session_token = HTTPConnection(scope).session.get(_CSRF_SESSION_KEY)
         expected = [str(token) for token in (session_token, cookie_token) if token]
         try:
-            sent = headers.get(CSRF_HEADER) or await _form_token(scope, replay())
+            form_token = await _form_token(scope, source, keep=keep_form)
+            sent = headers.get(CSRF_HEADER) or form_token
         except HTTPException as exc:  # a form that cannot be read (read_form)
             await PlainTextResponse(str(exc.detail), exc.status_code)(scope, receive, send)
             return
@@ -213,48 +223,80 @@ def _replay(body: bytes) -> Callable[[], Receive]:
     return make
 
 
-async def _form_token(scope: Scope, receive: Receive) -> str | None:
+async def _form_token(scope: Scope, receive: Receive, *, keep: bool) -> str | None:
+    """The form's CSRF token; with `keep`, the parsed form stays in the scope for
+    `read_form` (the body cannot be read twice without holding it)."""
     content_type = Headers(scope=scope).get("content-type", "")
     if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         return None
-    form = await read_form(Request(scope, receive))
+    form = await read_form(Request(scope, receive), max_files=MAX_FORM_FILES if keep else 0)
     value = form.get(CSRF_FIELD)
-    await form.close()
+    if keep:
+        scope[PARSED_FORM] = form
+    else:
+        await form.close()
     return value if isinstance(value, str) else None
 
 
-class BodySizeLimitMiddleware:
-    """Refuse request bodies over `max_bytes` with 413, whether declared or streamed.
+class _BodyTooLarge(Exception):
+    pass
 
-    The body is read here (at most `max_bytes` of it) and replayed to the app, so a
-    chunked upload cannot slip past a Content-Length check.
+
+class BodySizeLimitMiddleware:
+    """Refuse request bodies over `max_bytes_for(path)` with 413, whether declared or
+    streamed.
+
+    The body is counted as the app reads it, never buffered here: an upload streams
+    through to the form parser, which spools files to disk. Once a body passes its
+    limit, reading it fails, and whatever the app answers to that is replaced by the
+    413.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes_for: Callable[[str], int]) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_bytes_for = max_bytes_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes_for(scope["path"])
         declared = Headers(scope=scope).get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared and declared.isdigit() and int(declared) > limit:
+            await self._refuse(limit)(scope, receive, send)
             return
-        body = await _read_body(receive, self.max_bytes)
-        if body is None:
-            await self._refuse(scope, receive, send)
-            return
-        await self.app(scope, _replay(body)(), send)
+        received, exceeded, started = 0, False, False
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit_kib = self.max_bytes // 1024
-        response = JSONResponse(
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                exceeded = True
+                raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if not exceeded:
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await self._refuse(limit)(scope, receive, send)
+
+    @staticmethod
+    def _refuse(limit: int) -> JSONResponse:
+        limit_kib = limit // 1024
+        return JSONResponse(
             {"detail": f"The request body is too large (the limit is {limit_kib} KiB)."},
             status_code=413,
         )
-        await response(scope, receive, send)
 
 
 class DatabaseOutageMiddleware:

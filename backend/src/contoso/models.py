@@ -15,6 +15,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -65,11 +66,21 @@ class TicketStatus(enum.StrEnum):
     DENIED = "denied"
 
 
+class TicketFlag(enum.StrEnum):
+    """What an employer should look at before approving (`tickets.flags`)."""
+
+    OVER_LIMIT = "over_limit"
+    RECEIPT_MISSING = "receipt_missing"
+    POSSIBLE_DUPLICATE = "possible_duplicate"
+
+
 class EventKind(enum.StrEnum):
     TICKET_CREATED = "ticket_created"
     TICKET_EDITED = "ticket_edited"
     TICKET_APPROVED = "ticket_approved"
     TICKET_DENIED = "ticket_denied"
+    TICKET_RECEIPT_ADDED = "ticket_receipt_added"
+    TICKET_RECEIPT_REMOVED = "ticket_receipt_removed"
     EMPLOYEE_SUSPENDED = "employee_suspended"
     EMPLOYEE_REACTIVATED = "employee_reactivated"
 
@@ -102,10 +113,43 @@ class User(Base):
         return self.role is Role.EMPLOYER
 
 
+class Category(Base):
+    """What an expense was for, and the company's policy for it."""
+
+    __tablename__ = "categories"
+    __table_args__ = (
+        # Names are unique however they are capitalised: "Travel" and "travel" are one.
+        Index("uq_categories_name", text("lower(name)"), unique=True),
+        # Exactly one default: the category of tickets filed without one.
+        Index("uq_categories_default", "is_default", unique=True, postgresql_where="is_default"),
+        CheckConstraint("active OR NOT is_default", name="default_active"),
+        CheckConstraint("max_amount > 0", name="max_amount_positive"),
+        CheckConstraint("receipt_required_above >= 0", name="receipt_threshold_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    is_default: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # Tickets above it are over policy (flag `over_limit`); NULL: no limit.
+    max_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    # Tickets above it need a receipt (flag `receipt_missing`); NULL: never required.
+    receipt_required_above: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "flags <@ ARRAY['over_limit', 'receipt_missing', 'possible_duplicate']::text[]",
+            name="known_flags",
+        ),
         CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided_has_time"),
         # An employee's own tickets, newest first.
         Index(
@@ -145,6 +189,23 @@ class Ticket(Base):
         Index(
             "ix_tickets_spent_on", "spent_on", postgresql_include=["status", "amount", "owner_id"]
         ),
+        # The possible duplicates of a ticket: its owner's with the same date and amount.
+        Index(
+            "ix_tickets_owner_purchase",
+            "owner_id",
+            "spent_on",
+            "amount",
+            postgresql_where=text("status <> 'denied'"),
+        ),
+        # The flagged tickets newest first (the console's and the API's flag filters).
+        Index(
+            "ix_tickets_flagged_recent",
+            text("created_at DESC"),
+            text("id DESC"),
+            postgresql_include=["owner_id"],
+            postgresql_where=text("flags <> '{}'"),
+        ),
+        Index("ix_tickets_category", "category_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -153,6 +214,13 @@ class Ticket(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     description: Mapped[str] = mapped_column(Text)
     links: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    # Kept by `tickets.flags` whenever the ticket, its receipts or its category change.
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
+    # The owner's other tickets this one may duplicate (flag `possible_duplicate`).
+    duplicate_of: Mapped[list[int]] = mapped_column(
+        ARRAY(BigInteger), default=list, server_default=text("'{}'")
+    )
     status: Mapped[TicketStatus] = mapped_column(
         _pg_enum(TicketStatus, "ticket_status"),
         default=TicketStatus.PENDING,
@@ -169,6 +237,57 @@ class Ticket(Base):
     # lazy="raise": a list that forgets to load these fails loudly instead of N+1.
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="raise")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="raise")
+    category: Mapped[Category] = relationship(lazy="raise")
+
+
+class Receipt(Base):
+    """A receipt's description; its bytes are kept by `receipts.storage`."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (
+        CheckConstraint("size > 0", name="size_positive"),
+        Index("ix_receipts_ticket", "ticket_id", "id"),
+        # Duplicate detection: the same file on another ticket.
+        Index("ix_receipts_sha256", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class ReceiptChunk(Base):
+    """A receipt's bytes in pieces of at most `receipts.storage.CHUNK_BYTES`, so a file
+    is written and read a piece at a time, and commits or rolls back with its ticket."""
+
+    __tablename__ = "receipt_chunks"
+
+    receipt_id: Mapped[int] = mapped_column(
+        ForeignKey("receipts.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IdempotencyKey(Base):
+    """A filing made with an `Idempotency-Key`: the same key and body again within a day
+    return this ticket instead of filing another."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # SHA-256 of the request's parsed body: a different body under the same key is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class PendingTotal(Base):

@@ -26,7 +26,8 @@ def operation_id(route: APIRoute) -> str:
     if not route.tags:
         return generate_unique_id(route)  # pages, left out of the schema
     tag = str(route.tags[0])
-    words = [word for word in route.name.split("_") if word not in (tag, tag.removesuffix("s"))]
+    singular = tag[:-3] + "y" if tag.endswith("ies") else tag.removesuffix("s")
+    words = [word for word in route.name.split("_") if word not in (tag, singular)]
     return f"{tag}-{'-'.join(words) or route.name}"
 
 

@@ -143,6 +143,15 @@ MAX_AMOUNT = Decimal("1000000.00")
 _AMOUNT_HELP = f'a positive amount with at most 2 decimals, at most {MAX_AMOUNT}, e.g. "12.50"'
 
 
+def _amount_or_zero(value: object) -> Decimal:
+    if isinstance(value, str):
+        zero = bool(_AMOUNT_RE.fullmatch(value)) and Decimal(value) == 0
+    else:
+        zero = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+        zero = zero and value == 0
+    return Decimal("0.00") if zero else _amount(value)
+
+
 def _amount(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError(f"Amount must be {_AMOUNT_HELP}")
@@ -173,6 +182,25 @@ Amount = Annotated[
             ],
             "description": f"Money: {_AMOUNT_HELP}.",
             "examples": ["12.50"],
+        },
+        mode="validation",
+    ),
+]
+
+
+# A threshold that may be zero ("a receipt is required above 0.00": always).
+AmountOrZero = Annotated[
+    Decimal,
+    PlainValidator(_amount_or_zero),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT)},
+                {"type": "string", "pattern": AMOUNT_PATTERN},
+            ],
+            "description": "Money, or 0: at most 2 decimals, at most "
+            f'{MAX_AMOUNT}, e.g. "25.00".',
+            "examples": ["25.00"],
         },
         mode="validation",
     ),

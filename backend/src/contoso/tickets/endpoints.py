@@ -1,13 +1,14 @@
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Header, Query, Response, status
 
-from contoso.auth.dependencies import BearerClaims, CurrentUser
+from contoso.auth.dependencies import BearerClaims, CurrentUser, get_current_user
 from contoso.database import SessionDep
 from contoso.errors import error_responses
-from contoso.models import TicketStatus
+from contoso.models import TicketFlag, TicketStatus
 from contoso.tickets import service
 from contoso.tickets.dependencies import TicketId, VisibleTicket
+from contoso.tickets.queries import TicketFilters
 from contoso.tickets.schemas import (
     BulkDecision,
     Decision,
@@ -19,6 +20,7 @@ from contoso.tickets.schemas import (
     TicketRead,
     TicketUpdate,
 )
+from contoso.validation import MAX_RECORD_ID
 
 router = APIRouter(prefix="/tickets", tags=["tickets"], responses=error_responses(401, 403))
 
@@ -26,12 +28,45 @@ NOT_FOUND = error_responses(404)
 DECIDED = error_responses(409)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+REPLAYED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Filed before with this Idempotency-Key", "model": TicketRead}
+}
+# Printable ASCII, as the IETF draft's examples and every client's UUIDs are.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern="^[!-~]+$",
+        description="Any unique string (a UUID): the same key and body within 24 hours "
+        "return the ticket filed the first time (200) instead of filing another.",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409) | REPLAYED,
+)
 async def create_ticket(
-    body: TicketCreate, session: SessionDep, claims: BearerClaims
+    body: TicketCreate,
+    session: SessionDep,
+    claims: BearerClaims,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> TicketRead:
-    """File an expense ticket (employees only)."""
-    return await service.file_ticket_for_bearer(session, claims, body)
+    """File an expense ticket (employees only), under `category_id` or the default
+    category. It may come back flagged (over the category's limit, missing a required
+    receipt, a possible duplicate): filing is allowed, approval looks at the flags."""
+    if idempotency_key is None:
+        return await service.file_ticket_for_bearer(session, claims, body)
+    owner = await get_current_user(session, claims)
+    filing = await service.file_ticket_once(session, owner, body, idempotency_key)
+    if filing.replayed:
+        response.status_code = status.HTTP_200_OK
+    return filing.ticket
 
 
 @router.get("")
@@ -39,16 +74,21 @@ async def list_tickets(
     session: SessionDep,
     claims: BearerClaims,
     status: TicketStatus | None = None,
+    category_id: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)] = None,
+    flag: TicketFlag | None = None,
+    flagged: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> TicketPage:
-    """Your tickets (employees) or every visible ticket (employers), newest first.
+    """Your tickets (employees) or every visible ticket (employers), newest first;
+    narrowed by status, category, one flag, or flagged (true) / unflagged (false).
 
     `total` is exact for your own tickets; for employers it is exact up to 50,000
     and the database's estimate above (then `total_is_estimate` is true).
     """
+    filters = TicketFilters(status=status, category_id=category_id, flag=flag, flagged=flagged)
     return await service.list_tickets_for_bearer(
-        session, claims, status=status, limit=limit, offset=offset
+        session, claims, filters=filters, limit=limit, offset=offset
     )
 
 
@@ -56,9 +96,13 @@ async def list_tickets(
 async def decide_tickets(
     body: BulkDecision, session: SessionDep, user: CurrentUser
 ) -> DecisionReport:
-    """Approve or deny many tickets at once; reports which were decided and which skipped."""
+    """Approve or deny many tickets at once; reports which were decided and which
+    skipped. Approving skips flagged tickets (reason `flagged`) unless
+    `include_flagged` is true."""
     decision = TicketStatus.APPROVED if body.decision == "approve" else TicketStatus.DENIED
-    outcome = await service.decide_tickets(session, user, body.ticket_ids, decision, body.note)
+    outcome = await service.decide_tickets(
+        session, user, body.ticket_ids, decision, body.note, include_flagged=body.include_flagged
+    )
     return DecisionReport(
         decided=outcome.decided,
         skipped=[Skipped(id=i, reason=reason) for i, reason in outcome.skipped.items()],

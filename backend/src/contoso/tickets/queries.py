@@ -1,14 +1,24 @@
 """Which tickets a viewer may see, and what of them every door shows: the one definition
 that every list, lookup, update and export uses."""
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
 from contoso.auth.queries import holds_token
-from contoso.models import Role, Ticket, TicketStatus, User
+from contoso.models import Category, Receipt, Role, Ticket, TicketFlag, TicketStatus, User
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 # The tickets table itself, or an alias of it over a statement that returns ticket rows.
@@ -19,15 +29,68 @@ Owner = aliased(User, name="owner")
 Decider = aliased(User, name="decider")
 
 
+@dataclass(frozen=True)
+class TicketFilters:
+    """What a list of tickets is narrowed to; None: not narrowed."""
+
+    status: TicketStatus | None = None
+    category_id: int | None = None
+    # One flag, or with `flagged` any (True) or none (False).
+    flag: TicketFlag | None = None
+    flagged: bool | None = None
+
+    def apply(self, statement: S) -> S:
+        conditions = []
+        if self.status is not None:
+            conditions.append(Ticket.status == self.status)
+        if self.category_id is not None:
+            conditions.append(Ticket.category_id == self.category_id)
+        if self.flag is not None:
+            conditions.append(Ticket.flags.contains([self.flag.value]))
+        if self.flagged is not None:
+            # Spelt as the partial index `ix_tickets_flagged_recent` is.
+            flagged = Ticket.flags != literal_column("'{}'")
+            conditions.append(flagged if self.flagged else ~flagged)
+        return statement.where(*conditions)
+
+    @property
+    def by_status_only(self) -> bool:
+        return self == TicketFilters(status=self.status)
+
+
+def _receipts(ticket: TicketSource) -> Any:
+    """The ticket's receipts, oldest first, as a JSON list of {id, filename,
+    content_type, size} (`TicketRead.receipts`)."""
+    described = func.jsonb_build_object(
+        "id",
+        Receipt.id,
+        "filename",
+        Receipt.filename,
+        "content_type",
+        Receipt.content_type,
+        "size",
+        Receipt.size,
+    )
+    listed = func.coalesce(
+        func.jsonb_agg(aggregate_order_by(described, Receipt.id)), literal_column("'[]'::jsonb")
+    )
+    return type_coerce(
+        select(listed).where(Receipt.ticket_id == ticket.id).scalar_subquery(), JSONB
+    )
+
+
 def ticket_columns(ticket: TicketSource = Ticket) -> list[Any]:
     """A ticket as every door shows it (see `TicketRead.from_row`): the ticket's own
-    columns under their names, and its owner's and decider's as joined by `_with_people`.
-    `ticket` is the table, or an alias over a statement that returns ticket rows."""
+    columns under their names, its owner's, decider's and category's as joined by
+    `_with_people`, and its receipts. `ticket` is the table, or an alias over a
+    statement that returns ticket rows."""
     return [
         *(getattr(ticket, column.key) for column in Ticket.__table__.columns),
         Owner.username.label("owner_username"),
         Owner.email.label("owner_email"),
         Decider.username.label("decided_by_username"),
+        Category.name.label("category_name"),
+        _receipts(ticket).label("receipts"),
     ]
 
 
@@ -47,11 +110,14 @@ def _visible(statement: S, ticket: TicketSource = Ticket) -> S:
 
 def _with_people(statement: S, ticket: TicketSource = Ticket) -> S:
     """The visible tickets in `statement`, with what `ticket_columns` reads joined."""
-    return _visible(statement, ticket).outerjoin(Decider, Decider.id == ticket.decided_by_id)
+    return (
+        _visible(statement, ticket)
+        .join(Category, Category.id == ticket.category_id)
+        .outerjoin(Decider, Decider.id == ticket.decided_by_id)
+    )
 
 
-def _with_status(statement: S, status: TicketStatus | None) -> S:
-    return statement if status is None else statement.where(Ticket.status == status)
+NO_FILTERS = TicketFilters()
 
 
 def _seen_by(viewer: User) -> list[ColumnElement[bool]]:
@@ -59,15 +125,14 @@ def _seen_by(viewer: User) -> list[ColumnElement[bool]]:
     return [] if viewer.is_employer else [Ticket.owner_id == viewer.id]
 
 
-def visible_tickets(viewer: User, status: TicketStatus | None = None) -> Select[Any]:
+def visible_tickets(viewer: User, filters: TicketFilters = NO_FILTERS) -> Select[Any]:
     """The tickets `viewer` may see, as `ticket_columns` rows."""
-    return all_visible_tickets(status).where(*_seen_by(viewer))
+    return all_visible_tickets(filters).where(*_seen_by(viewer))
 
 
-def all_visible_tickets(status: TicketStatus | None = None) -> Select[Any]:
+def all_visible_tickets(filters: TicketFilters = NO_FILTERS) -> Select[Any]:
     """Every visible ticket, as `ticket_columns` rows: what employers see."""
-    statement = _with_people(select(*ticket_columns()).select_from(Ticket))
-    return _with_status(statement, status)
+    return filters.apply(_with_people(select(*ticket_columns()).select_from(Ticket)))
 
 
 def filed_ticket(inserted: TicketSource) -> Select[Any]:
@@ -76,7 +141,7 @@ def filed_ticket(inserted: TicketSource) -> Select[Any]:
     return _with_people(select(*ticket_columns(inserted)).select_from(inserted), inserted)
 
 
-def bearer_tickets(status: TicketStatus | None = None) -> Select[Any]:
+def bearer_tickets(filters: TicketFilters = NO_FILTERS) -> Select[Any]:
     """An employee's own visible tickets, found by their token (execute with
     `token_parameters`), as `ticket_columns` rows: the tickets and the token check in
     one statement.
@@ -84,20 +149,20 @@ def bearer_tickets(status: TicketStatus | None = None) -> Select[Any]:
     No rows means no tickets, a token that is no longer good, or an employer:
     the caller then resolves the token on its own.
     """
-    return all_visible_tickets(status).where(*holds_token(Owner), Owner.role == Role.EMPLOYEE)
+    return all_visible_tickets(filters).where(*holds_token(Owner), Owner.role == Role.EMPLOYEE)
 
 
-def visible_ticket_ids(viewer: User, status: TicketStatus | None = None) -> Select[int]:
-    return all_visible_ticket_ids(status).where(*_seen_by(viewer))
+def visible_ticket_ids(viewer: User, filters: TicketFilters = NO_FILTERS) -> Select[int]:
+    return all_visible_ticket_ids(filters).where(*_seen_by(viewer))
 
 
-def all_visible_ticket_ids(status: TicketStatus | None = None) -> Select[int]:
-    return _with_status(_visible(select(Ticket.id)), status)
+def all_visible_ticket_ids(filters: TicketFilters = NO_FILTERS) -> Select[int]:
+    return filters.apply(_visible(select(Ticket.id)))
 
 
-def count_visible_tickets(viewer: User, status: TicketStatus | None = None) -> Select[int]:
+def count_visible_tickets(viewer: User, filters: TicketFilters = NO_FILTERS) -> Select[int]:
     statement = _visible(select(func.count()).select_from(Ticket)).where(*_seen_by(viewer))
-    return _with_status(statement, status)
+    return filters.apply(statement)
 
 
 def all_visible_ticket_models() -> Select[Ticket]:
@@ -107,7 +172,9 @@ def all_visible_ticket_models() -> Select[Ticket]:
     work on mapped instances; its cells show the same fields as `ticket_columns`.
     """
     return _visible(select(Ticket)).options(
-        contains_eager(Ticket.owner.of_type(Owner)), joinedload(Ticket.decided_by)
+        contains_eager(Ticket.owner.of_type(Owner)),
+        joinedload(Ticket.decided_by),
+        joinedload(Ticket.category),
     )
 
 

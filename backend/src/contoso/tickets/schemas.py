@@ -12,7 +12,8 @@ from pydantic import (
 )
 from sqlalchemy import RowMapping
 
-from contoso.models import EventKind, TicketStatus
+from contoso.categories.schemas import CategoryRef
+from contoso.models import EventKind, TicketFlag, TicketStatus
 from contoso.validation import MAX_SELECTION, Amount, Link, RecordId, TextRules
 
 MAX_LINKS = 10
@@ -61,6 +62,8 @@ class TicketCreate(Strict):
     amount: Amount
     description: Description
     links: Links = []
+    # Omitted or null: the default category ("General").
+    category_id: RecordId | None = None
 
 
 class TicketUpdate(Strict):
@@ -84,6 +87,7 @@ class TicketUpdate(Strict):
     amount: Amount | None = None
     description: Description | None = None
     links: Links | None = None
+    category_id: RecordId | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> "TicketUpdate":
@@ -118,6 +122,8 @@ class BulkDecision(Strict):
     ticket_ids: Annotated[list[RecordId], Field(min_length=1, max_length=MAX_SELECTION)]
     decision: Literal["approve", "deny"]
     note: Note | None = None
+    # Approving skips flagged tickets (reason `flagged`) unless this is true.
+    include_flagged: bool = False
 
 
 class Person(BaseModel):
@@ -129,6 +135,21 @@ class Person(BaseModel):
 
 class TicketOwner(Person):
     email: str
+
+
+class ReceiptSummary(BaseModel):
+    """A receipt as a ticket lists it; its file is at
+    `/api/tickets/{ticket_id}/receipts/{id}`."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+class ReceiptRead(ReceiptSummary):
+    sha256: str
+    uploaded_at: datetime
 
 
 class TicketRead(BaseModel):
@@ -143,6 +164,12 @@ class TicketRead(BaseModel):
     amount: Decimal
     description: str
     links: list[str]
+    category: CategoryRef
+    # What an employer should look at before approving; `duplicate_of` names the
+    # owner's tickets this one may duplicate (for `possible_duplicate`).
+    flags: list[TicketFlag]
+    duplicate_of: list[int]
+    receipts: list[ReceiptSummary]
     status: TicketStatus
     created_at: datetime
     updated_at: datetime
@@ -153,7 +180,7 @@ class TicketRead(BaseModel):
     @classmethod
     def from_row(cls, row: RowMapping) -> "TicketRead":
         """Shape a `ticket_columns` row: the ticket's own columns keep their names,
-        the owner's and the decider's are nested."""
+        the owner's, the decider's and the category's are nested."""
         decider_id = row["decided_by_id"]
         return cls.model_validate(
             {
@@ -168,6 +195,7 @@ class TicketRead(BaseModel):
                     if decider_id is None
                     else {"id": decider_id, "username": row["decided_by_username"]}
                 ),
+                "category": {"id": row["category_id"], "name": row["category_name"]},
             }
         )
 
@@ -186,10 +214,16 @@ class TicketSkip(StrEnum):
 
     NOT_FOUND = "not_found"
     ALREADY_DECIDED = "already_decided"
+    # Approving in bulk leaves flagged tickets alone unless asked (`include_flagged`).
+    FLAGGED = "flagged"
 
     @property
     def label(self) -> str:
-        return {"not_found": "not found or hidden", "already_decided": "already decided"}[self]
+        return {
+            "not_found": "not found or hidden",
+            "already_decided": "already decided",
+            "flagged": "flagged: approve it on its own, or include flagged tickets",
+        }[self]
 
 
 class Skipped(BaseModel):

@@ -4,8 +4,11 @@ Every call that returns tickets returns them as `TicketRead`, the one shape ever
 shows, read with `queries.ticket_columns`.
 """
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -17,6 +20,8 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    literal_column,
+    or_,
     select,
     update,
 )
@@ -27,12 +32,25 @@ from sqlalchemy.orm import aliased, joinedload
 from contoso.auth.queries import holds_token, token_parameters
 from contoso.auth.service import ensure_employee, ensure_employer, user_for_token
 from contoso.auth.tokens import TokenClaims
+from contoso.categories.service import not_usable, usable_category_ids
 from contoso.dashboard import totals
 from contoso.database import among, column_rows, estimated_count
 from contoso.errors import Conflict, NotFound, Unauthorized
 from contoso.history import record_for_each
-from contoso.models import Event, EventKind, Role, Ticket, TicketStatus, User
+from contoso.models import (
+    Category,
+    Event,
+    EventKind,
+    IdempotencyKey,
+    Role,
+    Ticket,
+    TicketStatus,
+    User,
+)
+from contoso.tickets import flags
 from contoso.tickets.queries import (
+    NO_FILTERS,
+    TicketFilters,
     all_visible_ticket_ids,
     all_visible_tickets,
     bearer_tickets,
@@ -70,28 +88,52 @@ async def _tickets(
     return [TicketRead.from_row(row) for row in await column_rows(session, statement, parameters)]
 
 
-# What an employee fills in: the filing statement's parameters, besides who files.
-FILED_FIELDS = tuple(TicketCreate.model_fields)
+# What an employee fills in: the filing statement's parameters, besides who files and
+# the category (resolved to the default when omitted).
+FILED_FIELDS = tuple(name for name in TicketCreate.model_fields if name != "category_id")
+# How long an Idempotency-Key holds a filing.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
-def _filing(*owner_is: ColumnElement[bool]) -> Select[Any]:
-    """The filing statement for the owner that `owner_is` finds among active users,
-    built once: lock the owner's row against a concurrent suspension (FOR SHARE),
-    insert the ticket only if that row is found, record and count it, and read it back."""
-    active_owner = (
-        select(User.id)
-        .where(*owner_is, User.suspended.is_(False))
-        .with_for_update(read=True)
-        .cte("active_owner")
-    )
+def _filing() -> Select[Any]:
+    """The filing statement, built once: insert the ticket under its category (the
+    default when `category_id` is null; nothing when that category is not active) with
+    its flags, record and count it, and read it back. The owner's row is held first
+    (`_held_owner`)."""
     columns = Ticket.__table__.c
+    fields = {name: bindparam(name, type_=columns[name].type) for name in FILED_FIELDS}
+    owner_id = bindparam("owner_id", type_=BigInteger)
+    default = select(Category.id).where(Category.is_default).scalar_subquery()
+    wanted = func.coalesce(bindparam("category_id", type_=BigInteger), default)
+    facts = (
+        select(
+            Category.id.label("category_id"),
+            Category.max_amount,
+            Category.receipt_required_above,
+            flags.possible_duplicates(owner_id, fields["spent_on"], fields["amount"]).label(
+                "duplicate_of"
+            ),
+        )
+        .where(Category.id == wanted, Category.active)
+        .cte("facts")
+    )
+    ticket_flags = flags.policy_flags(
+        fields["amount"],
+        facts.c.max_amount,
+        facts.c.receipt_required_above,
+        literal(False),
+        facts.c.duplicate_of,
+    )
     inserted = (
         insert(Ticket)
         .from_select(
-            ["owner_id", *FILED_FIELDS],
+            ["owner_id", *FILED_FIELDS, "category_id", "duplicate_of", "flags"],
             select(
-                active_owner.c.id,
-                *(bindparam(name, type_=columns[name].type) for name in FILED_FIELDS),
+                owner_id,
+                *fields.values(),
+                facts.c.category_id,
+                facts.c.duplicate_of,
+                ticket_flags,
             ),
             # The server's defaults (status 'pending'): SQLAlchemy fills Python-side
             # defaults for only one of a statement's several INSERTs (history, totals).
@@ -100,40 +142,116 @@ def _filing(*owner_is: ColumnElement[bool]) -> Select[Any]:
         .returning(*columns)
         .cte("inserted")
     )
-    filer = inserted.c.owner_id
-    history = record_for_each(inserted, EventKind.TICKET_CREATED, filer).cte("history")
+    history = record_for_each(inserted, EventKind.TICKET_CREATED, inserted.c.owner_id).cte(
+        "history"
+    )
     counted = totals.count_pending((inserted, 1)).cte("counted")
     return filed_ticket(aliased(Ticket, inserted)).add_cte(history, counted)
 
 
-_FILING = _filing(User.id == bindparam("owner_id", type_=BigInteger))
-# The API's filing: the token check rides along, as on the employee's list.
-_BEARER_FILING = _filing(*holds_token(User), User.role == Role.EMPLOYEE)
+_FILING = _filing()
+
+
+def _held_owner(*owner_is: ColumnElement[bool]) -> Select[Any]:
+    """The active employee `owner_is` finds, their row held (FOR NO KEY UPDATE) until
+    the filing commits: a suspension waits for it, and the employee's own changes wait
+    their turn, so a filing's duplicate check sees every ticket filed before it."""
+    return (
+        select(User.id)
+        .where(*owner_is, User.role == Role.EMPLOYEE, User.suspended.is_(False))
+        .with_for_update(key_share=True)
+    )
+
+
+_HELD_OWNER = _held_owner(User.id == bindparam("owner_id", type_=BigInteger))
+# The API's filing: the token check rides along with holding the owner.
+_HELD_BEARER = _held_owner(*holds_token(User))
+
+
+async def _file(session: AsyncSession, owner_id: int, data: TicketCreate) -> TicketRead:
+    """File for a held owner (`_held_owner`)."""
+    parameters = data.model_dump() | {"owner_id": owner_id}
+    filed = await _tickets(session, _FILING, parameters)
+    if not filed:
+        raise not_usable(data.category_id or 0)
+    ticket = filed[0]
+    if ticket.duplicate_of:  # flagged on both sides
+        await flags.refresh(session, [ticket.id])
+    return ticket
 
 
 async def file_ticket(session: AsyncSession, owner: User, data: TicketCreate) -> TicketRead:
-    """File a ticket for `owner` (an employee) with its `ticket_created` history entry,
-    in one statement. A suspension that commits first wins: the filing is then
-    refused, so no accepted ticket is ever lost or half-written.
-    """
+    """File a ticket for `owner` (an employee), flagged by its category's policy and
+    its likely duplicates, with its `ticket_created` history entry. A suspension that
+    commits first wins: the filing is then refused, so no accepted ticket is ever lost
+    or half-written. An inactive or unknown category is refused (InvalidField)."""
     ensure_employee(owner, "file expense tickets")
-    filed = await _tickets(session, _FILING, data.model_dump() | {"owner_id": owner.id})
-    if not filed:
+    if await session.scalar(_HELD_OWNER, {"owner_id": owner.id}) is None:
         raise Unauthorized("Your account is suspended; you can no longer file tickets.")
-    return filed[0]
+    return await _file(session, owner.id, data)
 
 
 async def file_ticket_for_bearer(
     session: AsyncSession, claims: TokenClaims, data: TicketCreate
 ) -> TicketRead:
-    """`file_ticket` for the bearer of a token whose claims are not yet checked: one
-    statement when the bearer is an active employee; anyone else is checked on their
-    own and gets `file_ticket`'s answer."""
-    parameters = data.model_dump() | token_parameters(claims)
-    filed = await _tickets(session, _BEARER_FILING, parameters)
-    if filed:
-        return filed[0]
+    """`file_ticket` for the bearer of a token whose claims are not yet checked: the
+    token is checked as the owner is held when the bearer is an active employee;
+    anyone else is checked on their own and gets `file_ticket`'s answer."""
+    owner_id = await session.scalar(_HELD_BEARER, token_parameters(claims))
+    if owner_id is not None:
+        return await _file(session, owner_id, data)
     return await file_ticket(session, await user_for_token(session, claims), data)
+
+
+@dataclass
+class Filing:
+    ticket: TicketRead
+    # True when an earlier request with the same Idempotency-Key filed it.
+    replayed: bool
+
+
+async def file_ticket_once(
+    session: AsyncSession, owner: User, data: TicketCreate, key: str
+) -> Filing:
+    """`file_ticket`, at most once per `key` and owner within IDEMPOTENCY_WINDOW: the
+    same key and body again return the ticket filed the first time; the same key with
+    another body is a Conflict. Concurrent requests with one key wait for the first
+    (the key's primary key), so exactly one files."""
+    ensure_employee(owner, "file expense tickets")
+    body = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    request_hash = hashlib.sha256(body.encode()).hexdigest()
+    new_key = insert(IdempotencyKey).values(user_id=owner.id, key=key, request_hash=request_hash)
+    # An expired key is claimed afresh, as if it had never been used.
+    claim = new_key.on_conflict_do_update(
+        index_elements=[IdempotencyKey.user_id, IdempotencyKey.key],
+        set_={
+            "request_hash": new_key.excluded.request_hash,
+            "ticket_id": None,
+            "created_at": func.now(),
+        },
+        where=IdempotencyKey.created_at < func.now() - IDEMPOTENCY_WINDOW,
+    ).returning(IdempotencyKey.user_id)
+    if await session.scalar(claim) is not None:
+        ticket = await file_ticket(session, owner, data)
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.user_id == owner.id, IdempotencyKey.key == key)
+            .values(ticket_id=ticket.id)
+        )
+        return Filing(ticket, replayed=False)
+    first = (
+        await session.execute(
+            select(IdempotencyKey.request_hash, IdempotencyKey.ticket_id).where(
+                IdempotencyKey.user_id == owner.id, IdempotencyKey.key == key
+            )
+        )
+    ).one()
+    if first.request_hash != request_hash or first.ticket_id is None:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different ticket in the last 24 "
+            "hours; use a new key for a new ticket."
+        )
+    return Filing(await get_ticket(session, owner, first.ticket_id), replayed=True)
 
 
 async def get_ticket(session: AsyncSession, viewer: User, ticket_id: int) -> TicketRead:
@@ -157,7 +275,10 @@ def _counted(statement: Select[Any]) -> Select[Any]:
 
 
 # The busiest request's statement, built once per status filter.
-_BEARER_PAGES = {status: _counted(bearer_tickets(status)) for status in [None, *TicketStatus]}
+_BEARER_PAGES = {
+    status: _counted(bearer_tickets(TicketFilters(status=status)))
+    for status in [None, *TicketStatus]
+}
 
 
 async def _counted_page(
@@ -172,7 +293,7 @@ async def list_tickets(
     session: AsyncSession,
     viewer: User,
     *,
-    status: TicketStatus | None = None,
+    filters: TicketFilters = NO_FILTERS,
     limit: int = 50,
     offset: int = 0,
 ) -> TicketPage:
@@ -182,21 +303,21 @@ async def list_tickets(
     up to EXACT_COUNT_LIMIT and the planner's estimate above it.
     """
     if not viewer.is_employer:
-        page = _counted(visible_tickets(viewer, status))
+        page = _counted(visible_tickets(viewer, filters))
         items, total = await _counted_page(session, page, {"limit": limit, "offset": offset})
         if total is None:  # a page past the end still reports the total
-            total = await session.scalar(count_visible_tickets(viewer, status)) or 0
+            total = await session.scalar(count_visible_tickets(viewer, filters)) or 0
         return TicketPage(items=items, total=total, limit=limit, offset=offset)
     # A deferred join: the page's ids come from a covering index alone (no table
     # reads for the rows skipped by OFFSET), then only those rows are read.
     page_ids = (
-        newest_first(all_visible_ticket_ids(status)).limit(limit).offset(offset).correlate(None)
+        newest_first(all_visible_ticket_ids(filters)).limit(limit).offset(offset).correlate(None)
     )
     items = await _tickets(
-        session, newest_first(all_visible_tickets(status).where(Ticket.id.in_(page_ids)))
+        session, newest_first(all_visible_tickets().where(Ticket.id.in_(page_ids)))
     )
     total, estimated = await estimated_count(
-        session, all_visible_ticket_ids(status), EXACT_COUNT_LIMIT
+        session, all_visible_ticket_ids(filters), EXACT_COUNT_LIMIT
     )
     return TicketPage(
         items=items, total=total, total_is_estimate=estimated, limit=limit, offset=offset
@@ -207,7 +328,7 @@ async def list_tickets_for_bearer(
     session: AsyncSession,
     claims: TokenClaims,
     *,
-    status: TicketStatus | None = None,
+    filters: TicketFilters = NO_FILTERS,
     limit: int = 50,
     offset: int = 0,
 ) -> TicketPage:
@@ -217,20 +338,25 @@ async def list_tickets_for_bearer(
     still good are one query; anyone else (an employer, an employee with an empty
     page, a stale token) is checked on its own first.
     """
-    parameters = token_parameters(claims) | {"limit": limit, "offset": offset}
-    items, total = await _counted_page(session, _BEARER_PAGES[status], parameters)
-    if total is not None:
-        return TicketPage(items=items, total=total, limit=limit, offset=offset)
+    if filters.by_status_only:
+        parameters = token_parameters(claims) | {"limit": limit, "offset": offset}
+        items, total = await _counted_page(session, _BEARER_PAGES[filters.status], parameters)
+        if total is not None:
+            return TicketPage(items=items, total=total, limit=limit, offset=offset)
     viewer = await user_for_token(session, claims)
-    return await list_tickets(session, viewer, status=status, limit=limit, offset=offset)
+    return await list_tickets(session, viewer, filters=filters, limit=limit, offset=offset)
 
 
 async def update_ticket(
     session: AsyncSession, editor: User, ticket_id: int, data: TicketUpdate
 ) -> TicketRead:
-    """Edit the editor's own pending ticket; a decided ticket is final (Conflict)."""
-    # Lock first (FOR UPDATE), then read: a decision racing with the edit either
-    # waits and sees the edited row, or commits first and the edit sees it decided.
+    """Edit the editor's own pending ticket, re-flagging it (and the tickets it did or
+    now may duplicate); a decided ticket is final (Conflict). A new category must be
+    active (InvalidField)."""
+    # The owner first, then the ticket (FOR UPDATE), then read: a decision racing with
+    # the edit either waits and sees the edited row, or commits first and the edit
+    # sees it decided.
+    await flags.hold_owners(session, select(literal(editor.id, BigInteger)))
     locked = await session.scalar(
         visible_ticket_ids(editor)
         .where(Ticket.id == ticket_id, Ticket.owner_id == editor.id)
@@ -244,30 +370,40 @@ async def update_ticket(
             f"Ticket {ticket_id} was already {ticket.status}; it can no longer be edited."
         )
     wanted = data.model_dump(exclude_unset=True)
-    current = ticket.model_dump(include=set(wanted))
+    current = ticket.model_dump(include=set(wanted)) | {"category_id": ticket.category.id}
     changed = {name: value for name, value in wanted.items() if current[name] != value}
-    if changed:
-        # Recorded as the API writes them ("12.50", "2026-01-15").
-        changes = {name: to_jsonable_python([current[name], changed[name]]) for name in changed}
-        # Read in the same statement as the UPDATE, so before it: the row is locked.
-        before = select(Ticket.owner_id, Ticket.spent_on, Ticket.amount).where(
-            Ticket.id == ticket_id
-        )
-        edited = (
-            update(Ticket)
-            .where(Ticket.id == ticket_id)
-            .values(changed | {"updated_at": func.now()})
-            .returning(Ticket.id, Ticket.owner_id, Ticket.spent_on, Ticket.amount)
-            .cte("edited")
-        )
-        moved = totals.count_pending((before.cte("before"), -1), (edited, 1)).cte("moved")
-        await session.execute(
-            record_for_each(edited, EventKind.TICKET_EDITED, editor.id, changes=changes).add_cte(
-                moved
-            )
-        )
-        if "spent_on" in changed:
-            await session.execute(totals.sweep_pending(select(literal(editor.id, BigInteger))))
+    if not changed:
+        return ticket
+    if "category_id" in changed and not await usable_category_ids(
+        session, [changed["category_id"]]
+    ):
+        raise not_usable(changed["category_id"])
+    # Recorded as the API writes them ("12.50", "2026-01-15"); the category by name.
+    changes = {
+        name: to_jsonable_python([current[name], changed[name]])
+        for name in changed
+        if name != "category_id"
+    }
+    # Read in the same statement as the UPDATE, so before it: the row is locked.
+    before = select(Ticket.owner_id, Ticket.spent_on, Ticket.amount).where(Ticket.id == ticket_id)
+    edited = (
+        update(Ticket)
+        .where(Ticket.id == ticket_id)
+        .values(changed | {"updated_at": func.now()})
+        .returning(Ticket.id, Ticket.owner_id, Ticket.spent_on, Ticket.amount)
+        .cte("edited")
+    )
+    if "category_id" in changed:
+        new_name = select(Category.name).where(Category.id == changed["category_id"])
+        changes["category"] = [ticket.category.name, await session.scalar(new_name)]
+    moved = totals.count_pending((before.cte("before"), -1), (edited, 1)).cte("moved")
+    await session.execute(
+        record_for_each(edited, EventKind.TICKET_EDITED, editor.id, changes=changes).add_cte(moved)
+    )
+    if "spent_on" in changed:
+        await session.execute(totals.sweep_pending(select(literal(editor.id, BigInteger))))
+    if changed.keys() & {"spent_on", "amount", "category_id"}:
+        await flags.refresh(session, [ticket_id])
     return await get_ticket(session, editor, ticket_id)
 
 
@@ -277,12 +413,16 @@ async def decide_tickets(
     ticket_ids: Sequence[int],
     decision: TicketStatus,
     note: str | None = None,
+    *,
+    include_flagged: bool = False,
 ) -> DecisionOutcome:
     """Approve or deny the pending visible tickets among `ticket_ids`, atomically.
 
     One conditional UPDATE (`WHERE status = 'pending'`) decides, records history and
     counts the dashboard's totals in the same statement, so racing employers decide
-    each ticket exactly once.
+    each ticket exactly once. Approving leaves flagged tickets alone (skipped as
+    `flagged`) unless `include_flagged`; denying re-flags the tickets that a denied
+    one duplicated, since a denied ticket duplicates nothing.
     """
     ensure_employer(employer, "approve or deny tickets")
     if decision not in DECISION_EVENTS:
@@ -293,16 +433,23 @@ async def decide_tickets(
     # own: no suspension or reactivation of theirs commits until this decision does,
     # and the decision's fresh snapshot sees which of them are suspended. So the
     # dashboard's totals, which suspensions take out, never count a hidden decision.
+    # A denial re-flags other tickets of the owners, so it holds them as every change
+    # of flags does (`flags.hold_owners`); an approval only needs them to hold still.
     owners = select(Ticket.owner_id).where(among(Ticket.id, wanted, "wanted"))
-    await session.execute(
-        select(User.id).where(User.id.in_(owners)).order_by(User.id).with_for_update(read=True)
-    )
+    if decision is TicketStatus.DENIED:
+        await flags.hold_owners(session, owners)
+    else:
+        await session.execute(
+            select(User.id).where(User.id.in_(owners)).order_by(User.id).with_for_update(read=True)
+        )
+    unflagged = Ticket.flags == literal_column("'{}'")
     decided_rows = (
         update(Ticket)
         .where(
             among(Ticket.id, wanted),
             Ticket.status == TicketStatus.PENDING,
             Ticket.id.in_(all_visible_ticket_ids()),
+            or_(unflagged, literal(include_flagged or decision is TicketStatus.DENIED)),
         )
         .values(
             status=decision,
@@ -331,20 +478,28 @@ async def decide_tickets(
     outcome = DecisionOutcome(decided=[i for i in wanted if i in decided])
     undecided = [i for i in wanted if i not in decided]
     if undecided:
-        seen = set(
-            (
-                await session.scalars(
-                    all_visible_ticket_ids().where(among(Ticket.id, undecided, "undecided"))
-                )
-            ).all()
+        found = select(Ticket.id, Ticket.status).where(
+            among(Ticket.id, undecided, "undecided"), Ticket.id.in_(all_visible_ticket_ids())
         )
-        outcome.skipped = {
-            i: TicketSkip.ALREADY_DECIDED if i in seen else TicketSkip.NOT_FOUND for i in undecided
-        }
+        seen = {row.id: row.status for row in await session.execute(found)}
+        outcome.skipped = {i: _skip_reason(seen.get(i)) for i in undecided}
     if decided:
         decided_owners = select(Ticket.owner_id).where(among(Ticket.id, outcome.decided, "decided"))
         await session.execute(totals.sweep_pending(decided_owners))
+    if decided and decision is TicketStatus.DENIED:
+        duplicated = all_visible_ticket_ids().where(
+            among(Ticket.id, outcome.decided, "denied"),
+            Ticket.duplicate_of != literal_column("'{}'"),
+        )
+        await flags.refresh(session, (await session.scalars(duplicated)).all())
     return outcome
+
+
+def _skip_reason(status: TicketStatus | None) -> TicketSkip:
+    if status is None:
+        return TicketSkip.NOT_FOUND
+    # Still pending after a conditional approval: only a flag kept it back.
+    return TicketSkip.FLAGGED if status is TicketStatus.PENDING else TicketSkip.ALREADY_DECIDED
 
 
 async def decide_ticket(
@@ -358,7 +513,10 @@ async def decide_ticket(
     # Look first, as the caller: an employee probing other people's ticket ids
     # gets the same 404 as for a missing one, before being told they cannot decide.
     await get_ticket(session, employer, ticket_id)
-    outcome = await decide_tickets(session, employer, [ticket_id], decision, note)
+    # One ticket, opened and looked at: its flags were seen.
+    outcome = await decide_tickets(
+        session, employer, [ticket_id], decision, note, include_flagged=True
+    )
     if outcome.skipped.get(ticket_id) is TicketSkip.NOT_FOUND:
         raise _not_found(ticket_id)
     ticket = await get_ticket(session, employer, ticket_id)

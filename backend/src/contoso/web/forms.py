@@ -3,7 +3,7 @@
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -12,8 +12,12 @@ from contoso.validation import unreadable
 
 M = TypeVar("M", bound=BaseModel)
 
-# Our largest form has fewer than ten fields, and none takes a file.
+# Our largest form has fewer than ten fields.
 MAX_FORM_FIELDS = 100
+# The most files a form may carry: a ticket's receipts.
+MAX_FORM_FILES = 10
+# Where the CSRF check leaves a form with files that it parsed (see CsrfMiddleware).
+PARSED_FORM = "contoso.parsed_form"
 UNREADABLE_FORM = (
     "This form could not be read: it is malformed, has too many fields, or holds "
     "characters that are not text (NUL, half of a surrogate pair). Go back, reload the "
@@ -21,24 +25,31 @@ UNREADABLE_FORM = (
 )
 
 
-async def read_form(request: Request) -> FormData:
+async def read_form(request: Request, *, max_files: int = 0) -> FormData:
     """The posted form; HTTPException(400) with UNREADABLE_FORM if it cannot be read
-    (bad multipart, over MAX_FORM_FIELDS fields, any file, NUL or text that is not
-    Unicode: PostgreSQL can store neither).
+    (bad multipart, over MAX_FORM_FIELDS fields or `max_files` files, NUL or text that
+    is not Unicode: PostgreSQL can store neither).
 
     Every form a person posts is read here: Starlette answers a bad multipart body with
     an HTTPException only for some flaws, python-multipart raises its own errors, and a
     multipart form may declare a charset that decodes to half of a surrogate pair."""
+    parsed = request.scope.get(PARSED_FORM)
     try:
-        form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
+        form = parsed or await request.form(max_fields=MAX_FORM_FIELDS, max_files=max_files)
     except (HTTPException, MultiPartException, ValueError) as exc:
         # python-multipart's parse errors are ValueErrors.
         raise HTTPException(400, UNREADABLE_FORM) from exc
     fields = form.multi_items()
+    files = [value for _, value in fields if isinstance(value, UploadFile)]
+    if len(files) > max_files:
+        await form.close()
+        raise HTTPException(400, UNREADABLE_FORM)
+    text = [(name, value) for name, value in fields if not isinstance(value, UploadFile)]
     if (
         len(fields) > MAX_FORM_FIELDS
-        or unreadable(fields) is not None
-        or any("\x00" in name or "\x00" in str(value) for name, value in fields)
+        or unreadable(text) is not None
+        or unreadable([upload.filename or "" for upload in files]) is not None
+        or any("\x00" in name or "\x00" in str(value) for name, value in text)
     ):
         await form.close()
         raise HTTPException(400, UNREADABLE_FORM)

@@ -1,0 +1,153 @@
+"""The receipt rules: who may add, see and remove a ticket's receipts, and what is kept."""
+
+from typing import BinaryIO
+
+import anyio
+from sqlalchemy import BigInteger, delete, func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contoso.auth.service import ensure_employee
+from contoso.errors import Conflict, NotFound
+from contoso.models import Event, EventKind, Receipt, Ticket, TicketStatus, User
+from contoso.receipts.files import CleanReceipt, clean_receipt
+from contoso.receipts.storage import ReceiptStorage
+from contoso.tickets import flags
+from contoso.tickets.queries import visible_ticket_ids
+from contoso.tickets.schemas import ReceiptRead
+from contoso.tickets.service import get_ticket
+
+MAX_RECEIPTS_PER_TICKET = 10
+# Images are decoded whole to strip their metadata: two at a time per process bound
+# the memory that takes (a 50-megapixel photo is 150 MB decoded), however many upload.
+_DECODING = anyio.CapacityLimiter(2)
+
+
+async def clean(source: BinaryIO, filename: str | None, max_bytes: int) -> CleanReceipt:
+    """`files.clean_receipt` off the event loop; the caller closes the result's file."""
+    return await anyio.to_thread.run_sync(
+        lambda: clean_receipt(source, filename, max_bytes=max_bytes), limiter=_DECODING
+    )
+
+
+async def _own_pending_ticket(session: AsyncSession, owner: User, ticket_id: int) -> None:
+    """Hold the owner and lock their pending ticket (FOR UPDATE) for a receipt change:
+    NotFound unless it is theirs and visible, Conflict once it is decided."""
+    await flags.hold_owners(session, select(literal(owner.id, BigInteger)))
+    status = await session.scalar(
+        select(Ticket.status)
+        .where(
+            Ticket.id.in_(visible_ticket_ids(owner)),
+            Ticket.id == ticket_id,
+            Ticket.owner_id == owner.id,
+        )
+        .with_for_update()
+    )
+    if status is None:
+        raise NotFound(f"Ticket {ticket_id} not found.")
+    if status is not TicketStatus.PENDING:
+        raise Conflict(
+            f"Ticket {ticket_id} was already {status}; its receipts can no longer change."
+        )
+
+
+async def check_can_add(session: AsyncSession, owner: User, ticket_id: int) -> None:
+    """Refuse early, before a file is read: the owner's own pending ticket, with room."""
+    ensure_employee(owner, "add receipts")
+    ticket = await get_ticket(session, owner, ticket_id)
+    if ticket.owner.id != owner.id:
+        raise NotFound(f"Ticket {ticket_id} not found.")
+    if ticket.status is not TicketStatus.PENDING:
+        raise Conflict(
+            f"Ticket {ticket_id} was already {ticket.status}; its receipts can no longer change."
+        )
+    if len(ticket.receipts) >= MAX_RECEIPTS_PER_TICKET:
+        raise _full(ticket_id)
+
+
+def _full(ticket_id: int) -> Conflict:
+    return Conflict(
+        f"Ticket {ticket_id} already has {MAX_RECEIPTS_PER_TICKET} receipts, the most it "
+        "can have; delete one before adding another."
+    )
+
+
+async def add_receipt(
+    session: AsyncSession,
+    storage: ReceiptStorage,
+    owner: User,
+    ticket_id: int,
+    receipt: CleanReceipt,
+) -> ReceiptRead:
+    """Attach a cleaned file to the owner's pending ticket, at most
+    MAX_RECEIPTS_PER_TICKET (the ticket's lock makes concurrent uploads count in
+    turn), and re-flag the ticket: it may now have its receipt, or share it with
+    another ticket."""
+    ensure_employee(owner, "add receipts")
+    await _own_pending_ticket(session, owner, ticket_id)
+    attached = select(func.count()).where(Receipt.ticket_id == ticket_id)
+    if (await session.scalar(attached) or 0) >= MAX_RECEIPTS_PER_TICKET:
+        raise _full(ticket_id)
+    stored = (
+        await session.execute(
+            insert(Receipt)
+            .values(
+                ticket_id=ticket_id,
+                filename=receipt.filename,
+                content_type=receipt.type.content_type,
+                size=receipt.size,
+                sha256=receipt.sha256,
+            )
+            .returning(Receipt)
+        )
+    ).scalar_one()
+    await storage.save(session, stored.id, receipt.file)
+    await _changed(session, owner, ticket_id, EventKind.TICKET_RECEIPT_ADDED, stored.filename)
+    return ReceiptRead.model_validate(stored, from_attributes=True)
+
+
+async def remove_receipt(
+    session: AsyncSession, storage: ReceiptStorage, owner: User, ticket_id: int, receipt_id: int
+) -> None:
+    """Remove a receipt from the owner's pending ticket, and re-flag the ticket."""
+    ensure_employee(owner, "remove receipts")
+    await _own_pending_ticket(session, owner, ticket_id)
+    await storage.delete(session, receipt_id)
+    filename = await session.scalar(
+        delete(Receipt)
+        .where(Receipt.id == receipt_id, Receipt.ticket_id == ticket_id)
+        .returning(Receipt.filename)
+    )
+    if filename is None:
+        raise _receipt_not_found(ticket_id, receipt_id)
+    await _changed(session, owner, ticket_id, EventKind.TICKET_RECEIPT_REMOVED, filename)
+
+
+async def _changed(
+    session: AsyncSession, owner: User, ticket_id: int, kind: EventKind, filename: str
+) -> None:
+    session.add(Event(kind=kind, actor_id=owner.id, ticket_id=ticket_id, note=filename))
+    await session.execute(
+        update(Ticket).where(Ticket.id == ticket_id).values(updated_at=func.now())
+    )
+    await flags.refresh(session, [ticket_id])
+
+
+async def get_receipt(
+    session: AsyncSession, viewer: User, ticket_id: int, receipt_id: int
+) -> ReceiptRead:
+    """A receipt of a ticket `viewer` may see (the owner, or employers while the owner
+    is not suspended); NotFound for anything else, whether absent or not theirs."""
+    try:
+        await get_ticket(session, viewer, ticket_id)
+    except NotFound:
+        raise _receipt_not_found(ticket_id, receipt_id) from None
+    receipt = await session.scalar(
+        select(Receipt).where(Receipt.id == receipt_id, Receipt.ticket_id == ticket_id)
+    )
+    if receipt is None:
+        raise _receipt_not_found(ticket_id, receipt_id)
+    return ReceiptRead.model_validate(receipt, from_attributes=True)
+
+
+def _receipt_not_found(ticket_id: int, receipt_id: int) -> NotFound:
+    return NotFound(f"Receipt {receipt_id} of ticket {ticket_id} not found.")
