@@ -34,6 +34,7 @@ import psutil
 
 from bench.report import Result, report
 from bench.seed import EMPLOYEES, PASSWORD, TICKETS, seed
+from bench.uploads import on_load_core, upload_burst
 from contoso.auth.hashing import PasswordHasher
 from contoso.bootstrap import migrate
 from contoso.embedded import ensure_database, start_embedded_server, to_asyncpg_url, with_database
@@ -375,6 +376,30 @@ async def bulk_approve(server: Server, url: str, boss_token: str) -> Result:
     return result
 
 
+def uploads(server: Server, tokens_file: str) -> list[Result]:
+    """1 MiB photos, then 1 MiB scans, from 16 clients at once; the worker's peak RSS."""
+    tokens = Path(tokens_file).read_text().split()
+    # The last tokens: employees the list scenarios read, but few enough to stay apart.
+    tokens = tokens[-64:]
+    results = []
+    for kind, batch in (("photo", tokens[:32]), ("scan", tokens[32:])):
+        idle = server.rss_mb()
+        server.sample()
+        with on_load_core(server.placement.load_core):
+            result = asyncio.run(upload_burst(server.url, server.name, batch, kind, DURATION))
+        result.rss_mb = server.stop_sampling()
+        result.extra["idle_rss_mb"] = idle
+        result.note += f"; RSS {idle:.0f} MB before"
+        print(
+            f"  {result.scenario:<44} {result.requests_per_s:8.1f} req/s  "
+            f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
+            f"errors {result.errors}  RSS {result.rss_mb:.0f} MB ({result.note})",
+            flush=True,
+        )
+        results.append(result)
+    return results
+
+
 def login_storm(server: Server, list_env: dict[str, str]) -> Result:
     """List traffic measured while a second wrk hammers the login endpoint."""
     storm = subprocess.Popen(
@@ -461,6 +486,7 @@ def main() -> None:
         for connections in (64, 256):
             results.append(run_wrk(reference, "employee list", "rotate.lua", connections, list_env))
         results.append(run_wrk(reference, "employee files a ticket", "rotate.lua", 64, file_env))
+        results.extend(uploads(reference, data["tokens"]))
     finally:
         reference.stop()
     # What autovacuum does between bursts in a running system: each filing leaves tens
@@ -475,6 +501,7 @@ def main() -> None:
         for connections in (64, 256):
             results.append(run_wrk(app, "employee list", "rotate.lua", connections, list_env))
         results.append(run_wrk(app, "employee files a ticket", "rotate.lua", 64, file_env))
+        results.extend(uploads(app, data["tokens"]))
         asyncio.run(_vacuum(url))
         boss = {
             "BENCH_HEADER_NAME": "Authorization",

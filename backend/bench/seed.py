@@ -87,13 +87,15 @@ async def seed(url: str, password_hash: str) -> dict[str, float]:
                        END::ticket_status AS state
                 FROM raw
             )
-            INSERT INTO tickets (owner_id, spent_on, amount, description, links, status,
-                                 decided_by_id, decided_at, decision_note, created_at, updated_at)
+            INSERT INTO tickets (owner_id, spent_on, amount, description, links, category_id,
+                                 status, decided_by_id, decided_at, decision_note, created_at,
+                                 updated_at)
             SELECT owner,
                    (created - (roll * 6)::int * interval '1 day')::date,
                    round((5 + roll * 495)::numeric, 2),
                    'Expense ' || g || ': taxi, hotel or lunch',
                    ARRAY['https://receipts.example.com/' || g],
+                   (SELECT id FROM categories WHERE is_default),
                    state,
                    CASE WHEN state <> 'pending' THEN boss END,
                    CASE WHEN state <> 'pending'

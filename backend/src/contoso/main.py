@@ -39,10 +39,11 @@ from contoso.sessions import (
     SESSION_SWEEP_INTERVAL,
     PostgresSessionStore,
     ServerSessionMiddleware,
-    sweep_expired_sessions,
 )
 from contoso.strict_json import StrictJsonMiddleware
+from contoso.sweeping import sweep_periodically
 from contoso.tickets.endpoints import router as tickets_router
+from contoso.tickets.service import forget_expired_filing_keys
 from contoso.web.dependencies import install_redirects
 from contoso.web.endpoints import router as pages_router
 from contoso.web.rendering import render_error
@@ -139,11 +140,25 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         # collector's reach, so full collections stop pausing requests for 100+ ms.
         gc.collect()
         gc.freeze()
-        sweeping = asyncio.create_task(
-            sweep_expired_sessions(app.state.session_store, SESSION_SWEEP_INTERVAL)
-        )
+        sweeps = [
+            asyncio.create_task(
+                sweep_periodically(
+                    "expired sessions",
+                    app.state.session_store.purge_expired,
+                    SESSION_SWEEP_INTERVAL,
+                )
+            ),
+            asyncio.create_task(
+                sweep_periodically(
+                    "expired filing keys",
+                    lambda: forget_expired_filing_keys(database),
+                    SESSION_SWEEP_INTERVAL,
+                )
+            ),
+        ]
         yield
-        sweeping.cancel()
+        for sweep in sweeps:
+            sweep.cancel()
         if migrating is not None:
             migrating.cancel()
         await database.dispose()

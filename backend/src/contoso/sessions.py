@@ -8,7 +8,6 @@ starlette-session 0.4.3 has four defects this module closes (each has a test):
 - the session id is never rotated at login (fixation): see `rotate_session`.
 """
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -172,21 +171,6 @@ async def end_session(request: Request) -> None:
     request.session.clear()
     if key:
         await _store(request).delete(key)
-
-
-async def sweep_expired_sessions(store: PostgresSessionStore, every: timedelta) -> None:
-    """Delete expired sessions every `every`, for as long as the app runs (its lifespan
-    starts this). Each worker and replica sweeps; the DELETE is indexed and idempotent.
-    A sweep that fails (the database is down) is logged and retried at the next one."""
-    while True:
-        await asyncio.sleep(every.total_seconds())
-        try:
-            removed = await store.purge_expired()
-        except Exception:  # a background loop must outlive an outage
-            logger.warning("could not sweep expired sessions; retrying later", exc_info=True)
-            continue
-        if removed:
-            logger.info("swept %d expired sessions", removed)
 
 
 def _store(request: Request) -> PostgresSessionStore:

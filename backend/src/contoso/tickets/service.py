@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     Select,
     bindparam,
+    delete,
     func,
     literal,
     literal_column,
@@ -34,7 +35,7 @@ from contoso.auth.service import ensure_employee, ensure_employer, user_for_toke
 from contoso.auth.tokens import TokenClaims
 from contoso.categories.service import not_usable, usable_category_ids
 from contoso.dashboard import totals
-from contoso.database import among, column_rows, estimated_count
+from contoso.database import Database, among, column_rows, estimated_count
 from contoso.errors import Conflict, NotFound, Unauthorized
 from contoso.history import record_for_each
 from contoso.models import (
@@ -252,6 +253,18 @@ async def file_ticket_once(
             "hours; use a new key for a new ticket."
         )
     return Filing(await get_ticket(session, owner, first.ticket_id), replayed=True)
+
+
+async def forget_expired_filing_keys(database: Database) -> int:
+    """Delete the Idempotency-Keys older than IDEMPOTENCY_WINDOW (they no longer hold
+    anything: `file_ticket_once` claims them afresh); how many went."""
+    async with database.sessionmaker.begin() as session:
+        expired = await session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.created_at < func.now() - IDEMPOTENCY_WINDOW
+            )
+        )
+    return int(getattr(expired, "rowcount", 0))
 
 
 async def get_ticket(session: AsyncSession, viewer: User, ticket_id: int) -> TicketRead:

@@ -1,0 +1,113 @@
+"""Receipt uploads: CLIENTS clients at once, each filing a ticket and attaching 1 MiB
+receipts to it (ten, the most a ticket takes), then the next ticket."""
+
+import asyncio
+import contextlib
+import io
+import itertools
+import os
+import statistics
+import time
+from collections.abc import Iterator
+
+import httpx
+from PIL import Image
+
+from bench.report import Result
+
+CLIENTS = 16
+SIZE = 1024 * 1024
+RECEIPTS_PER_TICKET = 10
+
+
+def photo(size: int = SIZE) -> bytes:
+    """A JPEG of about `size` bytes: noise, which compresses about as badly as a photo
+    of a crumpled receipt, at the camera's usual quality."""
+    side = 400
+    while True:
+        noise = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+        out = io.BytesIO()
+        noise.save(out, "JPEG", quality=85)
+        if out.tell() >= size * 0.95:
+            return out.getvalue()
+        side = int(side * 1.1)
+
+
+def scan(size: int = SIZE) -> bytes:
+    """A PDF of exactly `size` bytes (padding in a comment), stored as sent."""
+    head, tail = b"%PDF-1.4\n%", b"\n%%EOF\n"
+    return head + b"x" * (size - len(head) - len(tail)) + tail
+
+
+async def upload_burst(
+    server_url: str, server_name: str, tokens: list[str], kind: str, seconds: int
+) -> Result:
+    """Upload `kind` ("photo" or "scan") receipts for `seconds`; latency per upload."""
+    body, filename, content_type = (
+        (photo(), "receipt.jpg", "image/jpeg")
+        if kind == "photo"
+        else (scan(), "receipt.pdf", "application/pdf")
+    )
+    latencies: list[float] = []
+    errors = 0
+    amounts = itertools.count(1)
+    deadline = time.monotonic() + seconds
+
+    async def client(token: str) -> None:
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=server_url, headers=headers, timeout=60) as http:
+            while time.monotonic() < deadline:
+                # Its own amount: no ticket here is a possible duplicate of another.
+                filed = await http.post(
+                    "/api/tickets",
+                    json={
+                        "spent_on": "2026-01-15",
+                        "amount": f"{next(amounts)}.25",
+                        "description": "Benchmark hotel",
+                    },
+                )
+                if filed.status_code != 201:
+                    errors += 1
+                    continue
+                ticket = filed.json()["id"]
+                for _ in range(RECEIPTS_PER_TICKET):
+                    if time.monotonic() >= deadline:
+                        break
+                    started = time.perf_counter()
+                    response = await http.post(
+                        f"/api/tickets/{ticket}/receipts",
+                        files={"file": (filename, body, content_type)},
+                    )
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    errors += response.status_code != 201
+
+    started = time.monotonic()
+    await asyncio.gather(*(client(token) for token in tokens[:CLIENTS]))
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    count = len(latencies)
+    return Result(
+        f"receipt uploads, 1 MiB {'photos (JPEG)' if kind == 'photo' else 'scans (PDF)'}",
+        server_name,
+        CLIENTS,
+        requests_per_s=count / elapsed,
+        p50_ms=statistics.median(latencies) if latencies else 0.0,
+        p99_ms=latencies[int(count * 0.99)] if latencies else 0.0,
+        errors=errors,
+        requests=count,
+        note=f"{count * len(body) / elapsed / 2**20:.0f} MiB/s in",
+    )
+
+
+@contextlib.contextmanager
+def on_load_core(core: str | None) -> Iterator[None]:
+    """Run this process (the upload clients) on the load generator's core, as wrk runs,
+    and give it back every core after (servers started later inherit them)."""
+    every = os.sched_getaffinity(0)
+    if core is not None:
+        os.sched_setaffinity(0, {int(core)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, every)
