@@ -19,6 +19,7 @@ def test_the_readme_api_story_runs_as_written(tmp_path, database_url, app):
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", story],
             env={"BASE": base, "PATH": "/usr/bin:/bin:/usr/local/bin"},
+            cwd=tmp_path,  # where it writes its receipt
             capture_output=True,
             text=True,
             timeout=60,
@@ -28,8 +29,20 @@ def test_the_readme_api_story_runs_as_written(tmp_path, database_url, app):
         stop_server(process)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["1", "approved", "True", "401", "0"]
-    assert "It prints `1`, `approved`, `True`, `401` and `0`." in README
+    assert result.stdout.splitlines() == [
+        "1",
+        "['receipt_missing']",
+        "application/pdf",
+        "[]",
+        "approved",
+        "True",
+        "401",
+        "0",
+    ]
+    assert (
+        "It prints `1`, `['receipt_missing']`, `application/pdf`, `[]`, `approved`, `True`, `401`\n"
+        "and `0`." in README
+    )
 
 
 def test_the_readme_names_the_two_commands():
