@@ -6,10 +6,14 @@ import asyncpg
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.ext.asyncio import create_async_engine
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from contoso.bootstrap import alembic_config, migrate
-from contoso.models import Base
+from contoso.main import create_app
+from contoso.models import Base, Ticket, User
+from contoso.tickets import flags
 from tests.support.databases import plain_url, recreate_database
 from tests.support.totals import Totals, stored_and_recounted
 
@@ -126,3 +130,151 @@ async def _stored_and_recounted(url: str) -> tuple[Totals, Totals]:
         return await stored_and_recounted(connection)
     finally:
         await connection.close()
+
+
+# The head before categories, receipts and flags, and the revision that adds them.
+BEFORE_CATEGORIES, CATEGORIES = TOTALS, "6c1003d293a5"
+
+
+def test_the_categories_migration_files_existing_tickets_under_general_and_flags_duplicates(
+    database_url, settings
+):
+    scratch = asyncio.run(recreate_database(database_url, SCRATCH))
+    migrate(scratch, BEFORE_CATEGORIES)
+    users, tickets = asyncio.run(_round_one_tickets(scratch))
+
+    migrate(scratch, CATEGORIES)
+
+    migrated = asyncio.run(_migrated_tickets(scratch))
+    [general] = migrated["categories"]
+    assert (general["name"], general["is_default"], general["active"]) == ("General", True, True)
+    rows = migrated["tickets"]
+    assert {row["category_id"] for row in rows.values()} == {general["id"]}
+    flagged = {name: (rows[i]["flags"], rows[i]["duplicate_of"]) for name, i in tickets.items()}
+    # The identical pending pair names each other; the denied copy is counted by neither.
+    assert flagged["twin"] == (["possible_duplicate"], [tickets["other twin"]])
+    assert flagged["other twin"] == (["possible_duplicate"], [tickets["twin"]])
+    for name in ("next day", "other amount", "bob's same purchase", "bob's approved"):
+        assert flagged[name] == ([], []), name
+    # Exactly what the app's own rule computes for every ticket, the denied one included.
+    assert asyncio.run(_recomputed_flags(scratch)) == {
+        row["id"]: (row["flags"], row["duplicate_of"]) for row in rows.values()
+    }
+    # And the app reads them as any ticket.
+    seen = asyncio.run(_read_through_the_api(settings, scratch, users, tickets))
+    assert seen["twin"]["category"] == {"id": general["id"], "name": "General"}
+    assert (seen["twin"]["flags"], seen["twin"]["receipts"]) == (["possible_duplicate"], [])
+    assert seen["listed duplicates"] == [tickets["other twin"], tickets["twin"]]
+
+
+async def _round_one_tickets(url: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Users and tickets as round one stored them (no category, no flags), by a name for
+    each: two identical pending tickets of Alice, a denied third copy, near misses, and
+    Bob's."""
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        boss = await connection.fetchval(
+            "INSERT INTO users (email, username, password_hash, role) "
+            "VALUES ('boss@example.com', 'Boss', 'x', 'employer') RETURNING id"
+        )
+        alice, bob = [
+            await connection.fetchval(
+                "INSERT INTO users (email, username, password_hash, role) "
+                "VALUES ($1, $2, 'x', 'employee') RETURNING id",
+                f"{name.lower()}@example.com",
+                name,
+            )
+            for name in ("Alice", "Bob")
+        ]
+        rows = [
+            ("twin", alice, "2026-01-10", "42.00", "pending"),
+            ("other twin", alice, "2026-01-10", "42.00", "pending"),
+            ("denied copy", alice, "2026-01-10", "42.00", "denied"),
+            ("next day", alice, "2026-01-11", "42.00", "pending"),
+            ("other amount", alice, "2026-01-10", "42.01", "pending"),
+            ("bob's same purchase", bob, "2026-01-10", "42.00", "pending"),
+            ("bob's approved", bob, "2026-01-12", "7.00", "approved"),
+        ]
+        tickets = {}
+        for name, owner, spent_on, amount, status in rows:
+            tickets[name] = await connection.fetchval(
+                """
+                INSERT INTO tickets (owner_id, spent_on, amount, description, links, status,
+                                     decided_by_id, decided_at)
+                VALUES ($1, $2::text::date, $3::text::numeric, $4, ARRAY['https://x.example'],
+                        $5::text::ticket_status,
+                        CASE WHEN $5 <> 'pending' THEN $6::bigint END,
+                        CASE WHEN $5 <> 'pending' THEN now() END)
+                RETURNING id
+                """,
+                owner,
+                spent_on,
+                amount,
+                name,
+                status,
+                boss,
+            )
+        return {"alice": alice, "boss": boss}, tickets
+    finally:
+        await connection.close()
+
+
+async def _migrated_tickets(url: str) -> dict:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        categories = await connection.fetch(
+            "SELECT id, name, is_default, active FROM categories ORDER BY id"
+        )
+        tickets = await connection.fetch(
+            "SELECT id, category_id, flags, duplicate_of FROM tickets ORDER BY id"
+        )
+    finally:
+        await connection.close()
+    return {
+        "categories": [dict(row) for row in categories],
+        "tickets": {row["id"]: dict(row) for row in tickets},
+    }
+
+
+async def _recomputed_flags(url: str) -> dict[int, tuple[list[str], list[int]]]:
+    """Every ticket's flags as `tickets.flags.refresh` computes them (rolled back after)."""
+    engine = create_async_engine(url)
+    try:
+        async with AsyncSession(engine) as session:
+            ids = (await session.scalars(select(Ticket.id))).all()
+            await flags.refresh(session, ids)
+            rows = await session.execute(select(Ticket.id, Ticket.flags, Ticket.duplicate_of))
+            recomputed = {row.id: (row.flags, row.duplicate_of) for row in rows}
+            await session.rollback()
+            return recomputed
+    finally:
+        await engine.dispose()
+
+
+async def _read_through_the_api(
+    settings, url: str, users: dict[str, int], tickets: dict[str, int]
+) -> dict:
+    """The app on the migrated database: Alice's view of a ticket, and the employer's
+    list of pending possible duplicates (ids)."""
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    # Round one's users have no usable password: tokens are issued for them directly.
+    codec = app.state.security.tokens
+    alice = codec.issue(User(id=users["alice"], token_version=0))
+    boss = codec.issue(User(id=users["boss"], token_version=0))
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+            twin = await http.get(
+                f"/api/tickets/{tickets['twin']}", headers={"Authorization": f"Bearer {alice}"}
+            )
+            assert twin.status_code == 200, twin.text
+            listed = await http.get(
+                "/api/tickets?flag=possible_duplicate&status=pending",
+                headers={"Authorization": f"Bearer {boss}"},
+            )
+            assert listed.status_code == 200, listed.text
+    finally:
+        await app.state.database.dispose()
+    return {
+        "twin": twin.json(),
+        "listed duplicates": [ticket["id"] for ticket in listed.json()["items"]],
+    }

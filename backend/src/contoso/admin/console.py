@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from contoso.admin.audit import AuditLogAdmin
 from contoso.admin.auth import EmployerAuth
+from contoso.admin.categories import CategoryAdmin
 from contoso.admin.chart import monthly_spend_svg
 from contoso.admin.employees import EmployeeAdmin
 from contoso.admin.invitations import InvitationAdmin
@@ -23,12 +24,14 @@ from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
 from contoso.formatting import amount, count, moment, month
 from contoso.middleware import CSRF_FIELD, csrf_token
+from contoso.tickets.display import flag_badges
 
 TEMPLATES = Path(__file__).parent / "templates"
 # In the menu's order.
 CONSOLE_VIEWS: tuple[type[ConsoleView], ...] = (
     TicketAdmin,
     EmployeeAdmin,
+    CategoryAdmin,
     AuditLogAdmin,
     InvitationAdmin,
 )
@@ -69,7 +72,13 @@ def mount_console(app: FastAPI, database: Database, security: Security, zone: Zo
     authentication.templates = console.templates
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["csrf_field"] = CSRF_FIELD
-    console.templates.env.globals |= {"amount": amount, "moment": moment}
+    console.templates.env.globals |= {
+        "amount": amount,
+        "moment": moment,
+        "flag_badges": flag_badges,
+    }
+    # The console's routes see its own app, not `app`: receipts are served from there.
+    console.admin.state.receipt_storage = app.state.receipt_storage
     for view in CONSOLE_VIEWS:
         console.add_view(view.for_app(zone))
     _accept_posts(console)

@@ -1,18 +1,24 @@
 """The console's tickets: every visible ticket, decided through the ticket service."""
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from markupsafe import Markup
 from pydantic import ValidationError
-from sqladmin import action
+from sqladmin import action, expose
+from sqladmin._types import _UNSET, ColumnFilter
 from sqladmin.flash import Flash
 from sqlalchemy import Select, Subquery, false, or_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from contoso.admin.export import ExportColumn
+from contoso.admin.flags import flag_reasons
 from contoso.admin.views import (
     AnySelect,
     ChoiceFilter,
@@ -22,20 +28,89 @@ from contoso.admin.views import (
     parse_ids,
     pk_of,
     selection,
+    single_id,
 )
+from contoso.categories import service as categories_service
 from contoso.database import estimated_count
+from contoso.errors import ContosoError, NotFound
 from contoso.formatting import amount
-from contoso.models import Ticket, TicketStatus
+from contoso.models import Ticket, TicketFlag, TicketStatus
+from contoso.receipts import service as receipts_service
+from contoso.receipts.download import receipt_response
+from contoso.receipts.files import stored_type
 from contoso.tickets import service as tickets_service
-from contoso.tickets.display import status_badge
-from contoso.tickets.queries import Owner, all_visible_ticket_models
-from contoso.tickets.schemas import Decision
+from contoso.tickets.display import FLAG_LABELS, flag_badges, status_badge
+from contoso.tickets.queries import Owner, TicketFilters, all_visible_ticket_models
+from contoso.tickets.schemas import Decision, ReceiptSummary, TicketRead
 from contoso.tickets.service import EXACT_COUNT_LIMIT
 
 # The query parameter that narrows the list to one employee's tickets.
 EMPLOYEE_PARAMETER = "employee"
 # The list shows a description's start; the tooltip and the detail page show it all.
 SHORT_DESCRIPTION = 60
+# Sent by a ticket's own page: decide that one ticket, flagged or not (its flags were
+# seen), as `tickets_service.decide_ticket` does.
+OPENED_FIELD = "opened"
+# The approval confirmation's checkbox: approve the flagged tickets of the selection too.
+INCLUDE_FLAGGED_FIELD = "include_flagged"
+
+
+class CategoryFilter:
+    """Tickets of one category (active or not), by id; the choices come from the
+    category service."""
+
+    has_operator = False
+    template = "sqladmin/filters/lookup_filter.html"
+    title = "Category"
+    parameter_name = "category"
+    default_value: Any = _UNSET
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def lookups(
+        self, request: Request, model: Any, run_query: Callable[[Select[Any]], Any]
+    ) -> list[tuple[str, str]]:
+        async with self.sessions() as session:
+            categories = await categories_service.list_categories(
+                session, request.state.employer, include_inactive=True
+            )
+        return [("__all", "All")] + [
+            (str(c.id), c.name if c.active else f"{c.name} (inactive)") for c in categories
+        ]
+
+    async def get_filtered_query(self, query: AnySelect, value: Any, model: Any) -> AnySelect:
+        if value in (None, "", "__all"):
+            return query
+        category_id = single_id(str(value))
+        if category_id is None:
+            raise HTTPException(400, "There is no such category to filter by; choose one listed.")
+        return TicketFilters(category_id=category_id).apply(query)
+
+
+# Any flag, none, or one: as the API's `flagged` and `flag` narrow its list.
+_FLAG_FILTERS = {"flagged": TicketFilters(flagged=True), "unflagged": TicketFilters(flagged=False)}
+_FLAG_FILTERS |= {flag.value: TicketFilters(flag=flag) for flag in TicketFlag}
+
+
+class FlagFilter(ChoiceFilter):
+    def __init__(self) -> None:
+        choices = [("flagged", "Any flag"), ("unflagged", "No flags")]
+        choices += [(flag.value, FLAG_LABELS[flag]) for flag in TicketFlag]
+        super().__init__(Ticket.flags, choices, title="Flags", parameter_name="flag")
+
+    async def get_filtered_query(self, query: AnySelect, value: Any, model: Any) -> AnySelect:
+        chosen = self.chosen(value)
+        return query if chosen is None else _FLAG_FILTERS[chosen].apply(query)
+
+
+@dataclass(frozen=True)
+class ShownReceipt:
+    """A receipt as a ticket's page shows it: a thumbnail for images, a link for PDFs."""
+
+    receipt: ReceiptSummary
+    url: str
+    is_image: bool
 
 
 def _links(ticket: Ticket, _: str) -> Markup:
@@ -61,9 +136,12 @@ def _link_count(ticket: Ticket, _: str) -> Markup:
 
 
 def _short_description(ticket: Ticket, _: str) -> Markup:
+    """The list's description cell: its start, and beneath it the category."""
     text = ticket.description
     short = text if len(text) <= SHORT_DESCRIPTION else f"{text[:SHORT_DESCRIPTION].rstrip()}…"
-    return Markup('<span class="description" title="{}">{}</span>').format(text, short)
+    return Markup('<span class="description" title="{}">{}</span><br>{}').format(
+        text, short, _category_badge(ticket)
+    )
 
 
 def _full_description(ticket: Ticket, _: str) -> Markup:
@@ -93,6 +171,39 @@ def _status(ticket: Ticket, _: str) -> Markup:
     return status_badge(ticket.status)
 
 
+# At 1366 px wide the list has no width to spare for two more columns: the flags stack
+# under the status and the category under the description (_ticket_style.html).
+def _status_and_flags(ticket: Ticket, _: str) -> Markup:
+    """The list's status cell: the status, and beneath it the flags."""
+    if not ticket.flags:
+        return status_badge(ticket.status)
+    return Markup('{}<span class="flags">{}</span>').format(
+        status_badge(ticket.status), flag_badges(ticket.flags)
+    )
+
+
+def _category_name(ticket: Ticket) -> str:
+    return ticket.category.name + ("" if ticket.category.active else " (inactive)")
+
+
+def _category_badge(ticket: Ticket) -> Markup:
+    return Markup(
+        '<span class="badge bg-azure-lt category" title="Category: {0}">{1}</span>'
+    ).format(_category_name(ticket), ticket.category.name)
+
+
+def _category_detail(ticket: Ticket, _: str) -> str:
+    return _category_name(ticket)
+
+
+def _flag_reasons(ticket: Ticket, _: str) -> Markup:
+    return flag_reasons(ticket.flags, ticket.category, ticket.duplicate_of)
+
+
+def _flag_names(ticket: Ticket) -> str:
+    return ", ".join(FLAG_LABELS[TicketFlag(flag)] for flag in ticket.flags)
+
+
 class TicketAdmin(ConsoleView, model=Ticket):
     url_identity = "tickets"
     name = "Ticket"
@@ -111,9 +222,12 @@ class TicketAdmin(ConsoleView, model=Ticket):
         Ticket.description,
         Ticket.links,
     ]
-    # The detail page: the same, then the rest.
+    # The detail page: the same, the flags and category apart, then the rest.
     column_details_list: ClassVar = [
-        *column_list,
+        *column_list[:5],
+        Ticket.flags,
+        Ticket.category_id,
+        *column_list[5:],
         Ticket.created_at,
         Ticket.decided_by_id,
         Ticket.decided_at,
@@ -125,6 +239,8 @@ class TicketAdmin(ConsoleView, model=Ticket):
         Ticket.description: "Description",
         Ticket.links: "Links",
         Ticket.status: "Status",
+        Ticket.flags: "Flags",
+        Ticket.category_id: "Category",
         Ticket.owner_id: "Employee",
         Ticket.spent_on: "Spent on",
         Ticket.decided_by_id: "Decided by",
@@ -135,11 +251,14 @@ class TicketAdmin(ConsoleView, model=Ticket):
     column_formatters: ClassVar = {
         Ticket.owner_id: _employee,
         Ticket.amount: _amount,
-        Ticket.status: _status,
+        Ticket.status: _status_and_flags,
         Ticket.description: _short_description,
         Ticket.links: _link_count,
     }
     column_formatters_detail: ClassVar = column_formatters | {
+        Ticket.status: _status,
+        Ticket.flags: _flag_reasons,
+        Ticket.category_id: _category_detail,
         Ticket.description: _full_description,
         Ticket.links: _links,
         Ticket.decided_by_id: _decider,
@@ -158,7 +277,8 @@ class TicketAdmin(ConsoleView, model=Ticket):
             Ticket.status,
             [(status.value, status.value.title()) for status in TicketStatus],
             title="Status",
-        )
+        ),
+        FlagFilter(),
     ]
     export_types: ClassVar = ["csv"]
     # The CSV export (ConsoleView.export_data): the listed tickets, one row each.
@@ -169,6 +289,8 @@ class TicketAdmin(ConsoleView, model=Ticket):
         ExportColumn("Spent on", lambda ticket: ticket.spent_on),
         ExportColumn("Amount", lambda ticket: ticket.amount),
         ExportColumn("Status", lambda ticket: ticket.status.value.title()),
+        ExportColumn("Category", lambda ticket: ticket.category.name),
+        ExportColumn("Flags", _flag_names),
         ExportColumn("Description", lambda ticket: ticket.description),
         ExportColumn("Links", lambda ticket: ticket.links),
         ExportColumn("Filed at", lambda ticket: ticket.created_at),
@@ -176,6 +298,11 @@ class TicketAdmin(ConsoleView, model=Ticket):
         ExportColumn("Decided by", lambda ticket: ticket.decided_by and ticket.decided_by.username),
         ExportColumn("Note", lambda ticket: ticket.decision_note),
     ]
+
+    def get_filters(self) -> list[ColumnFilter]:
+        # Status, category, flags: the category choices are read per request.
+        status, flags = self.column_filters
+        return [status, CategoryFilter(self.sessions), flags]
 
     def list_query(self, request: Request) -> AnySelect:
         # ?employee=<id>: one employee's tickets (their page links here). Exact, unlike a
@@ -221,13 +348,49 @@ class TicketAdmin(ConsoleView, model=Ticket):
 
     async def details_context(self, request: Request) -> dict[str, Any]:
         ticket_id = pk_of(request)
-        async with self.sessions() as session:
-            history = (
-                await tickets_service.ticket_history(session, request.state.employer, ticket_id)
-                if ticket_id
-                else []
+        if ticket_id is None:
+            return {"history": [], "receipts": []}
+        employer = request.state.employer
+        try:
+            async with self.sessions() as session:
+                history = await tickets_service.ticket_history(session, employer, ticket_id)
+                ticket = await tickets_service.get_ticket(session, employer, ticket_id)
+        except NotFound as exc:  # hidden since the page's own query (a suspension)
+            raise HTTPException(404, exc.message) from exc
+        receipts = [
+            ShownReceipt(
+                receipt,
+                self._receipt_url(request, ticket, receipt),
+                stored_type(receipt.content_type).is_image,
             )
-        return {"history": history}
+            for receipt in ticket.receipts
+        ]
+        return {"history": history, "receipts": receipts}
+
+    @staticmethod
+    def _receipt_url(request: Request, ticket: TicketRead, receipt: ReceiptSummary) -> str:
+        url = request.url_for(
+            "admin:view-tickets-receipt", ticket_id=ticket.id, receipt_id=receipt.id
+        )
+        return url.path
+
+    @expose("/{ticket_id}/receipts/{receipt_id}")
+    async def receipt(self, request: Request) -> Response:
+        """A receipt's file for the console (thumbnails and downloads), served as every
+        door serves it; 404 for anything the employer may not see or that is absent."""
+        ticket_id = single_id(request.path_params["ticket_id"])
+        receipt_id = single_id(request.path_params["receipt_id"])
+        if ticket_id is None or receipt_id is None:
+            raise HTTPException(404, "There is no such receipt.")
+        try:
+            async with self.sessions() as session:
+                found = await receipts_service.get_receipt(
+                    session, request.state.employer, ticket_id, receipt_id
+                )
+        except NotFound as exc:
+            raise HTTPException(404, exc.message) from exc
+        # Read after the session closed: a slow download holds no connection.
+        return receipt_response(request.app.state.receipt_storage, found)
 
     # SQLAdmin lists actions last defined first: Deny is defined first so that the menu
     # reads Approve, then Deny. The detail page offers them itself, only while the
@@ -248,44 +411,87 @@ class TicketAdmin(ConsoleView, model=Ticket):
             # Said on the list itself, which is still as the employer left it.
             Flash.warning(request, f"Select at least one ticket to {verb.lower()} first.")
             return self._back_to_list(request, form)
+        opened = len(ids) == 1 and (form or request.query_params).get(OPENED_FIELD) == "1"
         if form is None:
-            return await self._show_tickets(request, verb, ids, {})
+            return await self._show_tickets(request, decision, ids, opened=opened)
         try:
             note = Decision(note=str(form.get("note", ""))).note
         except ValidationError as exc:
             error = "; ".join(e["msg"] for e in exc.errors())
-            return await self._show_tickets(request, verb, ids, {"error": error}, status=400)
-        async with self.sessions.begin() as session:
-            outcome = await tickets_service.decide_tickets(session, employer, ids, decision, note)
+            return await self._show_tickets(
+                request, decision, ids, opened=opened, error=error, status=400
+            )
         past = "Approved" if decision is TicketStatus.APPROVED else "Denied"
+        if opened:
+            return await self._decide_opened(request, form, ids[0], decision, note, past)
+        include_flagged = form.get(INCLUDE_FLAGGED_FIELD) == "on"
+        async with self.sessions.begin() as session:
+            outcome = await tickets_service.decide_tickets(
+                session, employer, ids, decision, note, include_flagged=include_flagged
+            )
         message = outcome_message(past, "ticket", len(outcome.decided), outcome.skipped)
         # Nothing decided is not a success, even when nothing failed.
         (Flash.success if outcome.decided else Flash.warning)(request, message)
         return self._back_to_list(request, form)
 
+    async def _decide_opened(
+        self,
+        request: Request,
+        form: FormData,
+        ticket_id: int,
+        decision: TicketStatus,
+        note: str | None,
+        past: str,
+    ) -> Response:
+        """Decide the ticket whose page the employer came from, even if flagged."""
+        try:
+            async with self.sessions.begin() as session:
+                await tickets_service.decide_ticket(
+                    session, request.state.employer, ticket_id, decision, note
+                )
+        except ContosoError as exc:  # hidden meanwhile, or decided by someone else
+            Flash.warning(request, exc.message)
+        else:
+            # Worded as a selection's outcome: one way to read a decision.
+            Flash.success(request, outcome_message(past, "ticket", 1, {}))
+        return self._back_to_list(request, form)
+
     async def _show_tickets(
         self,
         request: Request,
-        verb: str,
+        decision: TicketStatus,
         ids: list[int],
-        context: dict[str, Any],
+        *,
+        opened: bool,
+        error: str | None = None,
         status: int = 200,
     ) -> Response:
+        """The confirmation. Approving a selection lists its flagged pending tickets
+        apart, approved only when the employer ticks the box (`include_flagged`)."""
         async with self.sessions() as session:
             tickets = await tickets_service.tickets_by_ids(session, request.state.employer, ids)
-        pending = [t for t in tickets if t.status is TicketStatus.PENDING]
+        flagged: Sequence[TicketRead] = []
+        if decision is TicketStatus.APPROVED and not opened:
+            flagged = [t for t in tickets if t.status is TicketStatus.PENDING and t.flags]
+        held_back = {t.id for t in flagged}
+        rows = [t for t in tickets if t.id not in held_back]
+        pending = [t for t in rows if t.status is TicketStatus.PENDING]
         response = await self._confirm(
             request,
-            verb,
+            "Approve" if decision is TicketStatus.APPROVED else "Deny",
             tickets,
             {
+                "rows": rows,
+                "flagged": flagged,
+                "flagged_amount": sum((t.amount for t in flagged), Decimal("0.00")),
+                "opened": opened,
                 "pks": ",".join(str(i) for i in ids),
                 "pending_count": len(pending),
                 "total_amount": sum((t.amount for t in pending), Decimal("0.00")),
                 "missing": len(ids) - len(tickets),
                 "with_note": True,
-            }
-            | context,
+                "error": error,
+            },
         )
         response.status_code = status
         return response

@@ -68,7 +68,8 @@ class ChoiceFilter(StaticValuesFilter):
     """A filter on a fixed list of values. Any other value is a 400 naming the choices,
     never a query (an unknown enum value is a database error)."""
 
-    async def get_filtered_query(self, query: AnySelect, value: Any, model: Any) -> AnySelect:
+    def chosen(self, value: Any) -> str | None:
+        """The choice `value` names; None for no filter (absent or "All")."""
         choices = [choice for choice, _ in self.values]
         if value not in (None, "", "__all", *choices):
             raise HTTPException(
@@ -76,13 +77,22 @@ class ChoiceFilter(StaticValuesFilter):
                 f"There is no such {self.parameter_name} to filter by; "
                 f"choose {_either(choices)}.",
             )
+        return value if value in choices else None
+
+    async def get_filtered_query(self, query: AnySelect, value: Any, model: Any) -> AnySelect:
+        self.chosen(value)
         filtered: AnySelect = await super().get_filtered_query(query, value, model)
         return filtered
 
 
-def pk_of(request: Request) -> int | None:
-    ids = parse_ids(request.path_params.get("pk", ""))
+def single_id(raw: str) -> int | None:
+    """The one id in `raw` ("12"); None if it is not exactly one valid id."""
+    ids = parse_ids(raw)
     return ids[0] if ids and len(ids) == 1 else None
+
+
+def pk_of(request: Request) -> int | None:
+    return single_id(request.path_params.get("pk", ""))
 
 
 def outcome_message(

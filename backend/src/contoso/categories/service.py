@@ -51,7 +51,10 @@ async def update_category(
     """Change a category; a new limit re-flags its pending tickets. The default
     category cannot be deactivated (tickets filed without one go there)."""
     ensure_employer(employer, "manage categories")
-    category = await session.get(Category, category_id, with_for_update=True)
+    # FOR NO KEY UPDATE, not FOR UPDATE: a filing holds its owner's row and then takes
+    # KEY SHARE on the category (the foreign key), while a new limit holds the category
+    # and then the owners (`refresh_policy`); FOR UPDATE deadlocked them.
+    category = await session.get(Category, category_id, with_for_update={"key_share": True})
     if category is None:
         raise NotFound(f"Category {category_id} not found.")
     wanted = data.model_dump(exclude_unset=True)
@@ -101,5 +104,5 @@ async def usable_category_ids(session: AsyncSession, wanted: Sequence[int]) -> s
 def not_usable(category_id: int) -> InvalidField:
     return InvalidField(
         "category_id",
-        f"There is no active category {category_id}; choose one from GET /api/categories.",
+        f"There is no active category {category_id}; choose one of the active categories.",
     )

@@ -61,13 +61,13 @@ async def check_can_add(session: AsyncSession, owner: User, ticket_id: int) -> N
             f"Ticket {ticket_id} was already {ticket.status}; its receipts can no longer change."
         )
     if len(ticket.receipts) >= MAX_RECEIPTS_PER_TICKET:
-        raise _full(ticket_id)
+        raise _full(ticket_id, len(ticket.receipts))
 
 
-def _full(ticket_id: int) -> Conflict:
+def _full(ticket_id: int, attached: int) -> Conflict:
     return Conflict(
-        f"Ticket {ticket_id} already has {MAX_RECEIPTS_PER_TICKET} receipts, the most it "
-        "can have; delete one before adding another."
+        f"Ticket {ticket_id} can have at most {MAX_RECEIPTS_PER_TICKET} receipts and has "
+        f"{attached}; delete one before adding another."
     )
 
 
@@ -84,9 +84,9 @@ async def add_receipt(
     another ticket."""
     ensure_employee(owner, "add receipts")
     await _own_pending_ticket(session, owner, ticket_id)
-    attached = select(func.count()).where(Receipt.ticket_id == ticket_id)
-    if (await session.scalar(attached) or 0) >= MAX_RECEIPTS_PER_TICKET:
-        raise _full(ticket_id)
+    attached = await session.scalar(select(func.count()).where(Receipt.ticket_id == ticket_id))
+    if (attached or 0) >= MAX_RECEIPTS_PER_TICKET:
+        raise _full(ticket_id, attached or 0)
     stored = (
         await session.execute(
             insert(Receipt)
@@ -111,14 +111,13 @@ async def remove_receipt(
     """Remove a receipt from the owner's pending ticket, and re-flag the ticket."""
     ensure_employee(owner, "remove receipts")
     await _own_pending_ticket(session, owner, ticket_id)
-    await storage.delete(session, receipt_id)
     filename = await session.scalar(
-        delete(Receipt)
-        .where(Receipt.id == receipt_id, Receipt.ticket_id == ticket_id)
-        .returning(Receipt.filename)
+        select(Receipt.filename).where(Receipt.id == receipt_id, Receipt.ticket_id == ticket_id)
     )
     if filename is None:
         raise _receipt_not_found(ticket_id, receipt_id)
+    await storage.delete(session, receipt_id)
+    await session.execute(delete(Receipt).where(Receipt.id == receipt_id))
     await _changed(session, owner, ticket_id, EventKind.TICKET_RECEIPT_REMOVED, filename)
 
 

@@ -1,8 +1,13 @@
-"""How a ticket's status looks on a page: one vocabulary for the console and the pages."""
+"""How a ticket's status and flags read on a page: one vocabulary for the console and
+the pages."""
+
+from collections.abc import Iterable
+from decimal import Decimal
 
 from markupsafe import Markup
 
-from contoso.models import TicketStatus
+from contoso.formatting import amount
+from contoso.models import TicketFlag, TicketStatus
 
 STATUS_COLOURS = {
     TicketStatus.PENDING: "yellow",
@@ -16,3 +21,39 @@ def status_badge(status: TicketStatus) -> Markup:
     return Markup('<span class="badge bg-{}-lt status">{}</span>').format(
         STATUS_COLOURS[status], status.value
     )
+
+
+FLAG_LABELS = {
+    TicketFlag.OVER_LIMIT: "Over limit",
+    TicketFlag.RECEIPT_MISSING: "Receipt missing",
+    TicketFlag.POSSIBLE_DUPLICATE: "Possible duplicate",
+}
+
+
+def flag_badges(flags: Iterable[str]) -> Markup:
+    """One small badge per flag, in the order the ticket stores them."""
+    return Markup("").join(
+        Markup('<span class="badge bg-orange-lt flag">{}</span>').format(
+            FLAG_LABELS[TicketFlag(flag)]
+        )
+        for flag in flags
+    )
+
+
+def flag_reason(
+    flag: TicketFlag,
+    category: str,
+    max_amount: Decimal | None = None,
+    receipt_required_above: Decimal | None = None,
+) -> str:
+    """What raised `flag`, by the category's limits where they are known (a decided
+    ticket keeps its flags after a limit is lifted). For `possible_duplicate`, the
+    lead-in: the caller names the tickets, as text or links."""
+    if flag is TicketFlag.OVER_LIMIT:
+        limit = "" if max_amount is None else f" of {amount(max_amount)}"
+        return f"Over the {category} limit{limit}"
+    if flag is TicketFlag.RECEIPT_MISSING:
+        # Zero: a receipt is required whatever the amount.
+        above = f" above {amount(receipt_required_above)}" if receipt_required_above else ""
+        return f"Receipt required{above} and none attached"
+    return "Possible duplicate of"

@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    text,
     tuple_,
     union,
     update,
@@ -188,7 +189,13 @@ async def refresh(session: AsyncSession, ticket_ids: Sequence[int]) -> None:
 
 async def refresh_policy(session: AsyncSession, category_id: int) -> None:
     """Recompute `over_limit` and `receipt_missing` of the category's pending tickets,
-    after its limits changed (a decided ticket keeps the flags it was decided with)."""
+    after its limits changed (a decided ticket keeps the flags it was decided with).
+
+    Call it after the category's UPDATE. Every other ticket write stops until the commit
+    (`SHARE ROW EXCLUSIVE`; a rare change of policy, a statement long): the refresh then
+    sees every ticket filed under the old limits, and a filing that comes after it
+    reads the new ones. The owners are held first, in the order every writer takes."""
     in_category = and_(Ticket.category_id == category_id, Ticket.status == TicketStatus.PENDING)
     await hold_owners(session, select(Ticket.owner_id).where(in_category))
+    await session.execute(text("LOCK TABLE tickets IN SHARE ROW EXCLUSIVE MODE"))
     await session.execute(_refresh(in_category))

@@ -222,7 +222,7 @@ class TicketSkip(StrEnum):
         return {
             "not_found": "not found or hidden",
             "already_decided": "already decided",
-            "flagged": "flagged: approve it on its own, or include flagged tickets",
+            "flagged": "flagged (approve it on its own, or include flagged tickets)",
         }[self]
 
 

@@ -1,30 +1,67 @@
-"""The employee pages: Login / Register, and My tickets. Server-rendered, no JavaScript."""
+"""The employee pages: Login / Register, My tickets (filing with receipts), and editing a
+ticket and its receipts. Server-rendered, no JavaScript."""
 
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 
 from contoso.auth import service as auth
 from contoso.auth.browser import session_user, start_user_session
 from contoso.auth.dependencies import SecurityDep, client_address
 from contoso.auth.schemas import LoginRequest, NewPassword, RegisterRequest
+from contoso.categories.service import list_categories
 from contoso.database import SessionDep
-from contoso.errors import Conflict, ContosoError, Forbidden
+from contoso.errors import (
+    Conflict,
+    ContosoError,
+    Forbidden,
+    InvalidField,
+    TooLarge,
+    UnsupportedMediaType,
+)
 from contoso.models import Role, TicketStatus, User
+from contoso.receipts import service as receipts
+from contoso.receipts.dependencies import ReceiptStorageDep
+from contoso.receipts.download import receipt_response
+from contoso.receipts.endpoints import ReceiptId
+from contoso.receipts.files import ACCEPTED, CleanReceipt
+from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
+from contoso.receipts.storage import ReceiptStorage
 from contoso.sessions import end_session
 from contoso.tickets import service as tickets
-from contoso.tickets.schemas import TicketCreate, TicketUpdate
+from contoso.tickets.dependencies import TicketId
+from contoso.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
 from contoso.web.dependencies import CurrentEmployee, OwnTicket, Redirect, home_of
-from contoso.web.forms import field_errors, form_values, parse, read_form, split_lines
+from contoso.web.display import category_options, default_category_id, size_limit
+from contoso.web.forms import (
+    MAX_FORM_FILES,
+    UNREADABLE_FORM,
+    field_errors,
+    form_values,
+    parse,
+    read_form,
+    split_lines,
+)
 from contoso.web.rendering import NOTICE, render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 PAGE_SIZE = 20
 REGISTERING = "registering"
-TICKET_FIELDS = ("spent_on", "amount", "description", "links")
+TICKET_FIELDS = ("spent_on", "amount", "description", "links", "category_id")
+RECEIPTS = "receipts"
+# A fresh one in every filing form: a double-clicked form files once (file_ticket_once).
+IDEMPOTENCY_KEY = "idempotency_key"
+# A browser cannot be told to pick the same files again: say so beside the refusal.
+FILES_DROPPED = "Nothing was saved; choose your receipt files again."
 _new_password = TypeAdapter(NewPassword)
 
 
@@ -110,6 +147,14 @@ async def logout(request: Request) -> Response:
     raise Redirect("/", "You are logged out.")
 
 
+def _receipts_help(request: Request) -> str:
+    max_bytes: int = request.app.state.settings.receipt_max_bytes
+    return (
+        f"Photos or scans: {ACCEPTED}, up to {size_limit(max_bytes)} each, "
+        f"at most {MAX_RECEIPTS_PER_TICKET} per ticket."
+    )
+
+
 async def _tickets_page(
     request: Request,
     session: SessionDep,
@@ -121,6 +166,7 @@ async def _tickets_page(
     listing = await tickets.list_tickets(
         session, user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
+    categories = await list_categories(session, user)
     return render(
         request,
         "tickets.html",
@@ -130,9 +176,14 @@ async def _tickets_page(
             "total": listing.total,
             "page": page,
             "pages": max(1, -(-listing.total // PAGE_SIZE)),
-            "values": {},
+            "values": {"category_id": str(default_category_id(categories) or "")},
             "errors": {},
             "pending": TicketStatus.PENDING,
+            "categories": category_options(categories),
+            "policies": categories,
+            "receipts_help": _receipts_help(request),
+            # New on every render, also after a refusal: nothing was filed with the last.
+            "idempotency_key": str(uuid.uuid4()),
         }
         | (context or {}),
         status_code,
@@ -150,53 +201,258 @@ async def my_tickets(
 
 
 def _ticket_data(values: dict[str, str]) -> dict[str, Any]:
-    return {
+    """The form's ticket fields for TicketCreate or TicketUpdate; an empty category is
+    left out (the default when filing, unchanged when editing)."""
+    data: dict[str, Any] = {
         "spent_on": values["spent_on"] or None,
         "amount": values["amount"] or None,
         "description": values["description"],
         "links": split_lines(values["links"]),
     }
+    if values["category_id"]:
+        data["category_id"] = values["category_id"]
+    return data
+
+
+def _field_error(exc: InvalidField) -> dict[str, str]:
+    return {exc.field: exc.message}
+
+
+def _idempotency_key(form: FormData) -> str | None:
+    """The filing form's key; None when a hand-made post sends none (it files as usual)."""
+    sent = form.get(IDEMPOTENCY_KEY)
+    if not isinstance(sent, str) or not sent:
+        return None
+    try:
+        return str(uuid.UUID(sent))
+    except ValueError:  # the page sends UUIDs only
+        raise HTTPException(400, UNREADABLE_FORM) from None
+
+
+def _chosen_files(form: FormData) -> list[UploadFile]:
+    # With no file chosen a browser still sends the field: one empty part without a name.
+    return [
+        value
+        for value in form.getlist(RECEIPTS)
+        if isinstance(value, UploadFile) and (value.filename or value.size)
+    ]
+
+
+def _refused(form: FormData, errors: dict[str, str]) -> dict[str, str]:
+    """`errors`, and a word on the file input when files were chosen: a page shown
+    again cannot keep them."""
+    if _chosen_files(form):
+        return {RECEIPTS: FILES_DROPPED} | errors
+    return errors
+
+
+@asynccontextmanager
+async def _cleaned_receipts(request: Request, form: FormData) -> AsyncIterator[list[CleanReceipt]]:
+    """The form's receipt files, each checked and cleaned before anything is stored (a
+    bad file fails fast), and closed on the way out. TooLarge or UnsupportedMediaType
+    for the first refused one."""
+    max_bytes: int = request.app.state.settings.receipt_max_bytes
+    cleaned: list[CleanReceipt] = []
+    try:
+        for upload in _chosen_files(form):
+            cleaned.append(await receipts.clean(upload.file, upload.filename, max_bytes))
+        yield cleaned
+    finally:
+        for receipt in cleaned:
+            receipt.file.close()
+
+
+def _filed(ticket: TicketRead, receipt_count: int) -> str:
+    attached = f" with {receipt_count} receipt(s)" if receipt_count else ""
+    return f"Ticket #{ticket.id} filed{attached}: {ticket.amount} for {ticket.description}."
+
+
+async def _file_with_receipts(
+    session: AsyncSession,
+    storage: ReceiptStorage,
+    user: User,
+    data: TicketCreate,
+    key: str | None,
+    cleaned: list[CleanReceipt],
+) -> tuple[TicketRead, int]:
+    """File the ticket (once per `key`) and attach the receipts; the ticket and how
+    many receipts it has. A replay is the same form sent twice: the first attached them."""
+    if key is None:
+        ticket = await tickets.file_ticket(session, user, data)
+    else:
+        filing = await tickets.file_ticket_once(session, user, data, key)
+        if filing.replayed:
+            return filing.ticket, len(filing.ticket.receipts)
+        ticket = filing.ticket
+    for receipt in cleaned:
+        await receipts.add_receipt(session, storage, user, ticket.id, receipt)
+    return ticket, len(cleaned)
 
 
 @router.post("/tickets")
-async def file_ticket(request: Request, session: SessionDep, user: CurrentEmployee) -> Response:
-    values = form_values(await read_form(request), *TICKET_FIELDS)
-    data, errors = parse(TicketCreate, _ticket_data(values))
-    if data is None:
-        return await _tickets_page(
-            request, session, user, 1, {"values": values, "errors": errors}, 400
-        )
-    ticket = await tickets.file_ticket(session, user, data)
-    request.session[NOTICE] = (
-        f"Ticket #{ticket.id} filed: {ticket.amount} for {ticket.description}."
-    )
+async def file_ticket(
+    request: Request, session: SessionDep, storage: ReceiptStorageDep, user: CurrentEmployee
+) -> Response:
+    """File a ticket and its receipts in one transaction: a refused receipt files nothing."""
+    form = await read_form(request, max_files=MAX_FORM_FILES)
+    try:
+        values = form_values(form, *TICKET_FIELDS)
+        data, errors = parse(TicketCreate, _ticket_data(values))
+        key = _idempotency_key(form)
+        context: dict[str, Any] = {"values": values}
+        if data is None:
+            context["errors"] = _refused(form, errors)
+            return await _tickets_page(request, session, user, 1, context, 400)
+        try:
+            # A savepoint: a refusal after the filing undoes it (and its key), and the
+            # form is shown again from this same transaction.
+            async with _cleaned_receipts(request, form) as cleaned, session.begin_nested():
+                ticket, receipt_count = await _file_with_receipts(
+                    session, storage, user, data, key, cleaned
+                )
+        except InvalidField as exc:
+            context["errors"] = _refused(form, _field_error(exc))
+            return await _tickets_page(request, session, user, 1, context, exc.status_code)
+        except (TooLarge, UnsupportedMediaType) as exc:
+            context["errors"] = {RECEIPTS: f"{exc.message} {FILES_DROPPED}"}
+            return await _tickets_page(request, session, user, 1, context, exc.status_code)
+        except Conflict as exc:
+            # Only the key conflicts here: a form that filed, sent again with other
+            # values (kept by the back button). This render's key is a fresh one.
+            context["error"] = (
+                "This form was used to file a ticket already (see your tickets); "
+                "file again to file another."
+            )
+            context["errors"] = _refused(form, {})
+            return await _tickets_page(request, session, user, 1, context, exc.status_code)
+    finally:
+        await form.close()
+    request.session[NOTICE] = _filed(ticket, receipt_count)
     return RedirectResponse("/tickets", status_code=303)
 
 
-@router.get("/tickets/{ticket_id}/edit")
-async def edit_page(request: Request, user: CurrentEmployee, ticket: OwnTicket) -> Response:
-    values = {
+def _edit_values(ticket: TicketRead) -> dict[str, str]:
+    return {
         "spent_on": ticket.spent_on.isoformat(),
         "amount": str(ticket.amount),
         "description": ticket.description,
         "links": "\n".join(ticket.links),
+        "category_id": str(ticket.category.id),
     }
-    context = {"user": user, "ticket": ticket, "values": values, "errors": {}}
-    return render(request, "edit.html", context)
+
+
+async def _edit_page(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    ticket: TicketRead,
+    values: dict[str, str],
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    categories = await list_categories(session, user)
+    return render(
+        request,
+        "edit.html",
+        {
+            "user": user,
+            "ticket": ticket,
+            "values": values,
+            "errors": {},
+            "categories": category_options(categories, ticket.category),
+            "policies": categories,
+            "receipts_help": _receipts_help(request),
+            "max_receipts": MAX_RECEIPTS_PER_TICKET,
+        }
+        | (context or {}),
+        status_code,
+    )
+
+
+@router.get("/tickets/{ticket_id}/edit")
+async def edit_page(
+    request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+) -> Response:
+    return await _edit_page(request, session, user, ticket, _edit_values(ticket))
 
 
 @router.post("/tickets/{ticket_id}/edit")
 async def edit_ticket(
-    request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+    request: Request,
+    session: SessionDep,
+    storage: ReceiptStorageDep,
+    user: CurrentEmployee,
+    ticket: OwnTicket,
 ) -> Response:
-    values = form_values(await read_form(request), *TICKET_FIELDS)
-    context: dict[str, Any] = {"user": user, "ticket": ticket, "values": values, "errors": {}}
-    data, errors = parse(TicketUpdate, _ticket_data(values))
-    if data is None:
-        return render(request, "edit.html", context | {"errors": errors}, 400)
+    """Save the edit and add the chosen receipts in one transaction: a refused receipt
+    saves nothing."""
+    form = await read_form(request, max_files=MAX_FORM_FILES)
+    context: dict[str, Any]
     try:
-        await tickets.update_ticket(session, user, ticket.id, data)
-    except Conflict as exc:
-        return render(request, "edit.html", context | {"error": exc.message}, exc.status_code)
-    request.session[NOTICE] = f"Ticket #{ticket.id} saved."
+        values = form_values(form, *TICKET_FIELDS)
+        data, errors = parse(TicketUpdate, _ticket_data(values))
+        if data is None:
+            context = {"errors": _refused(form, errors)}
+            return await _edit_page(request, session, user, ticket, values, context, 400)
+        edited = False
+        try:
+            async with _cleaned_receipts(request, form) as cleaned, session.begin_nested():
+                await tickets.update_ticket(session, user, ticket.id, data)
+                edited = True
+                for receipt in cleaned:
+                    await receipts.add_receipt(session, storage, user, ticket.id, receipt)
+        except InvalidField as exc:
+            context = {"errors": _refused(form, _field_error(exc))}
+            return await _edit_page(request, session, user, ticket, values, context, 422)
+        except (TooLarge, UnsupportedMediaType, Conflict) as exc:
+            # A Conflict before the edit: the ticket was decided; after it: full of receipts.
+            if isinstance(exc, Conflict) and not edited:
+                context = {"error": exc.message}
+            else:
+                context = {"errors": {RECEIPTS: f"{exc.message} {FILES_DROPPED}"}}
+            return await _edit_page(
+                request, session, user, ticket, values, context, exc.status_code
+            )
+        added = f" {len(cleaned)} receipt(s) added." if cleaned else ""
+    finally:
+        await form.close()
+    request.session[NOTICE] = f"Ticket #{ticket.id} saved.{added}"
     return RedirectResponse("/tickets", status_code=303)
+
+
+@router.post("/tickets/{ticket_id}/receipts/{receipt_id}/delete")
+async def delete_receipt(
+    request: Request,
+    session: SessionDep,
+    storage: ReceiptStorageDep,
+    user: CurrentEmployee,
+    ticket: OwnTicket,
+    receipt_id: ReceiptId,
+) -> Response:
+    try:
+        await receipts.remove_receipt(session, storage, user, ticket.id, receipt_id)
+    except Conflict as exc:  # decided meanwhile; refused before anything changed
+        context = {"error": exc.message}
+        return await _edit_page(
+            request, session, user, ticket, _edit_values(ticket), context, exc.status_code
+        )
+    # Named as the page listed it; one added since the page was read goes by its number.
+    name = next(
+        (f"“{receipt.filename}”" for receipt in ticket.receipts if receipt.id == receipt_id),
+        f"#{receipt_id}",
+    )
+    request.session[NOTICE] = f"Receipt {name} removed from ticket #{ticket.id}."
+    return RedirectResponse(f"/tickets/{ticket.id}/edit", status_code=303)
+
+
+@router.get("/tickets/{ticket_id}/receipts/{receipt_id}")
+async def view_receipt(
+    session: SessionDep,
+    storage: ReceiptStorageDep,
+    user: CurrentEmployee,
+    ticket_id: TicketId,
+    receipt_id: ReceiptId,
+) -> Response:
+    """The receipt's file, for its ticket's owner only (NotFound: a 404 page otherwise)."""
+    receipt = await receipts.get_receipt(session, user, ticket_id, receipt_id)
+    return receipt_response(storage, receipt)

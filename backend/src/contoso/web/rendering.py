@@ -9,8 +9,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from contoso.auth.security import Security
+from contoso.formatting import amount
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import status_badge
+from contoso.web.display import RECEIPT_ACCEPT, flag_notes
 
 
 def employer_signup(request: Request) -> str:
@@ -26,7 +28,10 @@ templates.env.globals |= {
     "csrf_field": CSRF_FIELD,
     "status_badge": status_badge,
     "employer_signup": employer_signup,
+    "flag_notes": flag_notes,
+    "receipt_accept": RECEIPT_ACCEPT,
 }
+templates.env.filters["amount"] = amount
 
 # A one-off message for the next page this browser sees ("Ticket #3 saved.").
 NOTICE = "notice"
