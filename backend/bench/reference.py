@@ -26,8 +26,8 @@ WHERE t.owner_id = $1 AND NOT o.suspended
 ORDER BY t.created_at DESC, t.id DESC LIMIT 50
 """
 INSERT = """
-INSERT INTO tickets (owner_id, spent_on, amount, description, links)
-VALUES ($1, $2, $3::numeric, $4, $5) RETURNING id, created_at
+INSERT INTO tickets (owner_id, spent_on, amount, description, links, category_id)
+VALUES ($1, $2, $3::numeric, $4, $5, $6) RETURNING id, created_at
 """
 
 
@@ -80,6 +80,7 @@ async def file_ticket(request: Request) -> Response:
             str(body["amount"]),
             body["description"],
             body.get("links", []),
+            request.app.state.default_category,
         )
     return _json(dict(row), 201)
 
@@ -109,6 +110,9 @@ async def lifespan(app: Starlette):
     app.state.pool = await asyncpg.create_pool(url, min_size=10, max_size=20)
     async with app.state.pool.acquire() as connection:
         await connection.execute(RECEIPTS)
+        app.state.default_category = await connection.fetchval(
+            "SELECT id FROM categories WHERE is_default"
+        )
     yield
     await app.state.pool.close()
 

@@ -167,6 +167,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("receipt_id", "seq", name=op.f("pk_receipt_chunks")),
     )
+    # Receipts are compressed already (JPEG, PNG, WebP, PDF streams): stored out of line
+    # without PostgreSQL trying, and failing, to compress them again.
+    op.execute("ALTER TABLE receipt_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
     op.create_table(
         "idempotency_keys",
         sa.Column("user_id", sa.BigInteger(), nullable=False),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image, ImageDraw
 from playwright.async_api import Page, async_playwright, expect
 
 from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
@@ -65,13 +66,24 @@ async def register(page: Page, base: str, email: str, name: str, role: str, pref
     await page.get_by_role("button", name="Create account").click()
 
 
-async def file_ticket(page: Page, amount: str, description: str, link: str) -> None:
+async def file_ticket(
+    page: Page,
+    amount: str,
+    description: str,
+    link: str = "",
+    category: str | None = None,
+    receipt: Path | None = None,
+) -> None:
     await page.get_by_label("Date of purchase").fill(date.today().isoformat())
     await page.get_by_label("Amount").fill(amount)
+    if category is not None:
+        await page.get_by_label("Category").select_option(label=category)
     await page.get_by_label("What was it for?").fill(description)
     await page.get_by_label("Links to the purchase (one per line)").fill(link)
+    if receipt is not None:
+        await page.get_by_label("Receipts").set_input_files(receipt)
     await page.get_by_role("button", name="File ticket").click()
-    await expect(page.get_by_text(f"filed: {amount} for {description}")).to_be_visible()
+    await expect(page.locator(".alert", has_text=f": {amount} for {description}")).to_be_visible()
 
 
 async def console_action(page: Page, base: str, view: str, row_text: str, action: str) -> None:
@@ -84,7 +96,18 @@ async def console_action(page: Page, base: str, view: str, row_text: str, action
     await page.get_by_role("button", name=action.title()).click()
 
 
-async def test_the_whole_story_in_a_real_browser(server):
+def photographed_receipt(folder: Path) -> Path:
+    """A phone photo of a receipt: a JPEG that says where it was taken (GPS EXIF)."""
+    photo = Image.new("RGB", (640, 480), "white")
+    ImageDraw.Draw(photo).text((40, 40), "TGV Paris - Lyon  64.00 EUR", fill="black")
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (48.0, 50.0, 0.0), 3: "E", 4: (2.0, 21.0, 0.0)}
+    path = folder / "IMG_2041.jpg"
+    photo.save(path, "JPEG", exif=exif)
+    return path
+
+
+async def test_the_whole_story_in_a_real_browser(server, tmp_path):
     base = server
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -107,6 +130,47 @@ async def test_the_whole_story_in_a_real_browser(server):
         await expect(employer.locator("#pending-count")).to_have_text("2")
         await shot(employer, "04-console-dashboard")
 
+        # The employer sets a travel policy: a receipt above 25.00.
+        await employer.goto(base + "/admin/categories/list")
+        await employer.get_by_role("link", name="New category").click()
+        await employer.get_by_label("Name").fill("Travel")
+        await employer.get_by_label("Receipt required above").fill("25.00")
+        await employer.get_by_role("button", name="Create category").click()
+        await expect(employer.get_by_role("cell", name="Travel")).to_be_visible()
+        await shot(employer, "04b-console-categories")
+
+        # On the phone, the employee files a train ticket with a photo of its receipt, and
+        # a parking ticket whose receipt they do not have: it is flagged.
+        await employee.reload()
+        receipt = photographed_receipt(tmp_path)
+        travel = "Travel (receipt above 25.00)"  # as the form offers it
+        await file_ticket(employee, "64.00", "Train to Lyon", category=travel, receipt=receipt)
+        await file_ticket(employee, "30.00", "Parking at the station", category=travel)
+        train = employee.locator(".ticket", has_text="Train to Lyon")
+        await expect(train.get_by_role("link", name="IMG_2041.jpg")).to_be_visible()
+        parking = employee.locator(".ticket", has_text="Parking at the station")
+        await expect(parking.locator(".flag")).to_have_text(
+            "Receipt required above 25.00 and none attached"
+        )
+        await shot(employee, "04c-employee-receipt-and-flag")
+
+        # The employer sees the train's category and receipt, and approves it from its page.
+        await employer.goto(base + "/admin/tickets/list")
+        row = employer.locator("tbody tr", has_text="Train to Lyon")
+        await expect(row.locator(".category")).to_have_text("Travel")
+        await row.locator("a[href*='/tickets/details/']").click()
+        thumbnail = employer.locator("img.receipt-thumb")
+        await expect(thumbnail).to_be_visible()
+        assert await thumbnail.evaluate("img => img.complete && img.naturalWidth > 0")
+        await shot(employer, "04d-console-ticket-with-receipt")
+        # The photo kept its pixels but not where it was taken.
+        served = await employer.request.get(base + (await thumbnail.get_attribute("src") or ""))
+        assert served.headers["content-type"] == "image/jpeg"
+        assert not Image.open(io.BytesIO(await served.body())).getexif().get_ifd(0x8825)
+        await employer.get_by_role("link", name="Approve").click()
+        await employer.get_by_role("button", name="Approve").click()
+        await expect(employer.get_by_text("Approved 1 ticket.")).to_be_attached()
+
         # Deny the hotel from its page, with a note.
         await employer.goto(base + "/admin/tickets/list")
         await shot(employer, "05-console-tickets")
@@ -121,9 +185,23 @@ async def test_the_whole_story_in_a_real_browser(server):
         await employer.get_by_role("button", name="Deny").click()
         await expect(employer.get_by_text("Denied 1 ticket.")).to_be_attached()
 
-        # Approve the taxi from the list, in bulk.
-        await console_action(employer, base, "tickets", "Taxi to the client", "approve")
-        await expect(employer.get_by_text("Approved 1 ticket.")).to_be_attached()
+        # Approve the taxi and the parking from the list, in bulk: the flagged parking is
+        # listed apart, and left pending unless the box is ticked.
+        await employer.goto(f"{base}/admin/tickets/list")
+        for text in ("Taxi to the client", "Parking at the station"):
+            await employer.locator("tbody tr", has_text=text).locator(".select-box").check()
+        await employer.locator("#dropdownMenuButton").click()
+        await employer.locator("#action-custom-approve").click()
+        await expect(employer.locator("#flagged-tickets")).to_contain_text("Parking at the station")
+        await expect(employer.get_by_label("Also approve the 1 flagged ticket")).not_to_be_checked()
+        await shot(employer, "07b-console-confirm-approve-flagged")
+        await employer.get_by_role("button", name="Approve").click()
+        await expect(
+            employer.get_by_text(
+                "Approved 1 ticket; 1 skipped: 1 flagged (approve it on its own, or include "
+                "flagged tickets)."
+            )
+        ).to_be_attached()
 
         # The employee sees one approved and one denied, with the note.
         await employee.reload()
@@ -134,6 +212,8 @@ async def test_the_whole_story_in_a_real_browser(server):
         await expect(hotel.locator(".decision-note")).to_have_text(
             "Please attach the itemised receipt."
         )
+        await expect(train.locator(".status")).to_have_text("approved")
+        await expect(parking.locator(".status")).to_have_text("pending")
         await shot(employee, "08-employee-decided")
 
         # The employer suspends the employee.
@@ -181,7 +261,12 @@ def _seed_for_review(base: str) -> None:
     with httpx.Client(base_url=base) as api:
         zoe = api.post(
             "/api/auth/register",
-            json={"email": "zoe@example.com", "password": PASSWORD, "username": "Zoë 李"},
+            # A long address: it must not push the status off a 1366 px screen.
+            json={
+                "email": "zoe.lindqvist-moreau@accounts-payable.example.com",
+                "password": PASSWORD,
+                "username": "Zoë 李",
+            },
         ).json()["access_token"]
         for description, amount in REVIEW:
             api.post(
@@ -227,7 +312,8 @@ async def test_an_employer_reviews_decides_and_exports_at_1366_by_768(server, tm
         assert status is not None
         assert status["x"] >= 0 and status["x"] + status["width"] <= 1366
         table = page.locator(".table-responsive").first
-        assert await table.evaluate("el => el.scrollWidth <= el.clientWidth")
+        widths = await table.evaluate("el => [el.scrollWidth, el.clientWidth]")
+        assert widths[0] <= widths[1], widths
         await expect(first.locator(".amount")).to_have_text(re.compile(r"^[\d,]+\.\d\d$"))
 
         # Select two rows, approve them through SQLAdmin's own menu, read the result.

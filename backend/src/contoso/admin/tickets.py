@@ -157,10 +157,17 @@ def _amount(ticket: Ticket, _: str) -> Markup:
 
 
 def _employee(ticket: Ticket, _: str) -> Markup:
+    # `person`: cut to the list's column (_ticket_style.html); the tooltip has it all.
     return Markup(
         '<span class="person" title="{0} <{1}>">{0}<br><small class="text-muted">{1}</small>'
         "</span>"
     ).format(ticket.owner.username, ticket.owner.email)
+
+
+def _employee_in_full(ticket: Ticket, _: str) -> Markup:
+    return Markup('{0}<br><small class="text-muted">{1}</small>').format(
+        ticket.owner.username, ticket.owner.email
+    )
 
 
 def _decider(ticket: Ticket, _: str) -> str:
@@ -256,6 +263,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
         Ticket.links: _link_count,
     }
     column_formatters_detail: ClassVar = column_formatters | {
+        Ticket.owner_id: _employee_in_full,
         Ticket.status: _status,
         Ticket.flags: _flag_reasons,
         Ticket.category_id: _category_detail,

@@ -8,7 +8,6 @@ row that describes it. An S3-compatible store would implement the same interface
 from collections.abc import AsyncIterator
 from typing import BinaryIO, Protocol
 
-import anyio
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -45,8 +44,9 @@ class DatabaseStorage:
 
     async def save(self, session: AsyncSession, receipt_id: int, file: BinaryIO) -> None:
         seq = 0
-        # A spooled upload may be on disk: read it off the event loop.
-        while chunk := await anyio.to_thread.run_sync(file.read, CHUNK_BYTES):
+        # Read in the event loop: a spooled file is in memory or in the page cache, and
+        # a worker thread per read costs more (and, with glibc, an arena of memory each).
+        while chunk := file.read(CHUNK_BYTES):
             await session.execute(
                 insert(ReceiptChunk).values(receipt_id=receipt_id, seq=seq, data=chunk)
             )

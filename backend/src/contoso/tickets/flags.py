@@ -21,6 +21,8 @@ from sqlalchemy import (
     Text,
     Update,
     and_,
+    any_,
+    bindparam,
     case,
     exists,
     func,
@@ -170,6 +172,10 @@ async def hold_owners(session: AsyncSession, owners: Select[Any]) -> None:
     )
 
 
+# Built once: a receipt's upload refreshes, and compiling this costs more than running it.
+_REFRESH = _refresh(Ticket.id == any_(bindparam("refreshed", type_=ARRAY(BigInteger))))
+
+
 async def refresh(session: AsyncSession, ticket_ids: Sequence[int]) -> None:
     """Recompute the flags of these tickets, and of every ticket whose duplicates they
     were or have become (a duplicate is flagged on both sides). Their owners must be
@@ -183,7 +189,7 @@ async def refresh(session: AsyncSession, ticket_ids: Sequence[int]) -> None:
         if not wanted:
             return
         done |= set(wanted)
-        changed = (await session.execute(_refresh(among(Ticket.id, wanted)))).all()
+        changed = (await session.execute(_REFRESH, {"refreshed": wanted})).all()
         pending |= {other for _, duplicates in changed for other in duplicates}
 
 

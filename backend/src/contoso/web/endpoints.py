@@ -262,8 +262,12 @@ async def _cleaned_receipts(request: Request, form: FormData) -> AsyncIterator[l
             receipt.file.close()
 
 
+def _receipts(count: int) -> str:
+    return f"{count} receipt{'' if count == 1 else 's'}"
+
+
 def _filed(ticket: TicketRead, receipt_count: int) -> str:
-    attached = f" with {receipt_count} receipt(s)" if receipt_count else ""
+    attached = f" with {_receipts(receipt_count)}" if receipt_count else ""
     return f"Ticket #{ticket.id} filed{attached}: {ticket.amount} for {ticket.description}."
 
 
@@ -413,7 +417,7 @@ async def edit_ticket(
             return await _edit_page(
                 request, session, user, ticket, values, context, exc.status_code
             )
-        added = f" {len(cleaned)} receipt(s) added." if cleaned else ""
+        added = f" {_receipts(len(cleaned)).capitalize()} added." if cleaned else ""
     finally:
         await form.close()
     request.session[NOTICE] = f"Ticket #{ticket.id} saved.{added}"
