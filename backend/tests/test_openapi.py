@@ -43,6 +43,10 @@ OPERATION_IDS = {
     ("POST", "/api/tickets/{ticket_id}/receipts"): "receipts-add",
     ("GET", "/api/tickets/{ticket_id}/receipts/{receipt_id}"): "receipts-get",
     ("DELETE", "/api/tickets/{ticket_id}/receipts/{receipt_id}"): "receipts-delete",
+    ("POST", "/api/payments"): "payments-pay",
+    ("GET", "/api/payments"): "payments-list",
+    ("GET", "/api/payments/{payment_id}"): "payments-get",
+    ("GET", "/api/payments/{payment_id}/export"): "payments-export",
     ("GET", "/healthz"): "health-live",
     ("GET", "/readyz"): "health-ready",
 }
@@ -197,6 +201,9 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
     category = await client.post(
         "/api/categories", json=examples["categories-create"], headers=employer.headers
     )
+    paid = await client.post(
+        "/api/payments", json=examples["payments-pay"], headers=employer.headers
+    )
     recategorised = await client.patch(
         f"/api/categories/{category.json()['id']}",
         json=examples["categories-update"],
@@ -212,6 +219,9 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
     assert decided.status_code == 200, decided.text
     assert invited.status_code == 201, invited.text
     assert category.status_code == 201, category.text
+    # Valid as sent; the example's tickets were denied above, so none can be paid.
+    assert paid.status_code == 409, paid.text
+    assert paid.json()["detail"].startswith("None of these tickets can be paid")
     assert recategorised.status_code == 200, recategorised.text
     assert examples["auth-register"]["email"].endswith("@example.com")
     assert examples["tickets-approve"] == examples["tickets-deny"]  # one Decision schema
@@ -226,6 +236,7 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
         "tickets-decide",
         "categories-create",
         "categories-update",
+        "payments-pay",
     }
 
 

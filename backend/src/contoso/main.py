@@ -32,6 +32,7 @@ from contoso.middleware import (
     SecurityHeadersMiddleware,
 )
 from contoso.openapi import keep_integer_bounds, mount_docs, operation_id
+from contoso.payments.endpoints import router as payments_router
 from contoso.receipts.endpoints import router as receipts_router
 from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
 from contoso.receipts.storage import DatabaseStorage
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     api.include_router(employees_router)
     api.include_router(categories_router)
     api.include_router(receipts_router)
+    api.include_router(payments_router)
     app.include_router(api)
     app.include_router(pages_router)
     if settings.docs_enabled:

@@ -64,6 +64,8 @@ class TicketStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     DENIED = "denied"
+    # Reimbursed in a payment batch: final.
+    PAID = "paid"
 
 
 class TicketFlag(enum.StrEnum):
@@ -81,6 +83,7 @@ class EventKind(enum.StrEnum):
     TICKET_DENIED = "ticket_denied"
     TICKET_RECEIPT_ADDED = "ticket_receipt_added"
     TICKET_RECEIPT_REMOVED = "ticket_receipt_removed"
+    TICKET_PAID = "ticket_paid"
     EMPLOYEE_SUSPENDED = "employee_suspended"
     EMPLOYEE_REACTIVATED = "employee_reactivated"
 
@@ -151,6 +154,14 @@ class Ticket(Base):
             name="known_flags",
         ),
         CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided_has_time"),
+        # Paid exactly when in a payment, with its time and payer. (`status::text`: the
+        # migration that adds 'paid' cannot name the new value in its own transaction.)
+        CheckConstraint(
+            "(status::text = 'paid') = (payment_id IS NOT NULL)"
+            " AND (payment_id IS NULL) = (paid_at IS NULL)"
+            " AND (payment_id IS NULL) = (paid_by_id IS NULL)",
+            name="paid_in_a_payment",
+        ),
         # An employee's own tickets, newest first.
         Index(
             "ix_tickets_owner_recent",
@@ -206,6 +217,7 @@ class Ticket(Base):
             postgresql_where=text("flags <> '{}'"),
         ),
         Index("ix_tickets_category", "category_id"),
+        Index("ix_tickets_payment", "payment_id", postgresql_where=text("payment_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -229,6 +241,9 @@ class Ticket(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decision_note: Mapped[str | None] = mapped_column(Text)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -238,6 +253,33 @@ class Ticket(Base):
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="raise")
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id], lazy="raise")
     category: Mapped[Category] = relationship(lazy="raise")
+    payment: Mapped["Payment | None"] = relationship(lazy="raise")
+    paid_by: Mapped[User | None] = relationship(foreign_keys=[paid_by_id], lazy="raise")
+
+
+class Payment(Base):
+    """A payment batch: tickets reimbursed together, e.g. by one bank transfer run.
+
+    Its tickets point at it (`tickets.payment_id`); `tickets` and `total` are what it
+    paid, written in the transaction that paid them and never changed after.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("tickets > 0", name="pays_something"),
+        Index("ix_payments_recent", text("created_at DESC"), text("id DESC")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    # The bank transfer's or the accounting entry's reference: one batch per reference,
+    # so the same run is never recorded (and paid) twice.
+    reference: Mapped[str] = mapped_column(String(140), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    tickets: Mapped[int] = mapped_column(Integer)
+    total: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+    created_by: Mapped[User] = relationship(lazy="raise")
 
 
 class Receipt(Base):
@@ -327,6 +369,19 @@ class DecidedTotal(Base):
     spent_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     decided_tickets: Mapped[int] = mapped_column(BigInteger)
     decided_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+
+class PaidTotal(Base):
+    """Visible paid tickets per month of payment (UTC), for the dashboard's "paid this
+    month". Kept by the statement that pays, and by suspension and reactivation, as
+    `DecidedTotal` is."""
+
+    __tablename__ = "paid_totals"
+
+    # The first day of the month.
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    tickets: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
 
 
 class Event(Base):

@@ -301,8 +301,8 @@ async def test_an_export_with_an_unknown_filter_value_is_refused_before_any_file
     await factory.ticket(alice)
     await browser.login_as(boss)
 
-    export = await browser.client.get("/admin/tickets/export/csv", params={"status": "paid"})
+    export = await browser.client.get("/admin/tickets/export/csv", params={"status": "reimbursed"})
 
     assert export.status_code == 400
-    assert "choose pending, approved or denied" in export.text
+    assert "choose pending, approved, denied or paid" in export.text
     assert "attachment" not in export.headers.get("content-disposition", "")

@@ -23,9 +23,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from contoso.admin.export import CHUNK_ROWS, ExportColumn, csv_chunks, csv_download
+from contoso.admin.export import CHUNK_ROWS, ExportColumn, csv_chunks
 from contoso.employees.schemas import EmployeeSkip
 from contoso.formatting import moment
+from contoso.spreadsheets import csv_download
 from contoso.tickets.schemas import TicketSkip
 from contoso.validation import MAX_RECORD_ID, MAX_SELECTION, search_text
 from contoso.web.forms import read_form

@@ -10,6 +10,7 @@ from contoso.auth.schemas import (
     InvitationRead,
     LoginRequest,
     LoginResponse,
+    Me,
     RegisterRequest,
     Token,
     UserRead,
@@ -17,6 +18,7 @@ from contoso.auth.schemas import (
 )
 from contoso.database import SessionDep
 from contoso.errors import ErrorBody, error_responses
+from contoso.payments.service import reimbursement
 
 router = APIRouter(tags=["auth"])
 
@@ -79,5 +81,8 @@ async def invite_employer(
 
 
 @router.get("/users/me", responses=error_responses(401))
-async def me(user: CurrentUser) -> UserRead:
-    return UserRead.model_validate(user)
+async def me(request: Request, session: SessionDep, user: CurrentUser) -> Me:
+    """You, with what the company owes you (approved, not yet paid) and has paid you
+    this calendar year."""
+    owed = await reimbursement(session, user, request.app.state.settings.zone)
+    return Me(**UserRead.model_validate(user).model_dump(), **owed.model_dump())

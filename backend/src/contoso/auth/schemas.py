@@ -10,6 +10,7 @@ from pydantic import (
 )
 
 from contoso.models import Role
+from contoso.payments.schemas import Money
 from contoso.validation import TextRules
 
 PASSWORD_MIN = 8
@@ -105,6 +106,14 @@ class UserRead(BaseModel):
     role: Role
     suspended: bool
     created_at: datetime
+
+
+class Me(UserRead):
+    """The logged-in user, with what they are owed and were paid (see
+    `payments.schemas.Reimbursement`)."""
+
+    owed: Money
+    paid_this_year: Money
 
 
 class Token(BaseModel):

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employer
-from contoso.models import DecidedTotal, PendingTotal, TicketStatus, User
+from contoso.models import DecidedTotal, PaidTotal, PendingTotal, TicketStatus, User
 from contoso.tickets.queries import Owner, visible_owners
 
 MONTHS_SHOWN = 12
@@ -45,6 +45,11 @@ class Dashboard:
     approved_amount_this_month: Decimal
     denied_this_month: int
     denied_amount_this_month: Decimal
+    # Approved and not yet paid, whenever approved; and paid this month (UTC).
+    awaiting_payment: int
+    awaiting_payment_amount: Decimal
+    paid_this_month: int
+    paid_amount_this_month: Decimal
     top_pending: list[TopSpender]
     monthly: list[MonthlySpend]
 
@@ -70,6 +75,16 @@ async def dashboard(session: AsyncSession, employer: User, today: date | None = 
             select(DecidedTotal).where(DecidedTotal.month.between(months[0], this_month))
         )
     }
+    # Every month's: money approved long ago is owed until it is paid.
+    awaiting_count, awaiting_amount = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(DecidedTotal.spent_tickets), 0).cast(BigInteger),
+                func.coalesce(func.sum(DecidedTotal.spent_amount), ZERO),
+            ).where(DecidedTotal.status == TicketStatus.APPROVED)
+        )
+    ).one()
+    paid = await session.get(PaidTotal, this_month)
 
     pending_tickets = func.sum(PendingTotal.tickets).cast(BigInteger)
     pending_amount = func.sum(PendingTotal.amount)
@@ -97,13 +112,19 @@ async def dashboard(session: AsyncSession, employer: User, today: date | None = 
         .limit(TOP_SHOWN)
     )
 
+    # A paid ticket was approved: it counts as approved where decisions are shown.
+    approving = {TicketStatus.APPROVED: (TicketStatus.APPROVED, TicketStatus.PAID)}
+
     def spent(month: date, status: TicketStatus) -> Decimal:
-        total = decided.get((month, status))
-        return total.spent_amount if total else ZERO
+        rows = [decided.get((month, s)) for s in approving.get(status, (status,))]
+        return sum((row.spent_amount for row in rows if row), ZERO)
 
     def decided_in(status: TicketStatus) -> tuple[int, Decimal]:
-        total = decided.get((this_month, status))
-        return (total.decided_tickets, total.decided_amount) if total else (0, ZERO)
+        rows = [decided.get((this_month, s)) for s in approving.get(status, (status,))]
+        return (
+            sum(row.decided_tickets for row in rows if row),
+            sum((row.decided_amount for row in rows if row), ZERO),
+        )
 
     approved_count, approved_amount = decided_in(TicketStatus.APPROVED)
     denied_count, denied_amount = decided_in(TicketStatus.DENIED)
@@ -114,6 +135,10 @@ async def dashboard(session: AsyncSession, employer: User, today: date | None = 
         approved_amount_this_month=approved_amount,
         denied_this_month=denied_count,
         denied_amount_this_month=denied_amount,
+        awaiting_payment=awaiting_count,
+        awaiting_payment_amount=awaiting_amount,
+        paid_this_month=paid.tickets if paid else 0,
+        paid_amount_this_month=paid.amount if paid else ZERO,
         top_pending=[TopSpender(*row) for row in top_rows],
         monthly=[
             MonthlySpend(

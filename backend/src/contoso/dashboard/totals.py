@@ -9,7 +9,11 @@ the visibility rule does (`tickets.queries.visible_owners`).
 
 `decided_totals` holds visible decided tickets per month and decision, by month of
 purchase and by month of the decision (UTC): a decision adds; a suspension takes the
-employee's decided tickets out and a reactivation puts them back.
+employee's decided tickets out and a reactivation puts them back. A paid ticket moves
+from `approved` to `paid`, keeping its months.
+
+`paid_totals` holds visible paid tickets per month of payment (UTC): paying adds, and
+suspension and reactivation take out and put back, as for the decided totals.
 
 Every piece adds with INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n:
 PostgreSQL applies the addition to the row as last committed, after waiting for any
@@ -42,7 +46,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contoso.database import among
-from contoso.models import Base, DecidedTotal, PendingTotal, Ticket, TicketStatus
+from contoso.models import Base, DecidedTotal, PaidTotal, PendingTotal, Ticket, TicketStatus
 from contoso.tickets.queries import visible_owners
 
 # A change's tickets: each row counted `sign` times (+1 added, -1 taken away).
@@ -115,6 +119,28 @@ def count_decided(tickets: FromClause, sign: int) -> Insert:
     return _add(DecidedTotal, ["month", "status"], union_all(by_purchase, by_decision).subquery())
 
 
+def count_paid(tickets: FromClause, sign: int) -> Insert:
+    """Add paid `tickets` (rows with `paid_at` and `amount`) to the paid totals `sign`
+    times each, by month of payment."""
+    paid = select(
+        decision_month(tickets.c.paid_at).label("month"),
+        literal(sign).label("tickets"),
+        (tickets.c.amount * sign).label("amount"),
+    ).subquery("paid_rows")
+    return _add(PaidTotal, ["month"], paid)
+
+
+def count_paid_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
+    """`count_decided_of_owners` for the paid totals: the employees' paid tickets."""
+    paid = (
+        select(Ticket.paid_at, Ticket.amount)
+        .where(among(Ticket.owner_id, owner_ids, "owner_ids"))
+        .where(Ticket.status == TicketStatus.PAID)
+        .subquery("owners_paid")
+    )
+    return count_paid(paid, sign)
+
+
 def count_decided_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
     """Add the decided tickets of the employees `owner_ids` to the decided totals `sign`
     times each: -1 when they are suspended (their tickets leave the dashboard), +1 when
@@ -154,11 +180,12 @@ def sweep_pending(owner_ids: Select[Any]) -> Delete:
 
 
 async def recount(connection: AsyncConnection) -> None:
-    """Rebuild both tables from the tickets, for tickets loaded without the services
+    """Rebuild the tables from the tickets, for tickets loaded without the services
     (the benchmark's seed). Not while the services write: a change racing the rebuild
     could be counted twice or not at all."""
     await connection.execute(delete(PendingTotal))
     await connection.execute(delete(DecidedTotal))
+    await connection.execute(delete(PaidTotal))
     month = month_of(Ticket.spent_on)
     await connection.execute(
         insert(PendingTotal).from_select(
@@ -173,3 +200,7 @@ async def recount(connection: AsyncConnection) -> None:
         Ticket.owner_id,
     ).where(Ticket.status != TicketStatus.PENDING)
     await connection.execute(count_decided(decided.subquery("decided"), 1))
+    paid = visible_owners(select(Ticket.paid_at, Ticket.amount), Ticket.owner_id).where(
+        Ticket.status == TicketStatus.PAID
+    )
+    await connection.execute(count_paid(paid.subquery("paid"), 1))

@@ -94,6 +94,7 @@ async def _set_suspended(
         # own: it sees the decisions the UPDATE above waited for.
         sign = -1 if suspend else 1
         await session.execute(totals.count_decided_of_owners(sorted(changed), sign))
+        await session.execute(totals.count_paid_of_owners(sorted(changed), sign))
     outcome = SuspensionOutcome(changed=[i for i in wanted if i in changed])
     rest = [i for i in wanted if i not in changed]
     if rest:

@@ -13,6 +13,7 @@ STATUS_COLOURS = {
     TicketStatus.PENDING: "yellow",
     TicketStatus.APPROVED: "green",
     TicketStatus.DENIED: "red",
+    TicketStatus.PAID: "blue",
 }
 
 

@@ -18,7 +18,16 @@ from sqlalchemy.orm import aliased, contains_eager, joinedload
 from sqlalchemy.orm.util import AliasedClass
 
 from contoso.auth.queries import holds_token
-from contoso.models import Category, Receipt, Role, Ticket, TicketFlag, TicketStatus, User
+from contoso.models import (
+    Category,
+    Payment,
+    Receipt,
+    Role,
+    Ticket,
+    TicketFlag,
+    TicketStatus,
+    User,
+)
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 # The tickets table itself, or an alias of it over a statement that returns ticket rows.
@@ -27,6 +36,7 @@ TicketSource = type[Ticket] | AliasedClass[Ticket]
 # The owner and the decider as joined here; any other join of `users` needs its own alias.
 Owner = aliased(User, name="owner")
 Decider = aliased(User, name="decider")
+Payer = aliased(User, name="payer")
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,8 @@ def _receipts(ticket: TicketSource) -> Any:
 
 def ticket_columns(ticket: TicketSource = Ticket) -> list[Any]:
     """A ticket as every door shows it (see `TicketRead.from_row`): the ticket's own
-    columns under their names, its owner's, decider's and category's as joined by
+    columns under their names, its owner's, decider's, payer's, payment's and category's
+    as joined by
     `_with_people`, and its receipts. `ticket` is the table, or an alias over a
     statement that returns ticket rows."""
     return [
@@ -89,6 +100,8 @@ def ticket_columns(ticket: TicketSource = Ticket) -> list[Any]:
         Owner.username.label("owner_username"),
         Owner.email.label("owner_email"),
         Decider.username.label("decided_by_username"),
+        Payer.username.label("paid_by_username"),
+        Payment.reference.label("payment_reference"),
         Category.name.label("category_name"),
         _receipts(ticket).label("receipts"),
     ]
@@ -114,6 +127,8 @@ def _with_people(statement: S, ticket: TicketSource = Ticket) -> S:
         _visible(statement, ticket)
         .join(Category, Category.id == ticket.category_id)
         .outerjoin(Decider, Decider.id == ticket.decided_by_id)
+        .outerjoin(Payer, Payer.id == ticket.paid_by_id)
+        .outerjoin(Payment, Payment.id == ticket.payment_id)
     )
 
 

@@ -152,6 +152,13 @@ class ReceiptRead(ReceiptSummary):
     uploaded_at: datetime
 
 
+class PaymentRef(BaseModel):
+    """The payment batch a paid ticket went out in."""
+
+    id: int
+    reference: str
+
+
 class TicketRead(BaseModel):
     """A ticket as every door shows it: the API, the pages, the console and the CLI.
 
@@ -176,12 +183,15 @@ class TicketRead(BaseModel):
     decided_at: datetime | None
     decided_by: Person | None
     decision_note: str | None
+    # Once reimbursed (status `paid`): when, by whom, in which payment batch.
+    paid_at: datetime | None
+    paid_by: Person | None
+    payment: PaymentRef | None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> "TicketRead":
-        """Shape a `ticket_columns` row: the ticket's own columns keep their names,
-        the owner's, the decider's and the category's are nested."""
-        decider_id = row["decided_by_id"]
+        """Shape a `ticket_columns` row: the ticket's own columns keep their names;
+        the owner, the decider, the category, the payer and the payment are nested."""
         return cls.model_validate(
             {
                 **row,
@@ -190,14 +200,20 @@ class TicketRead(BaseModel):
                     "username": row["owner_username"],
                     "email": row["owner_email"],
                 },
-                "decided_by": (
-                    None
-                    if decider_id is None
-                    else {"id": decider_id, "username": row["decided_by_username"]}
-                ),
+                "decided_by": _person(row["decided_by_id"], row["decided_by_username"]),
                 "category": {"id": row["category_id"], "name": row["category_name"]},
+                "paid_by": _person(row["paid_by_id"], row["paid_by_username"]),
+                "payment": (
+                    None
+                    if row["payment_id"] is None
+                    else {"id": row["payment_id"], "reference": row["payment_reference"]}
+                ),
             }
         )
+
+
+def _person(person_id: int | None, username: str | None) -> dict[str, object] | None:
+    return None if person_id is None else {"id": person_id, "username": username}
 
 
 class TicketPage(BaseModel):

@@ -1,0 +1,99 @@
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contoso.tickets.schemas import Person, Strict
+from contoso.validation import MAX_SELECTION, RecordId, TextRules
+
+MAX_REFERENCE = 140
+
+Reference = Annotated[
+    str, TextRules(MAX_REFERENCE, multiline=False, required=False, what="The reference")
+]
+
+
+class PaymentCreate(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ticket_ids": [1, 2, 3], "reference": "SEPA 2026-11-28 run 14"}]
+        }
+    )
+
+    ticket_ids: Annotated[list[RecordId], Field(min_length=1, max_length=MAX_SELECTION)]
+    # The bank transfer's or accounting entry's reference; generated when blank.
+    reference: Reference = ""
+
+
+class PaymentSkip(StrEnum):
+    """Why a payment left a ticket out."""
+
+    NOT_FOUND = "not_found"
+    NOT_APPROVED = "not_approved"
+    ALREADY_PAID = "already_paid"
+
+    @property
+    def label(self) -> str:
+        return {
+            "not_found": "not found or hidden",
+            "not_approved": "not approved",
+            "already_paid": "already paid",
+        }[self]
+
+
+class PaymentSkipped(BaseModel):
+    id: int
+    reason: PaymentSkip
+
+
+class EmployeePaid(BaseModel):
+    """One employee's share of a payment: what the bank transfers to them."""
+
+    id: int
+    username: str
+    email: str
+    amount: Decimal
+    tickets: list[int]
+
+
+class PaymentSummary(BaseModel):
+    id: int
+    reference: str
+    created_at: datetime
+    created_by: Person
+    # The number of tickets paid, and their sum.
+    tickets: int
+    total: Decimal
+
+
+class PaymentRead(PaymentSummary):
+    paid: list[int]
+    employees: list[EmployeePaid]
+
+
+class PaymentReport(PaymentRead):
+    """A new payment: what it paid, and what it left out and why."""
+
+    skipped: list[PaymentSkipped]
+
+
+class PaymentPage(BaseModel):
+    items: list[PaymentSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class Money(BaseModel):
+    tickets: int
+    amount: Decimal
+
+
+class Reimbursement(BaseModel):
+    """What the company owes an employee (approved, not yet paid) and has paid them
+    this calendar year (in TIMEZONE)."""
+
+    owed: Money
+    paid_this_year: Money
