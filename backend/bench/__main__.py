@@ -376,6 +376,47 @@ async def bulk_approve(server: Server, url: str, boss_token: str) -> Result:
     return result
 
 
+async def bulk_pay(server: Server, url: str, boss_token: str) -> Result:
+    """One payment batch of 10,000 approved tickets, as a month-end run pays them."""
+    connection = await asyncpg.connect(url)
+    try:
+        ids = [
+            row["id"]
+            for row in await connection.fetch(
+                "SELECT t.id FROM tickets t JOIN users o ON o.id = t.owner_id "
+                "WHERE t.status = 'approved' AND NOT o.suspended LIMIT 10000"
+            )
+        ]
+        before = await connection.fetchval("SELECT count(*) FROM events")
+        server.sample()
+        started = time.perf_counter()
+        async with httpx.AsyncClient(timeout=60) as http:
+            response = await http.post(
+                f"{server.url}/api/payments",
+                json={"ticket_ids": ids, "reference": f"BENCH-{time.time_ns()}"},
+                headers={"Authorization": f"Bearer {boss_token}"},
+            )
+        seconds = time.perf_counter() - started
+        rss = server.stop_sampling()
+        after = await connection.fetchval("SELECT count(*) FROM events")
+    finally:
+        await connection.close()
+    paid = len(response.json()["paid"]) if response.status_code == 201 else 0
+    result = Result(
+        "payment batch of 10,000 tickets (one request)",
+        server.name,
+        1,
+        p50_ms=seconds * 1000,
+        p99_ms=seconds * 1000,
+        errors=int(response.status_code != 201),
+        requests=1,
+        rss_mb=rss,
+        note=f"{paid} paid, {after - before} history entries",
+    )
+    print(f"  {result.scenario:<44} {seconds * 1000:.0f} ms, {result.note}", flush=True)
+    return result
+
+
 def uploads(server: Server, tokens_file: str) -> list[Result]:
     """1 MiB photos, then 1 MiB scans, from 16 clients at once; the worker's peak RSS."""
     tokens = Path(tokens_file).read_text().split()
@@ -551,10 +592,12 @@ def main() -> None:
             )
         )
         results.append(asyncio.run(bulk_approve(app, url, data["boss_token"])))
+        results.append(asyncio.run(bulk_pay(app, url, data["boss_token"])))
         results.append(login_storm(app, list_env))
     finally:
         app.stop()
-    # The bulk approval above rewrote 10,000 rows: vacuum as before the reference's run.
+    # The bulk approval and payment above rewrote 20,000 rows: vacuum as before the
+    # reference's run.
     asyncio.run(_vacuum(url))
     results.append(two_workers_list("contoso", app_target, base_env, list_env))
 

@@ -35,13 +35,15 @@ def test_the_readme_api_story_runs_as_written(tmp_path, database_url, app):
         "application/pdf",
         "[]",
         "approved",
+        "42.50,SEPA-2026-11-28-01",
+        "SEPA-2026-11-28-01",
         "True",
         "401",
         "0",
     ]
     assert (
-        "It prints `1`, `['receipt_missing']`, `application/pdf`, `[]`, `approved`, `True`, `401`\n"
-        "and `0`." in README
+        "It prints `1`, `['receipt_missing']`, `application/pdf`, `[]`, `approved`,\n"
+        "`42.50,SEPA-2026-11-28-01`, `SEPA-2026-11-28-01`, `True`, `401` and `0`." in README
     )
 
 
