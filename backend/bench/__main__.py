@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -336,14 +337,46 @@ def console_cookie(server: Server, email: str) -> str:
         return f"contoso_session={browser.cookies['contoso_session']}"
 
 
-async def bulk_approve(server: Server, url: str, boss_token: str) -> Result:
+@dataclass(frozen=True)
+class BulkRequest:
+    """One request acting on 10,000 tickets that `chosen` (SQL) selects."""
+
+    scenario: str
+    chosen: str
+    path: str
+    body: Callable[[list[int]], dict[str, object]]
+    status: int
+    # The answer's list of the tickets it acted on, and what to call them.
+    done: str
+
+
+BULK_APPROVAL = BulkRequest(
+    "bulk approve of 10,000 tickets (one request)",
+    "t.status = 'pending' AND t.flags = '{}'",
+    "/api/tickets/decisions",
+    lambda ids: {"ticket_ids": ids, "decision": "approve"},
+    200,
+    "decided",
+)
+# A month-end run: one payment batch.
+BULK_PAYMENT = BulkRequest(
+    "payment batch of 10,000 tickets (one request)",
+    "t.status = 'approved'",
+    "/api/payments",
+    lambda ids: {"ticket_ids": ids, "reference": f"BENCH-{time.time_ns()}"},
+    201,
+    "paid",
+)
+
+
+async def bulk(server: Server, url: str, boss_token: str, request: BulkRequest) -> Result:
     connection = await asyncpg.connect(url)
     try:
         ids = [
             row["id"]
             for row in await connection.fetch(
                 "SELECT t.id FROM tickets t JOIN users o ON o.id = t.owner_id "
-                "WHERE t.status = 'pending' AND t.flags = '{}' AND NOT o.suspended LIMIT 10000"
+                f"WHERE {request.chosen} AND NOT o.suspended LIMIT 10000"
             )
         ]
         before = await connection.fetchval("SELECT count(*) FROM events")
@@ -351,8 +384,8 @@ async def bulk_approve(server: Server, url: str, boss_token: str) -> Result:
         started = time.perf_counter()
         async with httpx.AsyncClient(timeout=60) as http:
             response = await http.post(
-                f"{server.url}/api/tickets/decisions",
-                json={"ticket_ids": ids, "decision": "approve"},
+                f"{server.url}{request.path}",
+                json=request.body(ids),
                 headers={"Authorization": f"Bearer {boss_token}"},
             )
         seconds = time.perf_counter() - started
@@ -360,58 +393,18 @@ async def bulk_approve(server: Server, url: str, boss_token: str) -> Result:
         after = await connection.fetchval("SELECT count(*) FROM events")
     finally:
         await connection.close()
-    decided = len(response.json()["decided"]) if response.status_code == 200 else 0
+    succeeded = response.status_code == request.status
+    done = len(response.json()[request.done]) if succeeded else 0
     result = Result(
-        "bulk approve of 10,000 tickets (one request)",
+        request.scenario,
         server.name,
         1,
         p50_ms=seconds * 1000,
         p99_ms=seconds * 1000,
-        errors=int(response.status_code != 200),
+        errors=int(not succeeded),
         requests=1,
         rss_mb=rss,
-        note=f"{decided} decided, {after - before} history entries",
-    )
-    print(f"  {result.scenario:<44} {seconds * 1000:.0f} ms, {result.note}", flush=True)
-    return result
-
-
-async def bulk_pay(server: Server, url: str, boss_token: str) -> Result:
-    """One payment batch of 10,000 approved tickets, as a month-end run pays them."""
-    connection = await asyncpg.connect(url)
-    try:
-        ids = [
-            row["id"]
-            for row in await connection.fetch(
-                "SELECT t.id FROM tickets t JOIN users o ON o.id = t.owner_id "
-                "WHERE t.status = 'approved' AND NOT o.suspended LIMIT 10000"
-            )
-        ]
-        before = await connection.fetchval("SELECT count(*) FROM events")
-        server.sample()
-        started = time.perf_counter()
-        async with httpx.AsyncClient(timeout=60) as http:
-            response = await http.post(
-                f"{server.url}/api/payments",
-                json={"ticket_ids": ids, "reference": f"BENCH-{time.time_ns()}"},
-                headers={"Authorization": f"Bearer {boss_token}"},
-            )
-        seconds = time.perf_counter() - started
-        rss = server.stop_sampling()
-        after = await connection.fetchval("SELECT count(*) FROM events")
-    finally:
-        await connection.close()
-    paid = len(response.json()["paid"]) if response.status_code == 201 else 0
-    result = Result(
-        "payment batch of 10,000 tickets (one request)",
-        server.name,
-        1,
-        p50_ms=seconds * 1000,
-        p99_ms=seconds * 1000,
-        errors=int(response.status_code != 201),
-        requests=1,
-        rss_mb=rss,
-        note=f"{paid} paid, {after - before} history entries",
+        note=f"{done} {request.done}, {after - before} history entries",
     )
     print(f"  {result.scenario:<44} {seconds * 1000:.0f} ms, {result.note}", flush=True)
     return result
@@ -591,8 +584,8 @@ def main() -> None:
                 cookie | {"BENCH_PATH": "/admin/"},
             )
         )
-        results.append(asyncio.run(bulk_approve(app, url, data["boss_token"])))
-        results.append(asyncio.run(bulk_pay(app, url, data["boss_token"])))
+        for request in (BULK_APPROVAL, BULK_PAYMENT):
+            results.append(asyncio.run(bulk(app, url, data["boss_token"], request)))
         results.append(login_storm(app, list_env))
     finally:
         app.stop()

@@ -171,37 +171,32 @@ def _amount(value: object) -> Decimal:
     return amount.quantize(CENTS)
 
 
+def _money_schema(lowest: dict[str, float], description: str, example: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", **lowest, "maximum": float(MAX_AMOUNT)},
+                {"type": "string", "pattern": AMOUNT_PATTERN},
+            ],
+            "description": description,
+            "examples": [example],
+        },
+        mode="validation",
+    )
+
+
 Amount = Annotated[
     Decimal,
     PlainValidator(_amount),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0, "maximum": float(MAX_AMOUNT)},
-                {"type": "string", "pattern": AMOUNT_PATTERN},
-            ],
-            "description": f"Money: {_AMOUNT_HELP}.",
-            "examples": ["12.50"],
-        },
-        mode="validation",
-    ),
+    _money_schema({"exclusiveMinimum": 0}, f"Money: {_AMOUNT_HELP}.", "12.50"),
 ]
-
-
 # A threshold that may be zero ("a receipt is required above 0.00": always).
 AmountOrZero = Annotated[
     Decimal,
     PlainValidator(_amount_or_zero),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0, "maximum": float(MAX_AMOUNT)},
-                {"type": "string", "pattern": AMOUNT_PATTERN},
-            ],
-            "description": "Money, or 0: at most 2 decimals, at most "
-            f'{MAX_AMOUNT}, e.g. "25.00".',
-            "examples": ["25.00"],
-        },
-        mode="validation",
+    _money_schema(
+        {"minimum": 0},
+        f'Money, or 0: at most 2 decimals, at most {MAX_AMOUNT}, e.g. "25.00".',
+        "25.00",
     ),
 ]
