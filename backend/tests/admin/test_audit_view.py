@@ -42,6 +42,7 @@ async def test_the_filter_offers_labels_and_keeps_the_enum_values_in_its_links(
         ("__all", "All"),
         ("ticket_approved", "Ticket approved"),
         ("ticket_denied", "Ticket denied"),
+        ("ticket_paid", "Ticket paid"),
         ("employee_suspended", "Employee suspended"),
         ("employee_reactivated", "Employee reactivated"),
     ]
@@ -72,3 +73,22 @@ async def test_a_note_is_shown_whole_with_its_line_breaks(browser, factory, clie
         "Please add the itemised one &amp; file again.</div>" in page
     )
     assert re.search(r"\.audit-note\s*\{[^}]*white-space:\s*pre-line", page)
+
+
+async def test_a_payment_is_logged_per_ticket_in_words_and_can_be_filtered(
+    browser, factory, client
+):
+    alice, boss = await factory.employee(), await factory.employer(username="Boss Lady")
+    tickets = [await factory.ticket(alice) for _ in range(2)]
+    for ticket in tickets:
+        await client.post(f"/api/tickets/{ticket['id']}/approve", headers=boss.headers)
+    paid = await client.post(
+        "/api/payments", json={"ticket_ids": [t["id"] for t in tickets]}, headers=boss.headers
+    )
+    assert paid.status_code == 201, paid.text
+    await browser.login_as(boss)
+
+    payments = (await browser.client.get("/admin/audit-log/list?kind=ticket_paid")).text
+
+    assert _cells(payments, "kind") == ["Ticket paid", "Ticket paid"]
+    assert {f'href="../tickets/details/{t["id"]}"' in payments for t in tickets} == {True}

@@ -167,3 +167,56 @@ async def test_an_empty_dashboard_says_so(browser, factory):
     assert 'id="pending-count">0<' in page.text
     assert 'id="pending-amount">0.00<' in page.text
     assert "Nothing pending." in page.text
+
+
+async def test_money_awaiting_payment_and_paid_this_month_follow_payments_and_suspensions(
+    browser, factory, client
+):
+    alice, bob, boss = await factory.employee(), await factory.employee(), await factory.employer()
+    alices = [await factory.ticket(alice, amount=value) for value in ("10.00", "20.00", "30.00")]
+    bobs = [await factory.ticket(bob, amount="5.00")]
+    for ticket in alices + bobs:
+        await client.post(f"/api/tickets/{ticket['id']}/approve", headers=boss.headers)
+    await browser.login_as(boss)
+    before = (await browser.client.get("/admin/")).text
+    paid = await client.post(
+        "/api/payments",
+        json={"ticket_ids": [alices[0]["id"], bobs[0]["id"]]},
+        headers=boss.headers,
+    )
+    assert paid.status_code == 201, paid.text
+
+    after = (await browser.client.get("/admin/")).text
+    await browser.confirm("employees", "suspend", [alice.id])
+    suspended = (await browser.client.get("/admin/")).text
+    await browser.confirm("employees", "reactivate", [alice.id])
+    back = (await browser.client.get("/admin/")).text
+
+    def figures(page: str) -> tuple[str, ...]:
+        ids = ("awaiting-payment-count", "awaiting-payment-amount", "paid-count", "paid-amount")
+        return tuple(re.search(rf'id="{i}">([^<]*)<', page).group(1) for i in ids)
+
+    assert figures(before) == ("4", "65.00", "0", "0.00")
+    assert figures(after) == ("2", "50.00", "2", "15.00")
+    # Paid tickets were approved: this month's approvals still count them.
+    assert 'id="approved-month">4<' in after and 'id="approved-month-amount">65.00<' in after
+    assert figures(suspended) == ("0", "0.00", "1", "5.00")
+    assert figures(back) == figures(after)
+
+
+async def test_the_payment_cards_lead_to_the_tickets_behind_them(browser, factory, client):
+    alice, boss = await factory.employee(), await factory.employer()
+    waiting = await factory.ticket(alice, description="Approved, not paid")
+    done = await factory.ticket(alice, description="Paid already")
+    for ticket in (waiting, done):
+        await client.post(f"/api/tickets/{ticket['id']}/approve", headers=boss.headers)
+    await client.post("/api/payments", json={"ticket_ids": [done["id"]]}, headers=boss.headers)
+    await browser.login_as(boss)
+    page = (await browser.client.get("/admin/")).text
+
+    for card, shown, hidden in (
+        ("awaiting-payment-card", waiting, done),
+        ("paid-card", done, waiting),
+    ):
+        listed = (await browser.client.get(href(page, card))).text
+        assert shown["description"] in listed and hidden["description"] not in listed, card

@@ -214,6 +214,27 @@ async def test_the_whole_story_in_a_real_browser(server, tmp_path):
         )
         await expect(train.locator(".status")).to_have_text("approved")
         await expect(parking.locator(".status")).to_have_text("pending")
+        await expect(employee.locator("#owed")).to_contain_text("106.50")
+
+        # Month end: the employer pays the two approved tickets in one batch, with the bank
+        # transfer's reference, after a confirmation that sums them per employee.
+        await employer.goto(f"{base}/admin/tickets/list?status=approved")
+        for text in ("Taxi to the client", "Train to Lyon"):
+            await employer.locator("tbody tr", has_text=text).locator(".select-box").check()
+        await employer.locator("#dropdownMenuButton").click()
+        await employer.locator("#action-custom-pay").click()
+        await expect(employer.locator("#to-pay-summary")).to_contain_text("totalling 106.50")
+        await employer.get_by_label("Bank or payment reference").fill("SEPA-2026-11-28-01")
+        await shot(employer, "07c-console-confirm-payment")
+        await employer.get_by_role("button", name="Mark paid").click()
+        await expect(employer.get_by_text("Paid 2 tickets")).to_be_attached()
+
+        # The employee sees both paid, with the reference, and nothing owed any more.
+        await employee.reload()
+        for paid in (taxi, train):
+            await expect(paid.locator(".status")).to_have_text("paid")
+            await expect(paid.locator(".payment")).to_contain_text("SEPA-2026-11-28-01")
+        await expect(employee.locator("#owed")).to_have_text("Nothing owed to you right now.")
         await shot(employee, "08-employee-decided")
 
         # The employer suspends the employee.

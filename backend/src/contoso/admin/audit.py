@@ -1,4 +1,4 @@
-"""The console's audit log: decisions and suspensions, read-only."""
+"""The console's audit log: decisions, payments and suspensions, read-only."""
 
 from typing import ClassVar
 
@@ -19,6 +19,7 @@ from contoso.models import Event, EventKind, Ticket, User
 KIND_LABELS = {
     EventKind.TICKET_APPROVED: "Ticket approved",
     EventKind.TICKET_DENIED: "Ticket denied",
+    EventKind.TICKET_PAID: "Ticket paid",
     EventKind.EMPLOYEE_SUSPENDED: "Employee suspended",
     EventKind.EMPLOYEE_REACTIVATED: "Employee reactivated",
 }

@@ -17,6 +17,7 @@ from contoso.admin.categories import CategoryAdmin
 from contoso.admin.chart import monthly_spend_svg
 from contoso.admin.employees import EmployeeAdmin
 from contoso.admin.invitations import InvitationAdmin
+from contoso.admin.payments import PaymentAdmin
 from contoso.admin.tickets import TicketAdmin
 from contoso.admin.views import ConsoleView
 from contoso.auth.security import Security
@@ -24,12 +25,13 @@ from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
 from contoso.formatting import amount, count, moment, month
 from contoso.middleware import CSRF_FIELD, csrf_token
-from contoso.tickets.display import flag_badges
+from contoso.tickets.display import flag_badges, status_badge
 
 TEMPLATES = Path(__file__).parent / "templates"
 # In the menu's order.
 CONSOLE_VIEWS: tuple[type[ConsoleView], ...] = (
     TicketAdmin,
+    PaymentAdmin,
     EmployeeAdmin,
     CategoryAdmin,
     AuditLogAdmin,
@@ -76,9 +78,12 @@ def mount_console(app: FastAPI, database: Database, security: Security, zone: Zo
         "amount": amount,
         "moment": moment,
         "flag_badges": flag_badges,
+        "status_badge": status_badge,
     }
     # The console's routes see its own app, not `app`: receipts are served from there.
     console.admin.state.receipt_storage = app.state.receipt_storage
+    # And the settings, for the payment file the API's handler writes (its TIMEZONE).
+    console.admin.state.settings = app.state.settings
     for view in CONSOLE_VIEWS:
         console.add_view(view.for_app(zone))
     _accept_posts(console)

@@ -12,6 +12,7 @@ from sqladmin._types import _UNSET, ColumnFilter
 from sqladmin.flash import Flash
 from sqlalchemy import Select, Subquery, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import joinedload
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -35,6 +36,8 @@ from contoso.database import estimated_count
 from contoso.errors import ContosoError, NotFound
 from contoso.formatting import amount
 from contoso.models import Ticket, TicketFlag, TicketStatus
+from contoso.payments import service as payments_service
+from contoso.payments.schemas import PaymentCreate, PaymentReport, PaymentSkipped
 from contoso.receipts import service as receipts_service
 from contoso.receipts.download import receipt_response
 from contoso.receipts.files import stored_type
@@ -53,6 +56,8 @@ SHORT_DESCRIPTION = 60
 OPENED_FIELD = "opened"
 # The approval confirmation's checkbox: approve the flagged tickets of the selection too.
 INCLUDE_FLAGGED_FIELD = "include_flagged"
+# The payment confirmation's bank or payment reference (blank: generated).
+REFERENCE_FIELD = "reference"
 
 
 class CategoryFilter:
@@ -211,6 +216,40 @@ def _flag_names(ticket: Ticket) -> str:
     return ", ".join(FLAG_LABELS[TicketFlag(flag)] for flag in ticket.flags)
 
 
+def _payer(ticket: Ticket, _: str) -> str:
+    return ticket.paid_by.username if ticket.paid_by else ""
+
+
+def _payment(ticket: Ticket, _: str) -> Markup:
+    """The batch a paid ticket went out in: its reference, opening its page."""
+    if ticket.payment is None:
+        return Markup("")
+    return Markup('<a id="payment" href="../../payments/details/{0}">{1}</a>').format(
+        ticket.payment.id, ticket.payment.reference
+    )
+
+
+def _paid_message(report: PaymentReport) -> str:
+    """`Paid 12 tickets (3 employees, 1,234.50) as PAY-…; 2 skipped: 1 not approved.`"""
+    people = len(report.employees)
+    return outcome_message(
+        "Paid",
+        "ticket",
+        report.tickets,
+        {skip.id: skip.reason for skip in report.skipped},
+        f"({people} employee{'' if people == 1 else 's'}, {amount(report.total)})"
+        f" as {report.reference}",
+    )
+
+
+@dataclass(frozen=True)
+class SkippedTicket:
+    """A selected ticket a payment would leave out: why, and the ticket if visible."""
+
+    skip: PaymentSkipped
+    ticket: TicketRead | None
+
+
 class TicketAdmin(ConsoleView, model=Ticket):
     url_identity = "tickets"
     name = "Ticket"
@@ -239,6 +278,9 @@ class TicketAdmin(ConsoleView, model=Ticket):
         Ticket.decided_by_id,
         Ticket.decided_at,
         Ticket.decision_note,
+        Ticket.paid_at,
+        Ticket.paid_by_id,
+        Ticket.payment_id,
     ]
     column_labels: ClassVar = {
         Ticket.id: "#",
@@ -254,6 +296,9 @@ class TicketAdmin(ConsoleView, model=Ticket):
         Ticket.decided_at: "Decided at",
         Ticket.decision_note: "Note",
         Ticket.created_at: "Filed at",
+        Ticket.paid_at: "Paid at",
+        Ticket.paid_by_id: "Paid by",
+        Ticket.payment_id: "Payment",
     }
     column_formatters: ClassVar = {
         Ticket.owner_id: _employee,
@@ -271,6 +316,8 @@ class TicketAdmin(ConsoleView, model=Ticket):
         Ticket.links: _links,
         Ticket.decided_by_id: _decider,
         Ticket.decision_note: _note,
+        Ticket.paid_by_id: _payer,
+        Ticket.payment_id: _payment,
     }
     column_searchable_list: ClassVar = [Ticket.description]
     column_sortable_list: ClassVar = [
@@ -326,7 +373,10 @@ class TicketAdmin(ConsoleView, model=Ticket):
 
     def details_query(self, request: Request) -> AnySelect:
         ticket_id = pk_of(request)
-        statement = all_visible_ticket_models()
+        # The page, unlike the list, shows who paid and in which batch.
+        statement = all_visible_ticket_models().options(
+            joinedload(Ticket.paid_by), joinedload(Ticket.payment)
+        )
         return statement.where(Ticket.id == ticket_id if ticket_id else false())
 
     def search_query(self, stmt: AnySelect, term: str) -> AnySelect:
@@ -400,9 +450,83 @@ class TicketAdmin(ConsoleView, model=Ticket):
         # Read after the session closed: a slow download holds no connection.
         return receipt_response(request.app.state.receipt_storage, found)
 
-    # SQLAdmin lists actions last defined first: Deny is defined first so that the menu
-    # reads Approve, then Deny. The detail page offers them itself, only while the
-    # ticket is pending (ticket_details.html).
+    # SQLAdmin lists actions last defined first: Mark paid, then Deny, are defined first
+    # so that the menu reads Approve, Deny, Mark paid. The detail page offers Approve and
+    # Deny itself, only while the ticket is pending (ticket_details.html).
+    @action("pay", "Mark paid", add_in_detail=False, add_in_list=True)
+    async def pay(self, request: Request) -> Response:
+        form, ids = await selection(request)
+        if ids is None:
+            Flash.warning(request, "Select at least one ticket to mark paid first.")
+            return self._back_to_list(request, form)
+        if form is None:
+            return await self._show_payment(request, ids)
+        typed = str(form.get(REFERENCE_FIELD, ""))
+        try:
+            reference = PaymentCreate(ticket_ids=ids, reference=typed).reference
+        except ValidationError as exc:
+            error = "; ".join(e["msg"] for e in exc.errors())
+            return await self._show_payment(request, ids, form, typed, error, 400)
+        try:
+            async with self.sessions.begin() as session:
+                report = await payments_service.pay_tickets(
+                    session, request.state.employer, ids, reference
+                )
+        except ContosoError as exc:  # nothing payable, or the reference taken: nothing paid
+            return await self._payment_refused(request, form, ids, typed, exc)
+        Flash.success(request, _paid_message(report))
+        return self._back_to_list(request, form)
+
+    async def _payment_refused(
+        self, request: Request, form: FormData, ids: list[int], typed: str, error: ContosoError
+    ) -> Response:
+        """Nothing paid. While some of the selection can still be paid (the reference
+        was the problem) the form comes back to fix it; otherwise the list says why, as
+        a decision that decides nothing does."""
+        async with self.sessions() as session:
+            preview = await payments_service.preview_payment(session, request.state.employer, ids)
+        if preview.employees:
+            return await self._show_payment(
+                request, ids, form, typed, error.message, error.status_code
+            )
+        Flash.warning(request, error.message)
+        return self._back_to_list(request, form)
+
+    async def _show_payment(
+        self,
+        request: Request,
+        ids: list[int],
+        form: FormData | None = None,
+        reference: str = "",
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        """The payment's confirmation: what each employee is paid, the grand total, and
+        the tickets left out with why, all as `payments_service` will decide them."""
+        employer = request.state.employer
+        async with self.sessions() as session:
+            preview = await payments_service.preview_payment(session, employer, ids)
+            left_out = [skip.id for skip in preview.skipped]
+            shown = await tickets_service.tickets_by_ids(session, employer, left_out)
+        by_id = {ticket.id: ticket for ticket in shown}
+        return await self.templates.TemplateResponse(
+            request,
+            "confirm_payment.html",
+            {
+                "model_view": self,
+                "title": "Mark paid",
+                "selected": len(ids),
+                "preview": preview,
+                "skipped": [SkippedTicket(skip, by_id.get(skip.id)) for skip in preview.skipped],
+                "pks": ",".join(str(i) for i in ids),
+                "back": self.list_to_return_to(request, form),
+                "reference": reference,
+                "reference_field": REFERENCE_FIELD,
+                "error": error,
+            },
+            status_code=status,
+        )
+
     @action("deny", "Deny", add_in_detail=False, add_in_list=True)
     async def deny(self, request: Request) -> Response:
         return await self._decide(request, TicketStatus.DENIED)

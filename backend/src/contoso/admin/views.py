@@ -26,6 +26,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from contoso.admin.export import CHUNK_ROWS, ExportColumn, csv_chunks
 from contoso.employees.schemas import EmployeeSkip
 from contoso.formatting import moment
+from contoso.payments.schemas import PaymentSkip
 from contoso.spreadsheets import csv_download
 from contoso.tickets.schemas import TicketSkip
 from contoso.validation import MAX_RECORD_ID, MAX_SELECTION, search_text
@@ -97,9 +98,14 @@ def pk_of(request: Request) -> int | None:
 
 
 def outcome_message(
-    verb: str, noun: str, done: int, skipped: Mapping[int, TicketSkip | EmployeeSkip]
+    verb: str,
+    noun: str,
+    done: int,
+    skipped: Mapping[int, TicketSkip | EmployeeSkip | PaymentSkip],
+    detail: str = "",
 ) -> str:
-    message = f"{verb} {done} {noun}{'' if done == 1 else 's'}"
+    """`Paid 12 tickets (detail); 2 skipped: 1 not approved, 1 already paid.`"""
+    message = f"{verb} {done} {noun}{'' if done == 1 else 's'}{detail and f' {detail}'}"
     if skipped:
         reasons = Counter(skipped.values())
         parts = ", ".join(f"{count} {reason.label}" for reason, count in reasons.items())

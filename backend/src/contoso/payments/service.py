@@ -3,6 +3,7 @@ employee is owed. Shared by the API, the console and the pages."""
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -131,11 +132,21 @@ async def pay_tickets(
     await session.execute(
         select(User.id).where(User.id.in_(owners)).order_by(User.id).with_for_update(read=True)
     )
+    # Then the approved tickets, locked in id order: the UPDATE's own locking order
+    # follows its plan, which differs between connections (custom or generic), and
+    # overlapping batches locking in different orders deadlock.
+    payable = (
+        select(Ticket.id)
+        .where(among(Ticket.id, wanted), Ticket.status == TicketStatus.APPROVED)
+        .order_by(Ticket.id)
+        .with_for_update(key_share=True)
+    )
+    locked = list((await session.scalars(payable)).all())
     reference = reference or _generated_reference(datetime.now())
     try:
         # A savepoint: a reference already used is a 409 and the transaction lives on.
         async with session.begin_nested():
-            paid = set((await session.scalars(_paying(employer.id, reference, wanted))).all())
+            paid = set((await session.scalars(_paying(employer.id, reference, locked))).all())
     except IntegrityError as exc:
         if "uq_payments_reference" not in str(exc.orig):
             raise
@@ -265,4 +276,59 @@ async def reimbursement(session: AsyncSession, user: User, zone: ZoneInfo) -> Re
     return Reimbursement(
         owed=Money(tickets=owed[0], amount=owed[1]),
         paid_this_year=Money(tickets=paid[0], amount=paid[1]),
+    )
+
+
+@dataclass(frozen=True)
+class PaymentPreview:
+    """What paying a selection now would pay, per employee, and leave out, and why."""
+
+    employees: list[EmployeePaid]
+    skipped: list[PaymentSkipped]
+
+    @property
+    def tickets(self) -> int:
+        return sum(len(employee.tickets) for employee in self.employees)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((employee.amount for employee in self.employees), Decimal("0.00"))
+
+
+async def preview_payment(
+    session: AsyncSession, employer: User, ticket_ids: Sequence[int]
+) -> PaymentPreview:
+    """What `pay_tickets` would pay among `ticket_ids` if it ran now, per employee (as
+    `get_payment` shares a batch), and what it would skip with its reason: for a
+    confirmation. Read-only; `pay_tickets` decides again (another payment may come first)."""
+    ensure_employer(employer, "pay tickets")
+    wanted = list(dict.fromkeys(ticket_ids))
+    # The conditions of `_paying`'s UPDATE: approved and visible.
+    shares = await session.execute(
+        select(
+            User.id,
+            User.username,
+            User.email,
+            func.sum(Ticket.amount),
+            func.array_agg(aggregate_order_by(Ticket.id, Ticket.id)),
+        )
+        .join(User, User.id == Ticket.owner_id)
+        .where(
+            among(Ticket.id, wanted),
+            Ticket.status == TicketStatus.APPROVED,
+            Ticket.id.in_(all_visible_ticket_ids()),
+        )
+        .group_by(User.id)
+        .order_by(func.lower(User.username), User.id)
+    )
+    employees = [
+        EmployeePaid(id=id_, username=username, email=email, amount=amount, tickets=list(tickets))
+        for id_, username, email, amount, tickets in shares
+    ]
+    payable = {ticket for employee in employees for ticket in employee.tickets}
+    unpaid = [i for i in wanted if i not in payable]
+    skipped = await _skip_reasons(session, unpaid) if unpaid else {}
+    return PaymentPreview(
+        employees=employees,
+        skipped=[PaymentSkipped(id=i, reason=reason) for i, reason in skipped.items()],
     )

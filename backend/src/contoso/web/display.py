@@ -1,13 +1,16 @@
-"""How categories, policy flags and receipt limits read on the employee pages."""
+"""How categories, policy flags, receipt limits and payments read on the employee pages."""
 
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
+from markupsafe import Markup
 
 from contoso.categories.schemas import CategoryRead, CategoryRef
-from contoso.formatting import LOCALE, amount
+from contoso.formatting import LOCALE, amount, count, moment
 from contoso.models import TicketFlag
+from contoso.payments.schemas import Money
 from contoso.receipts.files import JPEG, PDF, PNG, WEBP
 from contoso.tickets.display import flag_reason
 from contoso.tickets.schemas import TicketRead
@@ -67,3 +70,35 @@ def size_limit(size: int) -> str:
     unit, scale = ("MB", 1024 * 1024) if size >= 1024 * 1024 else ("KB", 1024)
     value = (Decimal(size) / scale).quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
     return f"{format_decimal(value, format='#,##0.#', locale=LOCALE)} {unit}"
+
+
+def _tickets(money: Money) -> str:
+    return f"{count(money.tickets)} ticket{'' if money.tickets == 1 else 's'}"
+
+
+def owed_summary(owed: Money) -> Markup:
+    """`Owed to you: 1,234.50 (3 tickets approved, not yet paid)`, or that nothing is."""
+    if not owed.tickets:
+        return Markup("Nothing owed to you right now.")
+    return Markup("Owed to you: <strong>{}</strong> ({} approved, not yet paid)").format(
+        amount(owed.amount), _tickets(owed)
+    )
+
+
+def paid_summary(paid: Money) -> Markup:
+    """`Paid this year: 5,678.00 (12 tickets)`, or that nothing was yet."""
+    if not paid.tickets:
+        return Markup("Nothing paid to you yet this year.")
+    return Markup("Paid this year: <strong>{}</strong> ({})").format(
+        amount(paid.amount), _tickets(paid)
+    )
+
+
+def payment_note(ticket: TicketRead, zone: ZoneInfo) -> Markup | None:
+    """When, in `zone`, and under which reference a paid ticket was paid:
+    `Paid on 2026-11-28 14:03 UTC · ref SEPA-2026-11-28`; None for an unpaid one."""
+    if ticket.paid_at is None or ticket.payment is None:
+        return None
+    return Markup(
+        'Paid on <time datetime="{}">{}</time> · <span class="payment-reference">ref {}</span>'
+    ).format(ticket.paid_at.isoformat(), moment(ticket.paid_at, zone), ticket.payment.reference)

@@ -28,6 +28,7 @@ from contoso.errors import (
     UnsupportedMediaType,
 )
 from contoso.models import Role, TicketStatus, User
+from contoso.payments.service import reimbursement
 from contoso.receipts import service as receipts
 from contoso.receipts.dependencies import ReceiptStorageDep
 from contoso.receipts.download import receipt_response
@@ -40,7 +41,13 @@ from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
 from contoso.web.dependencies import CurrentEmployee, OwnTicket, Redirect, home_of
-from contoso.web.display import category_options, default_category_id, size_limit
+from contoso.web.display import (
+    category_options,
+    default_category_id,
+    owed_summary,
+    paid_summary,
+    size_limit,
+)
 from contoso.web.forms import (
     MAX_FORM_FILES,
     UNREADABLE_FORM,
@@ -167,6 +174,8 @@ async def _tickets_page(
         session, user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     categories = await list_categories(session, user)
+    zone = request.app.state.settings.zone
+    money = await reimbursement(session, user, zone)
     return render(
         request,
         "tickets.html",
@@ -176,9 +185,13 @@ async def _tickets_page(
             "total": listing.total,
             "page": page,
             "pages": max(1, -(-listing.total // PAGE_SIZE)),
+            "zone": zone,
+            "owed": owed_summary(money.owed),
+            "paid_this_year": paid_summary(money.paid_this_year),
             "values": {"category_id": str(default_category_id(categories) or "")},
             "errors": {},
             "pending": TicketStatus.PENDING,
+            "approved": TicketStatus.APPROVED,
             "categories": category_options(categories),
             "policies": categories,
             "receipts_help": _receipts_help(request),

@@ -12,7 +12,7 @@ from contoso.auth.security import Security
 from contoso.formatting import amount
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import status_badge
-from contoso.web.display import RECEIPT_ACCEPT, flag_notes
+from contoso.web.display import RECEIPT_ACCEPT, flag_notes, payment_note
 
 
 def employer_signup(request: Request) -> str:
@@ -29,6 +29,7 @@ templates.env.globals |= {
     "status_badge": status_badge,
     "employer_signup": employer_signup,
     "flag_notes": flag_notes,
+    "payment_note": payment_note,
     "receipt_accept": RECEIPT_ACCEPT,
 }
 templates.env.filters["amount"] = amount
