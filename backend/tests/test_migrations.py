@@ -3,11 +3,13 @@
 import asyncio
 
 import asyncpg
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from contoso.bootstrap import alembic_config, migrate
@@ -278,4 +280,177 @@ async def _read_through_the_api(
     return {
         "twin": twin.json(),
         "listed duplicates": [ticket["id"] for ticket in listed.json()["items"]],
+    }
+
+
+# The head before payments, and the revision that adds them.
+BEFORE_PAYMENTS, PAYMENTS = CATEGORIES, "c394a05e43ea"
+PAYMENT_COLUMNS = ("payment_id", "paid_at", "paid_by_id")
+
+
+def test_the_payments_migration_leaves_every_ticket_as_it_was_and_unpaid(database_url, settings):
+    scratch = asyncio.run(recreate_database(database_url, SCRATCH))
+    migrate(scratch, BEFORE_PAYMENTS)
+    users = asyncio.run(_categorised_tickets(scratch))
+    before = asyncio.run(_stored_rows(scratch))
+
+    migrate(scratch, PAYMENTS)
+
+    after = asyncio.run(_stored_rows(scratch))
+    assert {
+        ticket_id: {column: row.pop(column) for column in PAYMENT_COLUMNS}
+        for ticket_id, row in after["tickets"].items()
+    } == dict.fromkeys(before["tickets"], dict.fromkeys(PAYMENT_COLUMNS))
+    assert after["tickets"] == before["tickets"]  # every other column as it was
+    assert after["totals"] == before["totals"]
+    assert after["paid_totals"] == []
+    # The app lists them as any ticket, unpaid, and can pay an approved one.
+    seen = asyncio.run(_listed_then_paid(settings, scratch, users))
+    assert seen["listed"] == {
+        ticket_id: (row["status"], None, None, None)
+        for ticket_id, row in before["tickets"].items()
+        if row["owner_id"] != users["suspended"]
+    }
+    assert seen["payment"].status_code == 201, seen["payment"].text
+    assert seen["payment"].json()["paid"] == [
+        ticket_id
+        for ticket_id, row in before["tickets"].items()
+        if (row["owner_id"], row["status"]) == (users["alice"], "approved")
+    ]
+
+
+def test_downgrading_past_payments_is_refused_once_a_ticket_is_paid(database_url, settings):
+    scratch = asyncio.run(recreate_database(database_url, SCRATCH))
+    migrate(scratch, BEFORE_PAYMENTS)
+    users = asyncio.run(_categorised_tickets(scratch))
+    before = asyncio.run(_stored_rows(scratch))
+    migrate(scratch)
+
+    # Nothing paid yet: the way back is open, and loses nothing.
+    command.downgrade(alembic_config(scratch), BEFORE_PAYMENTS)
+    assert asyncio.run(_stored_rows(scratch)) == before
+    migrate(scratch)
+    paid = asyncio.run(_listed_then_paid(settings, scratch, users))["payment"]
+    assert paid.status_code == 201, paid.text
+
+    with pytest.raises(DBAPIError, match="tickets have been paid; downgrading would lose that"):
+        command.downgrade(alembic_config(scratch), BEFORE_PAYMENTS)
+
+    after = asyncio.run(_stored_rows(scratch))
+    assert after["revision"] == PAYMENTS
+    # Alice's two approved tickets stay paid; Sam's, hidden, stays approved.
+    statuses = [row["status"] for row in after["tickets"].values()]
+    assert statuses == ["pending", "paid", "paid", "denied", "approved"]
+    assert after["payments"] == 1
+
+
+async def _categorised_tickets(url: str) -> dict[str, int]:
+    """Users and tickets as the categories revision stored them, written with SQL: a
+    boss; Alice, with pending, approved and denied tickets under General; and Sam,
+    suspended, with an approved one."""
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        boss = await connection.fetchval(
+            "INSERT INTO users (email, username, password_hash, role) "
+            "VALUES ('boss@example.com', 'Boss', 'x', 'employer') RETURNING id"
+        )
+        alice, sam = [
+            await connection.fetchval(
+                "INSERT INTO users (email, username, password_hash, role, suspended,"
+                " suspended_at) VALUES ($1, $2, 'x', 'employee', $3,"
+                " CASE WHEN $3 THEN now() END) RETURNING id",
+                f"{name.lower()}@example.com",
+                name,
+                name == "Sam",
+            )
+            for name in ("Alice", "Sam")
+        ]
+        await connection.execute(
+            """
+            INSERT INTO tickets (owner_id, spent_on, amount, description, links, category_id,
+                                 status, decided_by_id, decided_at, decision_note)
+            SELECT owner, DATE '2026-01-10' + n, 10.50 + n, 'Lunch ' || n,
+                   ARRAY['https://x.example'], (SELECT id FROM categories WHERE is_default),
+                   s::ticket_status,
+                   CASE WHEN s <> 'pending' THEN $3::bigint END,
+                   CASE WHEN s <> 'pending'
+                        THEN TIMESTAMPTZ '2026-02-01 09:00+00' + n * INTERVAL '1 hour'
+                   END,
+                   CASE WHEN s = 'denied' THEN 'No receipt' END
+            FROM (VALUES ($1::bigint, 'pending', 1), ($1, 'approved', 2), ($1, 'approved', 3),
+                         ($1, 'denied', 4), ($2::bigint, 'approved', 5)) AS t (owner, s, n)
+            """,
+            alice,
+            sam,
+            boss,
+        )
+        # Some running totals, as the categories revision kept them.
+        await connection.execute(
+            "INSERT INTO decided_totals VALUES ('2026-01-01', 'approved', 2, 25.00, 0, 0),"
+            " ('2026-02-01', 'approved', 0, 0, 2, 25.00)"
+        )
+    finally:
+        await connection.close()
+    return {"boss": boss, "alice": alice, "suspended": sam}
+
+
+async def _stored_rows(url: str) -> dict:
+    """The tickets by id (every column), the running totals, the paid totals (None
+    when there is no such table), the payments and the revision."""
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        tickets = await connection.fetch("SELECT * FROM tickets ORDER BY id")
+        totals = await connection.fetch(
+            "SELECT 'decided', month, status::text, spent_tickets, decided_tickets"
+            " FROM decided_totals UNION ALL"
+            " SELECT 'pending', month, owner_id::text, tickets, 0 FROM pending_totals"
+            " ORDER BY 1, 2, 3"
+        )
+        paying = await connection.fetchval("SELECT to_regclass('payments') IS NOT NULL")
+        return {
+            "revision": await connection.fetchval("SELECT version_num FROM alembic_version"),
+            "tickets": {row["id"]: dict(row) for row in tickets},
+            "totals": [tuple(row) for row in totals],
+            "paid_totals": (
+                [tuple(row) for row in await connection.fetch("SELECT * FROM paid_totals")]
+                if paying
+                else None
+            ),
+            "payments": (
+                await connection.fetchval("SELECT count(*) FROM payments") if paying else None
+            ),
+        }
+    finally:
+        await connection.close()
+
+
+async def _listed_then_paid(settings, url: str, users: dict[str, int]) -> dict:
+    """The app on the migrated database: the employer's list (status and payment
+    fields by id), then a payment of the approved tickets listed."""
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    # Tokens are issued directly: these users have no usable password.
+    boss = app.state.security.tokens.issue(User(id=users["boss"], token_version=0))
+    headers = {"Authorization": f"Bearer {boss}"}
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+            listed = await http.get("/api/tickets", headers=headers)
+            assert listed.status_code == 200, listed.text
+            tickets = listed.json()["items"]
+            approved = [ticket["id"] for ticket in tickets if ticket["status"] == "approved"]
+            payment = await http.post(
+                "/api/payments", json={"ticket_ids": approved}, headers=headers
+            )
+    finally:
+        await app.state.database.dispose()
+    return {
+        "listed": {
+            ticket["id"]: (
+                ticket["status"],
+                ticket["paid_at"],
+                ticket["paid_by"],
+                ticket["payment"],
+            )
+            for ticket in tickets
+        },
+        "payment": payment,
     }

@@ -1,15 +1,19 @@
 """The dashboard's running totals stay equal to a recount of the tickets, whatever mix of
-filings, edits, decisions, suspensions and reactivations happens, at once or in turn."""
+filings, edits, decisions, payments, suspensions and reactivations happens, at once or in
+turn."""
 
 import asyncio
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 import asyncpg
 from httpx import Response
+from sqlalchemy import DateTime, Numeric, column, select, text, values
 
+from contoso.dashboard import service as dashboard_service
 from contoso.dashboard import totals
 from contoso.employees import service as employees_service
-from contoso.models import TicketStatus, User
+from contoso.models import PaidTotal, TicketStatus, User
 from contoso.tickets import service as tickets_service
 from tests.support.databases import plain_url
 from tests.support.totals import stored_and_recounted
@@ -64,7 +68,14 @@ async def test_totals_follow_each_kind_of_change_in_turn(client, factory, databa
     assert len(bulk.json()["decided"]) == 2
     await assert_totals_match_a_recount(database_url)
 
-    # Bob's tickets leave with him and come back with him.
+    # A payment moves approved tickets to paid, counted in the month they were paid.
+    paid = await client.post(
+        "/api/payments", json={"ticket_ids": [a1["id"], b1["id"]]}, headers=boss.headers
+    )
+    assert paid.json()["paid"] == sorted([a1["id"], b1["id"]])
+    await assert_totals_match_a_recount(database_url)
+
+    # Bob's tickets, paid ones too, leave with him and come back with him.
     assert (await client.post(f"/api/employees/{bob.id}/suspend", headers=boss.headers)).is_success
     await assert_totals_match_a_recount(database_url)
     await client.post(f"/api/employees/{bob.id}/reactivate", headers=boss.headers)
@@ -113,11 +124,18 @@ async def test_concurrent_changes_never_lose_an_increment(client, factory, datab
                 for ticket in tickets[::4]
             ),
             client.post(f"/api/employees/{flipping.id}/{state}", headers=bosses[0].headers),
+            # Whatever is approved by then is paid, by two batches that overlap.
+            *(
+                client.post("/api/payments", json={"ticket_ids": ids}, headers=boss.headers)
+                for boss in bosses
+            ),
         )
-        # Every request was answered: a decided or hidden ticket is a 4xx, never a 5xx.
+        # Every request was answered: a decided, paid or hidden ticket is a 4xx, never a 5xx.
         responses = [answer for answer in answers if isinstance(answer, Response)]
         assert all(response.status_code < 500 for response in responses)
         await assert_totals_match_a_recount(database_url)
+    paid = await client.get("/api/tickets?status=paid", headers=bosses[0].headers)
+    assert paid.json()["total"] > 0  # the payments were in the mix
 
 
 async def _user(session, user_id: int) -> User:
@@ -183,8 +201,11 @@ async def test_a_rebuild_from_the_tickets_finds_what_the_services_kept(
 ):
     alice, boss = await factory.employee(), await factory.employer()
     paid = await factory.ticket(alice, spent_on=day_in_month(1))
+    approved = await factory.ticket(alice, spent_on=day_in_month(2))
     await factory.ticket(alice)
-    await client.post(f"/api/tickets/{paid['id']}/approve", headers=boss.headers)
+    for ticket in (paid, approved):
+        await client.post(f"/api/tickets/{ticket['id']}/approve", headers=boss.headers)
+    await client.post("/api/payments", json={"ticket_ids": [paid["id"]]}, headers=boss.headers)
     connection = await asyncpg.connect(plain_url(database_url))
     try:
         kept, _ = await stored_and_recounted(connection)
@@ -195,4 +216,68 @@ async def test_a_rebuild_from_the_tickets_finds_what_the_services_kept(
         await connection.close()
 
     assert rebuilt == kept
-    assert kept["pending"] and kept["decided"]
+    assert kept["pending"] and kept["paid"]
+    assert {status for _, status in kept["decided"]} == {"approved", "paid"}
+
+
+async def test_payments_are_counted_in_their_month_in_utc_whatever_the_sessions_zone(app):
+    paid = values(
+        column("paid_at", DateTime(timezone=True)),
+        column("amount", Numeric(12, 2)),
+        name="paid",
+    ).data(
+        [
+            # 1 March in Shanghai, still February in UTC.
+            (datetime.fromisoformat("2026-02-28T23:30:00+00:00"), Decimal("10.00")),
+            (datetime.fromisoformat("2026-03-01T07:59:00+08:00"), Decimal("5.00")),
+            (datetime.fromisoformat("2026-03-01T08:00:00+08:00"), Decimal("1.00")),
+        ]
+    )
+
+    async with app.state.database.engine.connect() as connection:
+        await connection.execute(text("SET LOCAL TIME ZONE 'Asia/Shanghai'"))
+        await connection.execute(totals.count_paid(paid, 1))
+        counted = (await connection.execute(select(PaidTotal).order_by(PaidTotal.month))).all()
+        await connection.rollback()
+
+    assert [tuple(row) for row in counted] == [
+        (date(2026, 2, 1), 2, Decimal("15.00")),
+        (date(2026, 3, 1), 1, Decimal("1.00")),
+    ]
+
+
+async def test_the_dashboard_shows_paid_tickets_as_approved_and_no_longer_owed(
+    app, client, factory
+):
+    alice, boss = await factory.employee(), await factory.employer()
+    paid = await factory.ticket(alice, amount="100.00", spent_on=day_in_month(0))
+    owed = await factory.ticket(alice, amount="30.00", spent_on=day_in_month(1))
+    for ticket in (paid, owed):
+        await client.post(f"/api/tickets/{ticket['id']}/approve", headers=boss.headers)
+    sessions = app.state.database.sessionmaker
+
+    async def figures() -> dashboard_service.Dashboard:
+        async with sessions() as session:
+            return await dashboard_service.dashboard(session, await _user(session, boss.id))
+
+    before = await figures()
+    await client.post("/api/payments", json={"ticket_ids": [paid["id"]]}, headers=boss.headers)
+    after = await figures()
+    await client.post(f"/api/employees/{alice.id}/suspend", headers=boss.headers)
+    hidden = await figures()
+
+    assert (before.awaiting_payment, before.awaiting_payment_amount) == (2, Decimal("130.00"))
+    assert (before.paid_this_month, before.paid_amount_this_month) == (0, Decimal("0.00"))
+    assert (after.awaiting_payment, after.awaiting_payment_amount) == (1, Decimal("30.00"))
+    assert (after.paid_this_month, after.paid_amount_this_month) == (1, Decimal("100.00"))
+    # Paid was approved first: it stays in the approvals and in the month's spend.
+    assert (after.approved_this_month, after.approved_amount_this_month) == (
+        2,
+        Decimal("130.00"),
+    )
+    assert after.monthly[-1].approved == Decimal("100.00")
+    assert (hidden.awaiting_payment, hidden.paid_this_month, hidden.approved_this_month) == (
+        0,
+        0,
+        0,
+    )

@@ -9,6 +9,8 @@ import asyncpg
 _SPENT_MONTH = "(t.spent_on - (extract(day FROM t.spent_on)::int - 1))"
 _DECIDED_DAY = "(t.decided_at AT TIME ZONE 'UTC')::date"
 _DECIDED_MONTH = f"({_DECIDED_DAY} - (extract(day FROM {_DECIDED_DAY})::int - 1))"
+_PAID_DAY = "(t.paid_at AT TIME ZONE 'UTC')::date"
+_PAID_MONTH = f"({_PAID_DAY} - (extract(day FROM {_PAID_DAY})::int - 1))"
 
 _PENDING_RECOUNT = f"""
     SELECT t.owner_id, {_SPENT_MONTH} AS month, count(*) AS tickets, sum(t.amount) AS amount
@@ -29,22 +31,32 @@ _DECIDED_RECOUNT = f"""
     ) visible_decided
     GROUP BY 1, 2
 """
+# Paid tickets of visible employees, by the month (UTC) they were paid in.
+_PAID_RECOUNT = f"""
+    SELECT {_PAID_MONTH} AS month, count(*) AS tickets, sum(t.amount) AS amount
+    FROM tickets t JOIN users u ON u.id = t.owner_id
+    WHERE t.status = 'paid' AND NOT u.suspended
+    GROUP BY 1
+"""
 
 
 Totals = dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
 
 
-def _by_key(rows: list[asyncpg.Record]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    # Both tables have a two-column key.
-    return {tuple(row)[:2]: tuple(row)[2:] for row in rows}
+def _by_key(
+    rows: list[asyncpg.Record], key_columns: int = 2
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {tuple(row)[:key_columns]: tuple(row)[key_columns:] for row in rows}
 
 
 async def stored_and_recounted(connection: asyncpg.Connection) -> tuple[Totals, Totals]:
-    """(stored, recounted): both tables' rows by key, as stored and as recounted.
+    """(stored, recounted): the three tables' rows by key (`pending`, `decided` with
+    paid tickets under status `paid`, and `paid` by month of payment), as stored and as
+    recounted.
 
     Every stored pending row is compared (an emptied row left behind is a difference);
-    decided rows whose figures are all zero (an employee's suspended tickets taken out)
-    are left out.
+    decided and paid rows whose figures are all zero (an employee's suspended tickets
+    taken out) are left out.
     """
     pending = await connection.fetch("SELECT owner_id, month, tickets, amount FROM pending_totals")
     decided = await connection.fetch(
@@ -58,4 +70,11 @@ async def stored_and_recounted(connection: asyncpg.Connection) -> tuple[Totals, 
         "pending": _by_key(await connection.fetch(_PENDING_RECOUNT)),
         "decided": _by_key(await connection.fetch(_DECIDED_RECOUNT)),
     }
+    # A database migrated to a revision before payments has no paid totals to compare.
+    if await connection.fetchval("SELECT to_regclass('paid_totals') IS NOT NULL"):
+        paid = await connection.fetch(
+            "SELECT month, tickets, amount FROM paid_totals WHERE tickets <> 0 OR amount <> 0"
+        )
+        stored["paid"] = _by_key(paid, key_columns=1)
+        recounted["paid"] = _by_key(await connection.fetch(_PAID_RECOUNT), key_columns=1)
     return stored, recounted

@@ -129,3 +129,55 @@ async def test_suspension_racing_ticket_filing_loses_nothing(client, factory, ap
         refused_401=len(filings) - len(accepted),
         lost=0,
     )
+
+
+async def test_decisions_racing_a_payment_never_undo_it(client, factory, app):
+    alice, boss = await factory.employee(), await factory.employer()
+    ids = [(await factory.ticket(alice))["id"] for _ in range(10)]
+    await client.post(
+        "/api/tickets/decisions",
+        json={"ticket_ids": ids, "decision": "approve"},
+        headers=boss.headers,
+    )
+
+    payment, *decisions = await asyncio.gather(
+        client.post("/api/payments", json={"ticket_ids": ids}, headers=boss.headers),
+        *(
+            client.post(f"/api/tickets/{ticket_id}/{verdict}", headers=boss.headers)
+            for ticket_id in ids
+            for verdict in ("approve", "deny")
+        ),
+    )
+
+    # Approved before the race, so every decision is refused, paid or not yet.
+    assert [decision.status_code for decision in decisions] == [409] * 20
+    assert payment.json()["paid"] == ids
+    assert await _history_count(app, ids) == 10
+    assert await _history_count(app, ids, kinds=("ticket_paid",)) == 10
+
+
+async def test_twenty_overlapping_bulk_approvals_decide_each_ticket_once(
+    client, factory, app, figures
+):
+    employees = [await factory.employee() for _ in range(5)]
+    bosses = [await factory.employer() for _ in range(3)]
+    ids = [(await factory.ticket(employee))["id"] for employee in employees for _ in range(40)]
+    # Each batch names 40 tickets across employees; every ticket is named by four.
+    batches = [[ids[(start * 10 + n) % 200] for n in range(40)] for start in range(20)]
+
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/api/tickets/decisions",
+                json={"ticket_ids": batch, "decision": "approve"},
+                headers=bosses[n % 3].headers,
+            )
+            for n, batch in enumerate(batches)
+        )
+    )
+
+    assert {response.status_code for response in responses} == {200}
+    decided = [ticket_id for response in responses for ticket_id in response.json()["decided"]]
+    assert sorted(decided) == sorted(ids)  # each once, by one batch
+    assert await _history_count(app, ids) == 200
+    figures.add("races: 20 overlapping bulk approvals", tickets=200, decided_once=len(decided))

@@ -458,13 +458,25 @@ async def decide_tickets(
             select(User.id).where(User.id.in_(owners)).order_by(User.id).with_for_update(read=True)
         )
     unflagged = Ticket.flags == literal_column("'{}'")
+    decidable = or_(unflagged, literal(include_flagged or decision is TicketStatus.DENIED))
+    # Then the tickets, locked in id order: the UPDATE's own locking order follows its
+    # plan, which differs between connections (custom or generic), and overlapping
+    # bulk decisions locking in different orders deadlock.
+    locked = (
+        await session.scalars(
+            select(Ticket.id)
+            .where(among(Ticket.id, wanted), Ticket.status == TicketStatus.PENDING, decidable)
+            .order_by(Ticket.id)
+            .with_for_update(key_share=True)
+        )
+    ).all()
     decided_rows = (
         update(Ticket)
         .where(
-            among(Ticket.id, wanted),
+            among(Ticket.id, locked),
             Ticket.status == TicketStatus.PENDING,
             Ticket.id.in_(all_visible_ticket_ids()),
-            or_(unflagged, literal(include_flagged or decision is TicketStatus.DENIED)),
+            decidable,
         )
         .values(
             status=decision,
