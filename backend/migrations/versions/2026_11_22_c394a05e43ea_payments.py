@@ -50,7 +50,9 @@ def upgrade() -> None:
             ["created_by_id"], ["users.id"], name=op.f("fk_payments_created_by_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
-        sa.UniqueConstraint("reference", name=op.f("uq_payments_reference")),
+    )
+    op.create_index(
+        "uq_payments_reference", "payments", [sa.literal_column("lower(reference)")], unique=True
     )
     op.create_index(
         "ix_payments_recent",

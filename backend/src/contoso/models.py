@@ -268,12 +268,14 @@ class Payment(Base):
     __table_args__ = (
         CheckConstraint("tickets > 0", name="pays_something"),
         Index("ix_payments_recent", text("created_at DESC"), text("id DESC")),
+        # One batch per reference, however it is capitalised: "run-14" is "RUN-14".
+        Index("uq_payments_reference", text("lower(reference)"), unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # The bank transfer's or the accounting entry's reference: one batch per reference,
     # so the same run is never recorded (and paid) twice.
-    reference: Mapped[str] = mapped_column(String(140), unique=True)
+    reference: Mapped[str] = mapped_column(String(140))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     tickets: Mapped[int] = mapped_column(Integer)

@@ -82,8 +82,6 @@ def mount_console(app: FastAPI, database: Database, security: Security, zone: Zo
     }
     # The console's routes see its own app, not `app`: receipts are served from there.
     console.admin.state.receipt_storage = app.state.receipt_storage
-    # And the settings, for the payment file the API's handler writes (its TIMEZONE).
-    console.admin.state.settings = app.state.settings
     for view in CONSOLE_VIEWS:
         console.add_view(view.for_app(zone))
     _accept_posts(console)

@@ -14,8 +14,8 @@ from contoso.admin.views import AnySelect, ConsoleView, contains, pk_of, single_
 from contoso.errors import NotFound
 from contoso.formatting import amount
 from contoso.models import Payment
-from contoso.payments import endpoints as payments_endpoints
 from contoso.payments import service as payments_service
+from contoso.payments.export import payment_csv
 
 
 def _reference(payment: Payment, _: str) -> Markup:
@@ -89,16 +89,16 @@ class PaymentAdmin(ConsoleView, model=Payment):
 
     @expose("/{payment_id}/export")
     async def payment_file(self, request: Request) -> Response:
-        """The batch's CSV file for the bank or the accounts: the API's own
-        (`GET /api/payments/{id}/export`), byte for byte."""
+        """The batch's CSV file for the bank or the accounts, as the API gives it
+        (`GET /api/payments/{id}/export`)."""
         payment_id = single_id(request.path_params["payment_id"])
         if payment_id is None:
             raise HTTPException(404, "There is no such payment.")
         try:
             async with self.sessions() as session:
-                # The API's handler builds the file: one place for its columns and name.
-                return await payments_endpoints.export(
-                    payment_id, request, session, request.state.employer
+                payment = await payments_service.get_payment(
+                    session, request.state.employer, payment_id
                 )
+            return payment_csv(payment, self.zone)
         except NotFound as exc:
             raise HTTPException(404, exc.message) from exc

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, status
@@ -8,8 +7,8 @@ from contoso.auth.dependencies import CurrentUser
 from contoso.database import SessionDep
 from contoso.errors import error_responses
 from contoso.payments import service
+from contoso.payments.export import payment_csv
 from contoso.payments.schemas import PaymentCreate, PaymentPage, PaymentRead, PaymentReport
-from contoso.spreadsheets import Cell, csv_file
 from contoso.validation import MAX_RECORD_ID
 
 router = APIRouter(prefix="/payments", tags=["payments"], responses=error_responses(401, 403))
@@ -57,19 +56,4 @@ async def export(
     """The batch for the bank or the accounts: one line per employee (name, email,
     amount, ticket ids, reference), UTF-8 with a byte-order mark, formulas neutralised."""
     payment = await service.get_payment(session, user, payment_id)
-    rows: list[list[Cell]] = [
-        [
-            employee.username,
-            employee.email,
-            employee.amount,
-            [str(ticket) for ticket in employee.tickets],
-            payment.reference,
-        ]
-        for employee in payment.employees
-    ]
-    return csv_file(
-        ["Employee", "Email", "Amount", "Tickets", "Reference"],
-        rows,
-        request.app.state.settings.zone,
-        f"payment-{payment.id}-{date.today().isoformat()}.csv",
-    )
+    return payment_csv(payment, request.app.state.settings.zone)

@@ -79,6 +79,21 @@ class PaymentReport(PaymentRead):
     skipped: list[PaymentSkipped]
 
 
+class PaymentPreview(BaseModel):
+    """What paying a selection now would pay, per employee, and leave out, and why."""
+
+    employees: list[EmployeePaid]
+    skipped: list[PaymentSkipped]
+
+    @property
+    def tickets(self) -> int:
+        return sum(len(employee.tickets) for employee in self.employees)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((employee.amount for employee in self.employees), Decimal("0.00"))
+
+
 class PaymentPage(BaseModel):
     items: list[PaymentSummary]
     total: int

@@ -3,8 +3,7 @@ employee is owed. Shared by the API, the console and the pages."""
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -32,6 +31,7 @@ from contoso.payments.schemas import (
     EmployeePaid,
     Money,
     PaymentPage,
+    PaymentPreview,
     PaymentRead,
     PaymentReport,
     PaymentSkip,
@@ -48,6 +48,15 @@ def _generated_reference(now: datetime) -> str:
     return f"PAY-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
+def _payable(wanted: Sequence[int]) -> list[ColumnElement[bool]]:
+    """Among `wanted`, what can be paid: approved tickets of visible employees."""
+    return [
+        among(Ticket.id, wanted),
+        Ticket.status == TicketStatus.APPROVED,
+        Ticket.id.in_(all_visible_ticket_ids()),
+    ]
+
+
 def _paying(employer_id: int, reference: str, wanted: Sequence[int]) -> Select[int]:
     """The statement that pays: the approved visible tickets among `wanted` become paid
     in a new payment of their count and sum, each with a `ticket_paid` history row, and
@@ -59,11 +68,7 @@ def _paying(employer_id: int, reference: str, wanted: Sequence[int]) -> Select[i
     the_payment = select(payment_id.c.id).scalar_subquery()
     paid = (
         update(Ticket)
-        .where(
-            among(Ticket.id, wanted),
-            Ticket.status == TicketStatus.APPROVED,
-            Ticket.id.in_(all_visible_ticket_ids()),
-        )
+        .where(*_payable(wanted))
         .values(
             status=TicketStatus.PAID,
             payment_id=the_payment,
@@ -109,7 +114,8 @@ def _paying(employer_id: int, reference: str, wanted: Sequence[int]) -> Select[i
     return select(paid.c.id).add_cte(
         payment_id,
         recorded,
-        record_for_each(paid, EventKind.TICKET_PAID, employer_id).cte("history"),
+        # The reference on each ticket's history: which run paid it.
+        record_for_each(paid, EventKind.TICKET_PAID, employer_id, note=reference).cte("history"),
         totals.count_decided(was_approved, -1).cte("no_longer_approved"),
         totals.count_decided(paid, 1).cte("counted_paid"),
         totals.count_paid(paid, 1).cte("counted_paid_month"),
@@ -142,7 +148,7 @@ async def pay_tickets(
         .with_for_update(key_share=True)
     )
     locked = list((await session.scalars(payable)).all())
-    reference = reference or _generated_reference(datetime.now())
+    reference = reference or _generated_reference(datetime.now(UTC))
     try:
         # A savepoint: a reference already used is a 409 and the transaction lives on.
         async with session.begin_nested():
@@ -221,6 +227,27 @@ async def list_payments(
     )
 
 
+async def _shares(session: AsyncSession, *tickets: ColumnElement[bool]) -> list[EmployeePaid]:
+    """Each employee's share of the tickets that `tickets` selects: by name."""
+    rows = await session.execute(
+        select(
+            User.id,
+            User.username,
+            User.email,
+            func.sum(Ticket.amount),
+            func.array_agg(aggregate_order_by(Ticket.id, Ticket.id)),
+        )
+        .join(User, User.id == Ticket.owner_id)
+        .where(*tickets)
+        .group_by(User.id)
+        .order_by(func.lower(User.username), User.id)
+    )
+    return [
+        EmployeePaid(id=id_, username=username, email=email, amount=amount, tickets=list(ids))
+        for id_, username, email, amount, ids in rows
+    ]
+
+
 async def get_payment(session: AsyncSession, employer: User, payment_id: int) -> PaymentRead:
     """A payment batch with its tickets and what each employee was paid (employers
     only). A batch is a record of money sent: it lists every ticket it paid, also of
@@ -232,23 +259,7 @@ async def get_payment(session: AsyncSession, employer: User, payment_id: int) ->
     if found is None:
         raise NotFound(f"Payment {payment_id} not found.")
     payment, creator = found
-    shares = await session.execute(
-        select(
-            User.id,
-            User.username,
-            User.email,
-            func.sum(Ticket.amount),
-            func.array_agg(aggregate_order_by(Ticket.id, Ticket.id)),
-        )
-        .join(User, User.id == Ticket.owner_id)
-        .where(Ticket.payment_id == payment_id)
-        .group_by(User.id)
-        .order_by(func.lower(User.username), User.id)
-    )
-    employees = [
-        EmployeePaid(id=id_, username=username, email=email, amount=amount, tickets=list(tickets))
-        for id_, username, email, amount, tickets in shares
-    ]
+    employees = await _shares(session, Ticket.payment_id == payment_id)
     return PaymentRead(
         **_summary(payment, creator).model_dump(),
         paid=sorted(ticket for employee in employees for ticket in employee.tickets),
@@ -279,22 +290,6 @@ async def reimbursement(session: AsyncSession, user: User, zone: ZoneInfo) -> Re
     )
 
 
-@dataclass(frozen=True)
-class PaymentPreview:
-    """What paying a selection now would pay, per employee, and leave out, and why."""
-
-    employees: list[EmployeePaid]
-    skipped: list[PaymentSkipped]
-
-    @property
-    def tickets(self) -> int:
-        return sum(len(employee.tickets) for employee in self.employees)
-
-    @property
-    def total(self) -> Decimal:
-        return sum((employee.amount for employee in self.employees), Decimal("0.00"))
-
-
 async def preview_payment(
     session: AsyncSession, employer: User, ticket_ids: Sequence[int]
 ) -> PaymentPreview:
@@ -303,28 +298,7 @@ async def preview_payment(
     confirmation. Read-only; `pay_tickets` decides again (another payment may come first)."""
     ensure_employer(employer, "pay tickets")
     wanted = list(dict.fromkeys(ticket_ids))
-    # The conditions of `_paying`'s UPDATE: approved and visible.
-    shares = await session.execute(
-        select(
-            User.id,
-            User.username,
-            User.email,
-            func.sum(Ticket.amount),
-            func.array_agg(aggregate_order_by(Ticket.id, Ticket.id)),
-        )
-        .join(User, User.id == Ticket.owner_id)
-        .where(
-            among(Ticket.id, wanted),
-            Ticket.status == TicketStatus.APPROVED,
-            Ticket.id.in_(all_visible_ticket_ids()),
-        )
-        .group_by(User.id)
-        .order_by(func.lower(User.username), User.id)
-    )
-    employees = [
-        EmployeePaid(id=id_, username=username, email=email, amount=amount, tickets=list(tickets))
-        for id_, username, email, amount, tickets in shares
-    ]
+    employees = await _shares(session, *_payable(wanted))
     payable = {ticket for employee in employees for ticket in employee.tickets}
     unpaid = [i for i in wanted if i not in payable]
     skipped = await _skip_reasons(session, unpaid) if unpaid else {}
