@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -25,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -505,13 +506,20 @@ def main() -> None:
         "PYTHONPATH": str(BACKEND),
     }
     list_env = {"BENCH_TOKENS": data["tokens"], "BENCH_PATH": "/api/tickets?limit=50"}
-    file_env = {
-        "BENCH_TOKENS": data["tokens"],
-        "BENCH_METHOD": "POST",
-        "BENCH_PATH": "/api/tickets",
-        "BENCH_BODY": '{"spent_on": "2026-01-15", "amount": "{n}.50", '
-        '"description": "Benchmark taxi", "links": ["https://receipts.example.com/b"]}',
-    }
+
+    def file_env() -> dict[str, str]:
+        """Filings of their own: an amount per request and a purchase day per burst, so
+        no burst's tickets repeat another's (the same employee, day and amount would be
+        possible duplicates, a path of its own)."""
+        day = date(2016, 1, 1) + timedelta(days=secrets.randbelow(3650))
+        return {
+            "BENCH_TOKENS": data["tokens"],
+            "BENCH_METHOD": "POST",
+            "BENCH_PATH": "/api/tickets",
+            "BENCH_BODY": f'{{"spent_on": "{day}", "amount": "{{n}}.50", '
+            '"description": "Benchmark taxi", "links": ["https://receipts.example.com/b"]}',
+        }
+
     results: list[Result] = []
 
     reference_target = ["bench.reference:app"]
@@ -522,7 +530,7 @@ def main() -> None:
     try:
         for connections in (64, 256):
             results.append(run_wrk(reference, "employee list", "rotate.lua", connections, list_env))
-        results.append(run_wrk(reference, "employee files a ticket", "rotate.lua", 64, file_env))
+        results.append(run_wrk(reference, "employee files a ticket", "rotate.lua", 64, file_env()))
         results.extend(uploads(reference, data["tokens"]))
     finally:
         reference.stop()
@@ -537,7 +545,7 @@ def main() -> None:
     try:
         for connections in (64, 256):
             results.append(run_wrk(app, "employee list", "rotate.lua", connections, list_env))
-        results.append(run_wrk(app, "employee files a ticket", "rotate.lua", 64, file_env))
+        results.append(run_wrk(app, "employee files a ticket", "rotate.lua", 64, file_env()))
         results.extend(uploads(app, data["tokens"]))
         asyncio.run(_vacuum(url))
         boss = {

@@ -23,7 +23,6 @@ two writers of several rows cannot deadlock on them.
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -32,7 +31,6 @@ from sqlalchemy import (
     Delete,
     FromClause,
     Insert,
-    Select,
     SQLColumnExpression,
     cast,
     delete,
@@ -159,10 +157,10 @@ def count_decided_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
     return count_decided(decided, sign)
 
 
-def sweep_pending(owner_ids: Select[Any]) -> Delete:
-    """Delete the pending rows left empty (no pending tickets) of the employees that
-    `owner_ids` selects, so the table keeps about one row per employee and month with
-    something pending.
+def sweep_pending(owner_ids: Sequence[int]) -> Delete:
+    """Delete the pending rows left empty (no pending tickets) of the employees
+    `owner_ids`, so the table keeps about one row per employee and month with something
+    pending.
 
     Run it last in a transaction that decided or moved tickets: it skips rows another
     transaction holds instead of waiting for them, so it cannot deadlock, and a row it
@@ -171,8 +169,11 @@ def sweep_pending(owner_ids: Select[Any]) -> Delete:
     """
     emptied = (
         select(PendingTotal.owner_id, PendingTotal.month)
-        .where(PendingTotal.owner_id.in_(owner_ids), PendingTotal.tickets == 0)
-        .with_for_update(skip_locked=True)
+        # An array parameter, not a subquery: PostgreSQL evaluated `IN (SELECT ...)` of
+        # 10,000 decided tickets' owners once per row (6 s for a bulk approval).
+        .where(
+            among(PendingTotal.owner_id, owner_ids, "swept"), PendingTotal.tickets == 0
+        ).with_for_update(skip_locked=True)
     )
     return delete(PendingTotal).where(
         tuple_(PendingTotal.owner_id, PendingTotal.month).in_(emptied)

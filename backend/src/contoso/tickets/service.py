@@ -416,7 +416,7 @@ async def update_ticket(
         record_for_each(edited, EventKind.TICKET_EDITED, editor.id, changes=changes).add_cte(moved)
     )
     if "spent_on" in changed:
-        await session.execute(totals.sweep_pending(select(literal(editor.id, BigInteger))))
+        await session.execute(totals.sweep_pending([editor.id]))
     if changed.keys() & {"spent_on", "amount", "category_id"}:
         await flags.refresh(session, [ticket_id])
     return await get_ticket(session, editor, ticket_id)
@@ -511,8 +511,10 @@ async def decide_tickets(
         seen = {row.id: row.status for row in await session.execute(found)}
         outcome.skipped = {i: _skip_reason(seen.get(i)) for i in undecided}
     if decided:
-        decided_owners = select(Ticket.owner_id).where(among(Ticket.id, outcome.decided, "decided"))
-        await session.execute(totals.sweep_pending(decided_owners))
+        decided_owners = select(Ticket.owner_id).distinct().where(
+            among(Ticket.id, outcome.decided, "decided")
+        )
+        await session.execute(totals.sweep_pending((await session.scalars(decided_owners)).all()))
     if decided and decision is TicketStatus.DENIED:
         duplicated = all_visible_ticket_ids().where(
             among(Ticket.id, outcome.decided, "denied"),
