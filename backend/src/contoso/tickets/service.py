@@ -511,8 +511,8 @@ async def decide_tickets(
         seen = {row.id: row.status for row in await session.execute(found)}
         outcome.skipped = {i: _skip_reason(seen.get(i)) for i in undecided}
     if decided:
-        decided_owners = select(Ticket.owner_id).distinct().where(
-            among(Ticket.id, outcome.decided, "decided")
+        decided_owners = (
+            select(Ticket.owner_id).distinct().where(among(Ticket.id, outcome.decided, "decided"))
         )
         await session.execute(totals.sweep_pending((await session.scalars(decided_owners)).all()))
     if decided and decision is TicketStatus.DENIED:
