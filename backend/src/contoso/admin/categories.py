@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from contoso.admin.views import AnySelect, ConsoleView, contains, pk_of
 from contoso.categories import service as categories_service
 from contoso.categories.schemas import CategoryCreate, CategoryRead, CategoryUpdate
-from contoso.errors import ContosoError, InvalidField, NotFound
+from contoso.errors import ContosoError, InvalidField
 from contoso.formatting import amount
 from contoso.models import Category
 from contoso.web.forms import field_errors, read_form
@@ -164,13 +164,10 @@ class CategoryAdmin(ConsoleView, model=Category):
         return self._to_list(request)
 
     async def _category(self, request: Request, category_id: int) -> CategoryRead:
-        try:
-            async with self.sessions() as session:
-                return await categories_service.get_category(
-                    session, request.state.employer, category_id
-                )
-        except NotFound as exc:
-            raise HTTPException(404, exc.message) from exc
+        async with self.sessions() as session:
+            return await categories_service.get_category(
+                session, request.state.employer, category_id
+            )
 
     async def _refused(
         self, request: Request, context: dict[str, Any], error: ContosoError

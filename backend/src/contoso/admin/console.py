@@ -1,12 +1,14 @@
 """The employer console: SQLAdmin mounted at /admin on the app's engine and services."""
 
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from sqladmin import Admin
 from sqladmin.authentication import login_required
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -23,6 +25,7 @@ from contoso.admin.views import ConsoleView
 from contoso.auth.security import Security
 from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
+from contoso.errors import ContosoError
 from contoso.formatting import amount, count, moment, month
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import flag_badges, status_badge
@@ -80,12 +83,28 @@ def mount_console(app: FastAPI, database: Database, security: Security, zone: Zo
         "flag_badges": flag_badges,
         "status_badge": status_badge,
     }
+    _show_domain_errors(console)
     # The console's routes see its own app, not `app`: receipts are served from there.
     console.admin.state.receipt_storage = app.state.receipt_storage
     for view in CONSOLE_VIEWS:
         console.add_view(view.for_app(zone))
     _accept_posts(console)
     return console
+
+
+def _show_domain_errors(console: Admin) -> None:
+    """A domain error raised in a console route (a ticket hidden meanwhile, a payment
+    that does not exist) is shown as SQLAdmin shows its own errors, with the status and
+    headers its class declares. The console is an app of its own, so the main app's
+    handlers (`errors.install_error_handlers`) never see its exceptions."""
+    show_http_error = console.admin.exception_handlers[HTTPException]
+
+    async def show_domain_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ContosoError)
+        error = HTTPException(exc.status_code, exc.message, exc.response_headers())
+        return cast(Response, await show_http_error(request, error))
+
+    console.admin.add_exception_handler(ContosoError, show_domain_error)
 
 
 def _accept_posts(console: Admin) -> None:

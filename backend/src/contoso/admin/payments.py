@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from contoso.admin.views import AnySelect, ConsoleView, contains, pk_of, single_id
-from contoso.errors import NotFound
 from contoso.formatting import amount
 from contoso.models import Payment
 from contoso.payments import service as payments_service
@@ -78,13 +77,10 @@ class PaymentAdmin(ConsoleView, model=Payment):
         payment_id = pk_of(request)
         if payment_id is None:  # SQLAdmin answers 404 before rendering
             return {}
-        try:
-            async with self.sessions() as session:
-                payment = await payments_service.get_payment(
-                    session, request.state.employer, payment_id
-                )
-        except NotFound as exc:
-            raise HTTPException(404, exc.message) from exc
+        async with self.sessions() as session:
+            payment = await payments_service.get_payment(
+                session, request.state.employer, payment_id
+            )
         return {"payment": payment}
 
     @expose("/{payment_id}/export")
@@ -94,11 +90,8 @@ class PaymentAdmin(ConsoleView, model=Payment):
         payment_id = single_id(request.path_params["payment_id"])
         if payment_id is None:
             raise HTTPException(404, "There is no such payment.")
-        try:
-            async with self.sessions() as session:
-                payment = await payments_service.get_payment(
-                    session, request.state.employer, payment_id
-                )
-            return payment_csv(payment, self.zone)
-        except NotFound as exc:
-            raise HTTPException(404, exc.message) from exc
+        async with self.sessions() as session:
+            payment = await payments_service.get_payment(
+                session, request.state.employer, payment_id
+            )
+        return payment_csv(payment, self.zone)

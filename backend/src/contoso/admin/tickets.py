@@ -33,7 +33,7 @@ from contoso.admin.views import (
 )
 from contoso.categories import service as categories_service
 from contoso.database import estimated_count
-from contoso.errors import ContosoError, NotFound
+from contoso.errors import ContosoError
 from contoso.formatting import amount
 from contoso.models import Ticket, TicketFlag, TicketStatus
 from contoso.payments import service as payments_service
@@ -409,12 +409,10 @@ class TicketAdmin(ConsoleView, model=Ticket):
         if ticket_id is None:
             return {"history": [], "receipts": []}
         employer = request.state.employer
-        try:
-            async with self.sessions() as session:
-                history = await tickets_service.ticket_history(session, employer, ticket_id)
-                ticket = await tickets_service.get_ticket(session, employer, ticket_id)
-        except NotFound as exc:  # hidden since the page's own query (a suspension)
-            raise HTTPException(404, exc.message) from exc
+        # NotFound if hidden since the page's own query (a suspension): a 404 page.
+        async with self.sessions() as session:
+            history = await tickets_service.ticket_history(session, employer, ticket_id)
+            ticket = await tickets_service.get_ticket(session, employer, ticket_id)
         receipts = [
             ShownReceipt(
                 receipt,
@@ -440,13 +438,10 @@ class TicketAdmin(ConsoleView, model=Ticket):
         receipt_id = single_id(request.path_params["receipt_id"])
         if ticket_id is None or receipt_id is None:
             raise HTTPException(404, "There is no such receipt.")
-        try:
-            async with self.sessions() as session:
-                found = await receipts_service.get_receipt(
-                    session, request.state.employer, ticket_id, receipt_id
-                )
-        except NotFound as exc:
-            raise HTTPException(404, exc.message) from exc
+        async with self.sessions() as session:
+            found = await receipts_service.get_receipt(
+                session, request.state.employer, ticket_id, receipt_id
+            )
         # Read after the session closed: a slow download holds no connection.
         return receipt_response(request.app.state.receipt_storage, found)
 
