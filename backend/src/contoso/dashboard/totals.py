@@ -145,8 +145,9 @@ def count_decided_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
     they are reactivated.
 
     Run it after the UPDATE of the employees' rows, as a statement of its own: that
-    UPDATE waits for the decisions that hold an employee's row (`decide_tickets` holds
-    the owners FOR SHARE), and a new statement's snapshot then sees what they decided.
+    UPDATE waits for the decisions and payments that hold an employee's row
+    (`decide_tickets` and `pay_tickets` hold the owners first), and a new statement's
+    snapshot then sees what they decided or paid.
     """
     decided = (
         select(Ticket.status, Ticket.spent_on, Ticket.decided_at, Ticket.amount)

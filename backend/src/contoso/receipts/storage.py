@@ -8,7 +8,7 @@ row that describes it. An S3-compatible store would implement the same interface
 from collections.abc import AsyncIterator
 from typing import BinaryIO, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -69,11 +69,3 @@ class DatabaseStorage:
                 raise MissingReceiptBytes(f"receipt {receipt_id} ended at byte {sent} of {size}")
             sent, seq = sent + len(chunk), seq + 1
             yield chunk
-
-
-async def stored_size(session: AsyncSession, receipt_id: int) -> int:
-    """The bytes stored for a receipt (a check for tests and operators)."""
-    total = select(func.coalesce(func.sum(func.length(ReceiptChunk.data)), 0)).where(
-        ReceiptChunk.receipt_id == receipt_id
-    )
-    return int(await session.scalar(total) or 0)

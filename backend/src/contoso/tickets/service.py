@@ -444,10 +444,11 @@ async def decide_tickets(
         raise ValueError(f"not a decision: {decision}")
     wanted = list(dict.fromkeys(ticket_ids))
     note = note or None
-    # The owners' rows held first (FOR SHARE, as filing does), in a statement of its
-    # own: no suspension or reactivation of theirs commits until this decision does,
-    # and the decision's fresh snapshot sees which of them are suspended. So the
-    # dashboard's totals, which suspensions take out, never count a hidden decision.
+    # The owners' rows held first, in a statement of its own (FOR SHARE: decisions on
+    # the same owners go on side by side): no suspension or reactivation of theirs
+    # commits until this decision does, and the decision's fresh snapshot sees which of
+    # them are suspended. So the dashboard's totals, which suspensions take out, never
+    # count a hidden decision.
     # A denial re-flags other tickets of the owners, so it holds them as every change
     # of flags does (`flags.hold_owners`); an approval only needs them to hold still.
     owners = select(Ticket.owner_id).where(among(Ticket.id, wanted, "wanted"))
