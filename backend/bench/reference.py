@@ -26,8 +26,9 @@ WHERE t.owner_id = $1 AND NOT o.suspended
 ORDER BY t.created_at DESC, t.id DESC LIMIT 50
 """
 INSERT = """
-INSERT INTO tickets (owner_id, spent_on, amount, description, links, category_id)
-VALUES ($1, $2, $3::numeric, $4, $5, $6) RETURNING id, created_at
+INSERT INTO tickets (owner_id, spent_on, amount, currency, company_amount, exchange_rate,
+                     description, links, category_id)
+VALUES ($1, $2, $3::numeric, 'USD', $3::numeric, 1, $4, $5, $6) RETURNING id, created_at
 """
 
 

@@ -87,12 +87,16 @@ async def seed(url: str, password_hash: str) -> dict[str, float]:
                        END::ticket_status AS state
                 FROM raw
             )
-            INSERT INTO tickets (owner_id, spent_on, amount, description, links, category_id,
+            INSERT INTO tickets (owner_id, spent_on, amount, currency, company_amount,
+                                 exchange_rate, description, links, category_id,
                                  status, decided_by_id, decided_at, decision_note, created_at,
                                  updated_at)
             SELECT owner,
                    (created - (roll * 6)::int * interval '1 day')::date,
                    round((5 + roll * 495)::numeric, 2),
+                   (SELECT currency FROM company),
+                   round((5 + roll * 495)::numeric, 2),
+                   1,
                    'Expense ' || g || ': taxi, hotel or lunch',
                    ARRAY['https://receipts.example.com/' || g],
                    (SELECT id FROM categories WHERE is_default),

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from contoso.bootstrap import resolve_database_url
+from contoso.bootstrap import check_company_currency, company_currency, resolve_database_url
 from contoso.config import get_settings
 from contoso.models import Base
 
@@ -40,6 +40,7 @@ def do_run_migrations(connection: Connection) -> None:
     with context.begin_transaction():
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
+        check_company_currency(connection, company_currency(config))
 
 
 async def run_async_migrations() -> None:

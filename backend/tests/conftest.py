@@ -83,7 +83,8 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         await connection.execute(
             text(
                 # paid_totals refers to nothing, so CASCADE does not reach it.
-                "TRUNCATE events, tickets, users, sessions, decided_totals, paid_totals"
+                "TRUNCATE events, tickets, users, sessions, decided_totals, paid_totals,"
+                " exchange_rates"
                 " RESTART IDENTITY CASCADE"
             )
         )
@@ -95,6 +96,8 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
                 " receipt_required_above = NULL WHERE is_default"
             )
         )
+        # The company row stays too, its digest never sent.
+        await connection.execute(text("UPDATE company SET last_digest_at = NULL"))
     await application.state.security.throttle.reset()
 
 

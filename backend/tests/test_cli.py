@@ -6,6 +6,7 @@ from contoso.commands import DEMO_EMPLOYER, DEMO_PASSWORD
 from tests.support.servers import (
     PRODUCTION,
     contoso_env,
+    free_port,
     run_contoso,
     start_server,
     stop_server,
@@ -118,3 +119,23 @@ def test_invalid_configuration_is_reported_plainly(tmp_path):
     assert result.returncode != 0
     assert "invalid configuration" in result.stderr
     assert "must be a PostgreSQL URL" in result.stderr
+
+
+def test_another_company_currency_than_the_databases_stops_every_command_plainly(
+    tmp_path, database_url
+):
+    env = contoso_env(tmp_path, database_url, COMPANY_CURRENCY="EUR")
+    rates = tmp_path / "rates.csv"
+    rates.write_text("GBP,0.85,2025-11-21\n")
+
+    serve = ["serve", "--port", str(free_port())]
+
+    for args in (["migrate"], serve, ["import-rates", str(rates)]):
+        result = run_contoso(args, env)
+
+        assert result.returncode != 0, args
+        assert result.stderr.strip().endswith(
+            "contoso: COMPANY_CURRENCY is EUR, but this database's amounts are in USD. Set "
+            "COMPANY_CURRENCY=USD: the company currency is fixed when the database is created."
+        ), result.stderr
+        assert "Traceback" not in result.stderr

@@ -12,18 +12,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from contoso.bootstrap import alembic_config, migrate
+from contoso.bootstrap import CurrencyMismatch, alembic_config, migrate
 from contoso.main import create_app
 from contoso.models import Base, Ticket, User
 from contoso.tickets import flags
-from tests.support.databases import plain_url, recreate_database
-from tests.support.totals import Totals, stored_and_recounted
+from tests.support.databases import plain_url, recreate_database, scratch_name
+from tests.support.totals import Totals, stored_and_recounted, write_recount
 
-SCRATCH = "contoso_migration_check"
+
+def fresh_scratch(database_url: str) -> str:
+    """An empty scratch database of this test run's own, beside its test database."""
+    name = scratch_name(database_url, "migration_check")
+    return asyncio.run(recreate_database(database_url, name))
 
 
 def test_upgrade_downgrade_upgrade_round_trips(database_url):
-    scratch = asyncio.run(recreate_database(database_url, SCRATCH))
+    scratch = fresh_scratch(database_url)
 
     migrate(scratch)
     command.downgrade(alembic_config(scratch), "base")
@@ -78,12 +82,14 @@ BEFORE_TOTALS, TOTALS = "88466338fe01", "fdc3663cbb6a"
 
 
 def test_the_totals_migration_counts_the_tickets_already_there(database_url):
-    scratch = asyncio.run(recreate_database(database_url, SCRATCH))
+    scratch = fresh_scratch(database_url)
     migrate(scratch, BEFORE_TOTALS)
     asyncio.run(_tickets_of_every_kind(scratch))
 
     migrate(scratch, TOTALS)
 
+    # Recounted by today's rule (in the company's currency, which later migrations add).
+    migrate(scratch)
     stored, recounted = asyncio.run(_stored_and_recounted(scratch))
     assert stored == recounted
     # Something was counted: pending tickets, and decided ones of visible employees.
@@ -141,7 +147,7 @@ BEFORE_CATEGORIES, CATEGORIES = TOTALS, "6c1003d293a5"
 def test_the_categories_migration_files_existing_tickets_under_general_and_flags_duplicates(
     database_url, settings
 ):
-    scratch = asyncio.run(recreate_database(database_url, SCRATCH))
+    scratch = fresh_scratch(database_url)
     migrate(scratch, BEFORE_CATEGORIES)
     users, tickets = asyncio.run(_round_one_tickets(scratch))
 
@@ -158,12 +164,12 @@ def test_the_categories_migration_files_existing_tickets_under_general_and_flags
     assert flagged["other twin"] == (["possible_duplicate"], [tickets["twin"]])
     for name in ("next day", "other amount", "bob's same purchase", "bob's approved"):
         assert flagged[name] == ([], []), name
-    # Exactly what the app's own rule computes for every ticket, the denied one included.
+    # Migrated on to the newest schema: exactly what the app's own rule computes for
+    # every ticket, the denied one included, and the app reads them as any ticket.
+    migrate(scratch)
     assert asyncio.run(_recomputed_flags(scratch)) == {
         row["id"]: (row["flags"], row["duplicate_of"]) for row in rows.values()
     }
-    # And, migrated on to the newest schema, the app reads them as any ticket.
-    migrate(scratch)
     seen = asyncio.run(_read_through_the_api(settings, scratch, users, tickets))
     assert seen["twin"]["category"] == {"id": general["id"], "name": "General"}
     assert (seen["twin"]["flags"], seen["twin"]["receipts"]) == (["possible_duplicate"], [])
@@ -286,10 +292,15 @@ async def _read_through_the_api(
 # The head before payments, and the revision that adds them.
 BEFORE_PAYMENTS, PAYMENTS = CATEGORIES, "c394a05e43ea"
 PAYMENT_COLUMNS = ("payment_id", "paid_at", "paid_by_id")
+# The head before currencies, and the revision that adds them.
+BEFORE_CURRENCIES, CURRENCIES = PAYMENTS, "3f0e6a1b2c4d"
+# The head before conversations (changes requested, comments, the outbox), and after.
+BEFORE_CONVERSATION, CONVERSATION = CURRENCIES, "7d2b9e41c5a8"
+HEAD = CONVERSATION
 
 
 def test_the_payments_migration_leaves_every_ticket_as_it_was_and_unpaid(database_url, settings):
-    scratch = asyncio.run(recreate_database(database_url, SCRATCH))
+    scratch = fresh_scratch(database_url)
     migrate(scratch, BEFORE_PAYMENTS)
     users = asyncio.run(_categorised_tickets(scratch))
     before = asyncio.run(_stored_rows(scratch))
@@ -304,7 +315,8 @@ def test_the_payments_migration_leaves_every_ticket_as_it_was_and_unpaid(databas
     assert after["tickets"] == before["tickets"]  # every other column as it was
     assert after["totals"] == before["totals"]
     assert after["paid_totals"] == []
-    # The app lists them as any ticket, unpaid, and can pay an approved one.
+    # Migrated on, the app lists them as any ticket, unpaid, and can pay an approved one.
+    migrate(scratch)
     seen = asyncio.run(_listed_then_paid(settings, scratch, users))
     assert seen["listed"] == {
         ticket_id: (row["status"], None, None, None)
@@ -320,7 +332,7 @@ def test_the_payments_migration_leaves_every_ticket_as_it_was_and_unpaid(databas
 
 
 def test_downgrading_past_payments_is_refused_once_a_ticket_is_paid(database_url, settings):
-    scratch = asyncio.run(recreate_database(database_url, SCRATCH))
+    scratch = fresh_scratch(database_url)
     migrate(scratch, BEFORE_PAYMENTS)
     users = asyncio.run(_categorised_tickets(scratch))
     before = asyncio.run(_stored_rows(scratch))
@@ -337,7 +349,7 @@ def test_downgrading_past_payments_is_refused_once_a_ticket_is_paid(database_url
         command.downgrade(alembic_config(scratch), BEFORE_PAYMENTS)
 
     after = asyncio.run(_stored_rows(scratch))
-    assert after["revision"] == PAYMENTS
+    assert after["revision"] == HEAD  # the whole downgrade rolled back
     # Alice's two approved tickets stay paid; Sam's, hidden, stays approved.
     statuses = [row["status"] for row in after["tickets"].values()]
     assert statuses == ["pending", "paid", "paid", "denied", "approved"]
@@ -454,3 +466,321 @@ async def _listed_then_paid(settings, url: str, users: dict[str, int]) -> dict:
         },
         "payment": payment,
     }
+
+
+# What the currencies revision adds to each ticket, and what existing ones get.
+CONVERSION_COLUMNS = ("currency", "company_amount", "exchange_rate", "rate_date")
+
+
+def test_the_currencies_migration_keeps_every_amount_in_the_company_currency(
+    database_url, settings
+):
+    scratch = fresh_scratch(database_url)
+    migrate(scratch, BEFORE_CURRENCIES)
+    users = asyncio.run(_paid_and_limited(scratch))
+    before = asyncio.run(_money_as_stored(scratch))
+
+    migrate(scratch, CURRENCIES)
+
+    after = asyncio.run(_money_as_stored(scratch))
+    assert after["company"] == "USD"
+    added = {
+        ticket_id: {column: row.pop(column) for column in CONVERSION_COLUMNS}
+        for ticket_id, row in after["tickets"].items()
+    }
+    assert added == {
+        ticket_id: {
+            "currency": "USD",
+            "company_amount": row["amount"],
+            "exchange_rate": "1",
+            "rate_date": None,
+        }
+        for ticket_id, row in before["tickets"].items()
+    }
+    # Every amount, limit and total as it was, to its written decimals ("12.50").
+    assert after == before | {"company": "USD", "revision": CURRENCIES}
+    assert {row["amount"] for row in after["tickets"].values()} == {
+        "11.50",
+        "12.50",
+        "13.50",
+        "14.50",
+        "15.50",
+    }
+    assert after["limits"] == [("General", None, None), ("Travel", "100.00", "25.00")]
+    assert after["payments"] == [(1, "12.50")]
+    # Migrated on: by today's rule, in company amounts, the totals add up, and the app
+    # reads them as tickets in dollars, and owes and pays the same.
+    migrate(scratch)
+    stored, recounted = asyncio.run(_stored_and_recounted(scratch))
+    assert stored == recounted
+    seen = asyncio.run(_seen_by_the_app(settings, scratch, users))
+    assert {
+        ticket["id"]: (ticket["amount"], *(ticket[column] for column in CONVERSION_COLUMNS))
+        for ticket in seen["tickets"]
+    } == {
+        ticket_id: (row["amount"], "USD", row["amount"], "1", None)
+        for ticket_id, row in before["tickets"].items()
+        if row["owner_id"] != users["suspended"]
+    }
+    assert seen["me"]["owed"] == {"tickets": 1, "amount": "13.50", "currency": "USD"}
+    assert seen["me"]["paid_this_year"] == {"tickets": 1, "amount": "12.50", "currency": "USD"}
+    assert (seen["payment"]["total"], seen["payment"]["currency"]) == ("12.50", "USD")
+
+
+def test_a_company_in_euros_migrates_its_tickets_as_euros_and_keeps_that_currency(
+    database_url,
+):
+    scratch = fresh_scratch(database_url)
+    migrate(scratch, BEFORE_CURRENCIES)
+    asyncio.run(_paid_and_limited(scratch))
+
+    migrate(scratch, CURRENCIES, currency="EUR")
+
+    after = asyncio.run(_money_as_stored(scratch))
+    assert after["company"] == "EUR"
+    assert {
+        (row["currency"], row["company_amount"] == row["amount"])
+        for row in after["tickets"].values()
+    } == {("EUR", True)}
+    # Started again with another COMPANY_CURRENCY (USD by default), it refuses, and says
+    # what to set; with the recorded one it goes on.
+    with pytest.raises(CurrencyMismatch) as refused:
+        migrate(scratch)
+    assert str(refused.value) == (
+        "COMPANY_CURRENCY is USD, but this database's amounts are in EUR. Set "
+        "COMPANY_CURRENCY=EUR: the company currency is fixed when the database is created."
+    )
+    with pytest.raises(CurrencyMismatch, match="Set COMPANY_CURRENCY=EUR"):
+        migrate(scratch, currency="GBP")
+    migrate(scratch, currency="EUR")
+    assert asyncio.run(_money_as_stored(scratch))["company"] == "EUR"
+
+
+def test_downgrading_past_currencies_is_refused_once_a_ticket_is_in_another_currency(
+    database_url, settings
+):
+    scratch = fresh_scratch(database_url)
+    migrate(scratch, BEFORE_CURRENCIES)
+    users = asyncio.run(_paid_and_limited(scratch))
+    before = asyncio.run(_money_as_stored(scratch))
+    migrate(scratch)
+
+    # Every ticket in dollars: the way back is open, and loses nothing.
+    command.downgrade(alembic_config(scratch), BEFORE_CURRENCIES)
+    assert asyncio.run(_money_as_stored(scratch)) == before
+    migrate(scratch)
+    filed = asyncio.run(_filed_in_euros(settings, scratch, users))
+    assert filed.status_code == 201, filed.text
+
+    with pytest.raises(RuntimeError, match="1 ticket is in another currency than the company's"):
+        command.downgrade(alembic_config(scratch), BEFORE_CURRENCIES)
+
+    after = asyncio.run(_money_as_stored(scratch))
+    assert after["revision"] == HEAD  # the whole downgrade rolled back
+    euros = after["tickets"][filed.json()["id"]]
+    assert (euros["currency"], euros["amount"], euros["company_amount"]) == (
+        "EUR",
+        "10.00",
+        "11.00",
+    )
+
+
+async def _paid_and_limited(url: str) -> dict[str, int]:
+    """`_categorised_tickets`, with a category "Travel" with limits holding the pending
+    ticket, one of Alice's approved tickets paid, and the dashboard's totals as the
+    services of that revision kept them."""
+    users = await _categorised_tickets(url)
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        await connection.execute("""
+            WITH travel AS (
+                INSERT INTO categories (name, max_amount, receipt_required_above)
+                VALUES ('Travel', 100.00, 25.00) RETURNING id
+            )
+            UPDATE tickets SET category_id = (SELECT id FROM travel) WHERE status = 'pending'
+            """)
+        await connection.execute(
+            """
+            WITH payment AS (
+                INSERT INTO payments (reference, created_by_id, tickets, total)
+                VALUES ('RUN-1', $1, 1, 12.50) RETURNING id
+            )
+            UPDATE tickets SET status = 'paid', payment_id = (SELECT id FROM payment),
+                               paid_at = now(), paid_by_id = $1
+            WHERE owner_id = $2 AND amount = 12.50
+            """,
+            users["boss"],
+            users["alice"],
+        )
+        await write_recount(connection, "amount")
+    finally:
+        await connection.close()
+    return users
+
+
+async def _money_as_stored(url: str) -> dict:
+    """Every money figure as PostgreSQL writes it (text: its decimals show): the
+    tickets by id (amounts, owner, and the conversion once there is one), the category
+    limits, the payments, the dashboard's totals, the company currency and revision."""
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        has_company = await connection.fetchval("SELECT to_regclass('company') IS NOT NULL")
+        conversion = (
+            ", currency, company_amount::text, exchange_rate::text, rate_date"
+            if has_company
+            else ""
+        )
+        tickets = await connection.fetch(
+            f"SELECT id, owner_id, status::text, amount::text{conversion} FROM tickets"
+            " ORDER BY id"
+        )
+        limits = await connection.fetch(
+            "SELECT name, max_amount::text, receipt_required_above::text FROM categories"
+            " ORDER BY name"
+        )
+        payments = await connection.fetch("SELECT tickets, total::text FROM payments")
+        totals = await connection.fetch(
+            "SELECT 'pending', month, owner_id::text, tickets, amount::text, ''"
+            " FROM pending_totals UNION ALL"
+            " SELECT 'decided', month, status::text, spent_tickets, spent_amount::text,"
+            " decided_amount::text FROM decided_totals UNION ALL"
+            " SELECT 'paid', month, '', tickets, amount::text, '' FROM paid_totals"
+            " ORDER BY 1, 2, 3"
+        )
+        return {
+            "revision": await connection.fetchval("SELECT version_num FROM alembic_version"),
+            "company": (
+                await connection.fetchval("SELECT currency FROM company") if has_company else None
+            ),
+            "tickets": {row["id"]: dict(row) for row in tickets},
+            "limits": [tuple(row) for row in limits],
+            "payments": [tuple(row) for row in payments],
+            "totals": [tuple(row) for row in totals],
+        }
+    finally:
+        await connection.close()
+
+
+async def _seen_by_the_app(settings, url: str, users: dict[str, int]) -> dict:
+    """The app on the migrated database: the employer's ticket list, Alice's
+    `/api/users/me`, and the payment."""
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    tokens = app.state.security.tokens
+    boss = {"Authorization": f"Bearer {tokens.issue(User(id=users['boss'], token_version=0))}"}
+    alice = {"Authorization": f"Bearer {tokens.issue(User(id=users['alice'], token_version=0))}"}
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+            listed = await http.get("/api/tickets", headers=boss)
+            me = await http.get("/api/users/me", headers=alice)
+            payments = await http.get("/api/payments", headers=boss)
+    finally:
+        await app.state.database.dispose()
+    for response in (listed, me, payments):
+        assert response.status_code == 200, response.text
+    [payment] = payments.json()["items"]
+    return {"tickets": listed.json()["items"], "me": me.json(), "payment": payment}
+
+
+async def _filed_in_euros(settings, url: str, users: dict[str, int]):
+    """The app on the migrated database: the boss records a euro rate, and Alice files
+    10 euros at it (11 dollars)."""
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    tokens = app.state.security.tokens
+    boss = {"Authorization": f"Bearer {tokens.issue(User(id=users['boss'], token_version=0))}"}
+    alice = {"Authorization": f"Bearer {tokens.issue(User(id=users['alice'], token_version=0))}"}
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+            rate = await http.post(
+                "/api/exchange-rates",
+                json={"currency": "EUR", "rate": "1.1", "valid_from": "2026-01-01"},
+                headers=boss,
+            )
+            assert rate.status_code == 201, rate.text
+            return await http.post(
+                "/api/tickets",
+                json={
+                    "spent_on": "2026-01-20",
+                    "amount": "10.00",
+                    "currency": "EUR",
+                    "description": "Taxi",
+                },
+                headers=alice,
+            )
+    finally:
+        await app.state.database.dispose()
+
+
+def test_the_conversation_migration_leaves_tickets_as_they_were_and_guards_the_way_back(
+    database_url, settings
+):
+    scratch = fresh_scratch(database_url)
+    migrate(scratch, BEFORE_CURRENCIES)
+    users = asyncio.run(_paid_and_limited(scratch))
+    migrate(scratch, BEFORE_CONVERSATION)
+    before = asyncio.run(_money_as_stored(scratch))
+
+    migrate(scratch, CONVERSATION)
+
+    after = asyncio.run(_money_as_stored(scratch))
+    assert after == before | {"revision": CONVERSATION}
+    assert asyncio.run(_conversation_state(scratch)) == {
+        "requested": 0,
+        "notified": len(users),
+        "digest": None,
+        "comments": 0,
+        "outbox": 0,
+    }
+    # A ticket sent back for changes has no state before this revision: no way back.
+    pending = asyncio.run(_sent_back(settings, scratch, users))
+    with pytest.raises(RuntimeError, match="1 ticket is sent back for changes"):
+        command.downgrade(alembic_config(scratch), BEFORE_CONVERSATION)
+    assert asyncio.run(_money_as_stored(scratch))["revision"] == CONVERSATION
+    asyncio.run(_resubmitted(settings, scratch, users, pending))
+    command.downgrade(alembic_config(scratch), BEFORE_CONVERSATION)
+    assert asyncio.run(_money_as_stored(scratch))["revision"] == BEFORE_CONVERSATION
+
+
+async def _conversation_state(url: str) -> dict:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        return {
+            "requested": await connection.fetchval(
+                "SELECT count(*) FROM tickets WHERE changes_requested_at IS NOT NULL"
+            ),
+            "notified": await connection.fetchval(
+                "SELECT count(*) FROM users WHERE email_notifications"
+            ),
+            "digest": await connection.fetchval("SELECT last_digest_at FROM company"),
+            "comments": await connection.fetchval("SELECT count(*) FROM ticket_comments"),
+            "outbox": await connection.fetchval("SELECT count(*) FROM outbox_emails"),
+        }
+    finally:
+        await connection.close()
+
+
+async def _as(settings, url: str, user_id: int, method: str, path: str, **kwargs):
+    """One request to the app on `url`, as the user `user_id`."""
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    token = app.state.security.tokens.issue(User(id=user_id, token_version=0))
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+            response = await http.request(
+                method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs
+            )
+    finally:
+        await app.state.database.dispose()
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _sent_back(settings, url: str, users: dict[str, int]) -> int:
+    """The boss sends Alice's pending ticket back; its id."""
+    listed = await _as(settings, url, users["alice"], "GET", "/api/tickets?status=pending")
+    ticket = listed["items"][0]["id"]
+    path = f"/api/tickets/{ticket}/request-changes"
+    await _as(settings, url, users["boss"], "POST", path, json={"note": "Receipt, please"})
+    return ticket
+
+
+async def _resubmitted(settings, url: str, users: dict[str, int], ticket: int) -> None:
+    await _as(settings, url, users["alice"], "POST", f"/api/tickets/{ticket}/resubmit")

@@ -47,6 +47,13 @@ OPERATION_IDS = {
     ("GET", "/api/payments"): "payments-list",
     ("GET", "/api/payments/{payment_id}"): "payments-get",
     ("GET", "/api/payments/{payment_id}/export"): "payments-export",
+    ("GET", "/api/exchange-rates"): "exchange-rates-list",
+    ("POST", "/api/exchange-rates"): "exchange-rates-add",
+    ("POST", "/api/tickets/{ticket_id}/request-changes"): "tickets-request-changes",
+    ("POST", "/api/tickets/{ticket_id}/resubmit"): "tickets-resubmit",
+    ("PATCH", "/api/users/me"): "auth-update-me",
+    ("GET", "/api/tickets/{ticket_id}/comments"): "comments-list",
+    ("POST", "/api/tickets/{ticket_id}/comments"): "comments-add",
     ("GET", "/healthz"): "health-live",
     ("GET", "/readyz"): "health-ready",
 }
@@ -204,6 +211,23 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
     paid = await client.post(
         "/api/payments", json=examples["payments-pay"], headers=employer.headers
     )
+    rate = await client.post(
+        "/api/exchange-rates", json=examples["exchange-rates-add"], headers=employer.headers
+    )
+    second = await client.post("/api/tickets", json=examples["tickets-create"], headers=employee)
+    sent_back = await client.post(
+        f"/api/tickets/{second.json()['id']}/request-changes",
+        json=examples["tickets-request-changes"],
+        headers=employer.headers,
+    )
+    settings_changed = await client.patch(
+        "/api/users/me", json=examples["auth-update-me"], headers=employee
+    )
+    commented = await client.post(
+        f"/api/tickets/{second.json()['id']}/comments",
+        json=examples["comments-add"],
+        headers=employee,
+    )
     recategorised = await client.patch(
         f"/api/categories/{category.json()['id']}",
         json=examples["categories-update"],
@@ -223,6 +247,10 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
     assert paid.status_code == 409, paid.text
     assert paid.json()["detail"].startswith("None of these tickets can be paid")
     assert recategorised.status_code == 200, recategorised.text
+    assert rate.status_code == 201, rate.text
+    assert sent_back.json()["status"] == "changes_requested", sent_back.text
+    assert commented.status_code == 201, commented.text
+    assert settings_changed.json()["email_notifications"] is False, settings_changed.text
     assert examples["auth-register"]["email"].endswith("@example.com")
     assert examples["tickets-approve"] == examples["tickets-deny"]  # one Decision schema
     assert with_bodies == {
@@ -237,6 +265,10 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
         "categories-create",
         "categories-update",
         "payments-pay",
+        "exchange-rates-add",
+        "tickets-request-changes",
+        "comments-add",
+        "auth-update-me",
     }
 
 

@@ -35,7 +35,7 @@ def test_the_readme_api_story_runs_as_written(tmp_path, database_url, app):
         "application/pdf",
         "[]",
         "approved",
-        "42.50,SEPA-2026-11-28-01",
+        "42.50,USD,SEPA-2026-11-28-01",
         "SEPA-2026-11-28-01",
         "True",
         "401",
@@ -43,7 +43,7 @@ def test_the_readme_api_story_runs_as_written(tmp_path, database_url, app):
     ]
     assert (
         "It prints `1`, `['receipt_missing']`, `application/pdf`, `[]`, `approved`,\n"
-        "`42.50,SEPA-2026-11-28-01`, `SEPA-2026-11-28-01`, `True`, `401` and `0`." in README
+        "`42.50,USD,SEPA-2026-11-28-01`, `SEPA-2026-11-28-01`, `True`, `401` and `0`." in README
     )
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
 
-from contoso.config import Settings
+from contoso.config import Settings, get_settings
 from contoso.embedded import (
     DATABASE_NAME,
     ensure_database,
@@ -33,22 +34,50 @@ def resolve_database_url(settings: Settings, *, keep_running: bool = False) -> s
     return to_asyncpg_url(with_database(admin_url, DATABASE_NAME))
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, company_currency: str | None = None) -> Config:
     config = Config(str(BACKEND_DIR / "alembic.ini"))
     config.attributes["database_url"] = database_url
     config.attributes["configure_logging"] = False
+    if company_currency is not None:
+        config.attributes["company_currency"] = company_currency
     return config
 
 
-def migrate(database_url: str, revision: str = "head") -> None:
-    """Upgrade the database to `revision`. Blocking: run it off the event loop."""
-    command.upgrade(alembic_config(database_url), revision)
+def company_currency(config: Config) -> str:
+    """The COMPANY_CURRENCY the migrations record, and check the database against."""
+    return config.attributes.get("company_currency") or get_settings().company_currency
+
+
+class CurrencyMismatch(RuntimeError):
+    """The database's amounts are in another currency than COMPANY_CURRENCY says."""
+
+
+def check_company_currency(connection: Connection, expected: str) -> None:
+    """Refuse a database whose company currency is not `expected`: its totals, limits
+    and payments are in the currency it was created with, and relabelling them as
+    another would misstate every figure."""
+    if connection.scalar(text("SELECT to_regclass('company')")) is None:
+        return  # migrated to a revision before currencies
+    recorded = connection.scalar(text("SELECT currency FROM company"))
+    if recorded != expected:
+        raise CurrencyMismatch(
+            f"COMPANY_CURRENCY is {expected}, but this database's amounts are in "
+            f"{recorded}. Set COMPANY_CURRENCY={recorded}: the company currency is fixed "
+            "when the database is created."
+        )
+
+
+def migrate(database_url: str, revision: str = "head", *, currency: str | None = None) -> None:
+    """Upgrade the database to `revision` (recording `currency`, COMPANY_CURRENCY by
+    default, as the company's if the database is new) and check that its company
+    currency is `currency`. Blocking: run it off the event loop."""
+    command.upgrade(alembic_config(database_url, currency), revision)
 
 
 def prepare(settings: Settings) -> Settings:
     """Settings with a database URL (migrated to head) and a secret, ready to serve."""
     url = resolve_database_url(settings)
-    migrate(url)
+    migrate(url, currency=settings.company_currency)
     return settings.model_copy(update={"database_url": url}).with_secret()
 
 
@@ -61,7 +90,7 @@ def prepare_to_serve(settings: Settings) -> tuple[Settings, bool]:
     url = resolve_database_url(settings)
     ready = settings.model_copy(update={"database_url": url}).with_secret()
     try:
-        migrate(url)
+        migrate(url, currency=settings.company_currency)
     except Exception as exc:
         if not is_connection_failure(exc):
             raise
@@ -81,11 +110,13 @@ def _reason(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {exc}"
 
 
-async def migrate_when_reachable(database_url: str, on_done: Callable[[], None]) -> None:
+async def migrate_when_reachable(
+    database_url: str, currency: str, on_done: Callable[[], None]
+) -> None:
     """Retry the migrations every few seconds until they succeed, then call `on_done`."""
     while True:
         try:
-            await asyncio.to_thread(migrate, database_url)
+            await asyncio.to_thread(migrate, database_url, currency=currency)
         except Exception as exc:
             if not is_connection_failure(exc):
                 logger.exception("migrations failed")

@@ -1,4 +1,5 @@
-"""The `contoso` command: serve, migrate, create-employer, seed-demo, db-url."""
+"""The `contoso` command: serve, migrate, create-employer, seed-demo, import-rates,
+send-mail, db-url."""
 
 import argparse
 import asyncio
@@ -9,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -116,6 +118,30 @@ def seed_demo(args: argparse.Namespace) -> None:
     print(asyncio.run(seed(prepare(_settings()))))
 
 
+def import_rates(args: argparse.Namespace) -> None:
+    from contoso.bootstrap import prepare
+    from contoso.commands import import_rates as load
+
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        sys.exit(f"contoso: cannot read {args.file}: {exc}")
+    message, ok = asyncio.run(load(prepare(_settings()), text))
+    if not ok:
+        sys.exit(f"contoso: {message}")
+    print(message)
+
+
+def send_mail(args: argparse.Namespace) -> None:
+    from contoso.bootstrap import prepare
+    from contoso.commands import send_mail as send
+
+    message, ok = asyncio.run(send(prepare(_settings())))
+    if not ok:
+        sys.exit(f"contoso: {message}")
+    print(message)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     configure_logging("info", "text")
     parser = argparse.ArgumentParser(prog="contoso", description=__doc__)
@@ -142,8 +168,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     command = commands.add_parser("seed-demo", help="add a demo employer, employees and tickets")
     command.set_defaults(run=seed_demo)
 
+    command = commands.add_parser(
+        "import-rates",
+        help="record exchange rates from a CSV file: currency,rate,date lines, or the "
+        "European Central Bank's eurofxref.csv or eurofxref-hist.csv",
+    )
+    command.add_argument("file", type=Path)
+    command.set_defaults(run=import_rates)
+
+    command = commands.add_parser(
+        "send-mail",
+        help="send the emails that are due now (and the employers' digest, if due), once; "
+        "`contoso serve` does this every few seconds",
+    )
+    command.set_defaults(run=send_mail)
+
     command = commands.add_parser("db-url", help="print the database URL (for psql)")
     command.set_defaults(run=db_url)
 
     args = parser.parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except Exception as exc:
+        from contoso.bootstrap import CurrencyMismatch
+
+        if isinstance(exc, CurrencyMismatch):  # a setting to correct, not a crash
+            sys.exit(f"contoso: {exc}")
+        raise

@@ -4,13 +4,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth import service as auth
 from contoso.auth.schemas import RegisterRequest
 from contoso.auth.security import Security
 from contoso.config import Settings
+from contoso.currencies import service as currencies
+from contoso.currencies.codes import exact_rate, to_minor_units
+from contoso.currencies.files import RateLine, RatesFileError, parse_rates
 from contoso.database import create_database
 from contoso.errors import ContosoError
+from contoso.mail.sender import count_unsent, deliver_due, queue_digest
+from contoso.mail.transport import transport_for
 from contoso.models import Role, TicketStatus
 from contoso.tickets import service as tickets
 from contoso.tickets.schemas import TicketCreate
@@ -49,6 +55,56 @@ async def create_employer(
     return f"Employer {user.email} created (id {user.id}); log in at /admin."
 
 
+async def import_rates(settings: Settings, text: str) -> tuple[str, bool]:
+    """Record the rates of a rates file, all or none: what happened, and whether it
+    succeeded."""
+    database = create_database(settings)
+    try:
+        async with database.sessionmaker.begin() as session:
+            company = await currencies.company_currency(session)
+            try:
+                lines = parse_rates(text, company)
+            except RatesFileError as exc:
+                return f"Nothing was recorded; the file has problems:\n{exc}", False
+            report = await currencies.import_rates(session, lines)
+    except ContosoError as exc:
+        return exc.message, False
+    finally:
+        await database.dispose()
+    return (
+        f"{report.added} exchange rates recorded ({company} per unit), "
+        f"{report.unchanged} already recorded.",
+        True,
+    )
+
+
+async def send_mail(settings: Settings) -> tuple[str, bool]:
+    """Queue the employers' digest if it is due, then send every due email once: what
+    happened, and whether the mail server could be reached."""
+    database = create_database(settings)
+    transport = transport_for(settings)
+    try:
+        digests = await queue_digest(database, settings)
+        delivery = await deliver_due(database, transport, settings)
+        waiting = await count_unsent(database)
+    finally:
+        await database.dispose()
+    said = [f"{_emails(delivery.sent)} sent to {transport.describe()}."]
+    if digests:
+        said.append(f"The digest of tickets waiting for a decision went to {digests} employers.")
+    if delivery.server_down:
+        said.append(f"The mail server cannot be reached: {delivery.server_down}.")
+    elif delivery.failed:
+        said.append(f"{_emails(delivery.failed)} failed (logged above).")
+    if waiting:
+        said.append(f"{_emails(waiting)} wait for a later attempt.")
+    return "\n".join(said), delivery.server_down is None
+
+
+def _emails(number: int) -> str:
+    return "1 email" if number == 1 else f"{number} emails"
+
+
 async def seed_demo(settings: Settings) -> str:
     """Add a demo employer, three employees and a mix of tickets; print how to log in."""
     if settings.is_production:
@@ -70,19 +126,24 @@ async def seed_demo(settings: Settings) -> str:
                 ),
             )
             today = date.today()
+            company = await currencies.company_currency(session)
+            rates = await _demo_rates(session, company, today - timedelta(days=60))
             for number, (email, name) in enumerate(DEMO_EMPLOYEES.items()):
                 employee = await auth.create_account(
                     session,
                     security.hasher,
                     RegisterRequest(email=email, username=name, password=DEMO_PASSWORD),
                 )
-                for day, (amount, text) in enumerate(_DEMO_SPEND[number::3]):
+                for day, (amount, spent_in, text) in enumerate(_DEMO_SPEND[number::3]):
+                    # In the company's own currency when there is no demo rate for it.
+                    currency = spent_in if spent_in in rates else company
                     ticket = await tickets.file_ticket(
                         session,
                         employee,
                         TicketCreate(
                             spent_on=today - timedelta(days=3 * day + number),
-                            amount=Decimal(amount),
+                            amount=to_minor_units(Decimal(amount), currency),
+                            currency=currency,
                             description=text,
                             links=["https://shop.example.com/orders/" + str(1000 + day)],
                         ),
@@ -111,14 +172,43 @@ def _credentials() -> str:
     )
 
 
+# (amount, currency, what for): a currency without a demo rate is filed in the
+# company's own.
 _DEMO_SPEND = [
-    ("42.50", "Taxi to the airport"),
-    ("1280.00", "Flight to Shanghai, economy"),
-    ("89.90", "Team lunch with the client"),
-    ("15.00", "Printer paper"),
-    ("310.40", "Hotel, two nights"),
-    ("7.80", "Coffee with a candidate"),
-    ("199.00", "Conference ticket"),
-    ("23.10", "Train to the office in Suzhou"),
-    ("64.00", "Books for the team"),
+    ("42.50", "USD", "Taxi to the airport"),
+    ("1280.00", "USD", "Flight to Shanghai, economy"),
+    ("3400", "JPY", "Taxi from Haneda to the client's office"),
+    ("15.00", "USD", "Printer paper"),
+    ("268.00", "EUR", "Hotel in Lyon, two nights"),
+    ("7.80", "USD", "Coffee with a candidate"),
+    ("199.00", "USD", "Conference ticket"),
+    ("58.00", "CNY", "Train to the office in Suzhou"),
+    ("64.00", "USD", "Books for the team"),
 ]
+# Illustrative values in US dollars, not market data: the demo's exchange rates are
+# derived from them for whatever the company's currency is.
+_DEMO_DOLLARS = {
+    "USD": Decimal("1"),
+    "EUR": Decimal("1.15"),
+    "JPY": Decimal("0.0064"),
+    "CNY": Decimal("0.14"),
+}
+
+
+async def _demo_rates(session: AsyncSession, company: str, valid_from: date) -> set[str]:
+    """Record demo exchange rates into the company's currency; the currencies that
+    can be filed in (the company's own among them)."""
+    if company not in _DEMO_DOLLARS:
+        return {company}
+    lines = [
+        RateLine(
+            line=number,
+            currency=code,
+            rate=exact_rate(dollars / _DEMO_DOLLARS[company]),
+            valid_from=valid_from,
+        )
+        for number, (code, dollars) in enumerate(_DEMO_DOLLARS.items(), start=1)
+        if code != company
+    ]
+    await currencies.import_rates(session, lines)
+    return set(_DEMO_DOLLARS)

@@ -1,14 +1,21 @@
 """Settings read from the environment (or a `.env` file), validated at startup."""
 
 import secrets
+from email.headerregistry import Address
+from email.policy import default as email_policy
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from contoso.currencies.codes import is_currency, unknown_currency
+from contoso.mail.smtp_url import SmtpServer, parse_smtp_url
 
 MIN_SECRET_BYTES = 32
 # Values people copy from examples; production refuses any secret containing one.
@@ -35,10 +42,16 @@ def _default_employer_signup(earlier: dict[str, Any]) -> EmployerSignup:
     return EmployerSignup.INVITE if production else EmployerSignup.OPEN
 
 
+DEFAULT_MAIL_FROM = "Contoso Expenses <expenses@example.com>"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
 class Settings(BaseSettings):
     """Every setting the app reads. `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value is not echoed, so an error never prints a
+    # secret (SECRET_KEY, a password in DATABASE_URL or SMTP_URL); messages say what is wrong.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     environment: Environment = Environment.DEVELOPMENT
     # Unset: `contoso serve` starts an embedded PostgreSQL under `data_dir`.
@@ -80,6 +93,19 @@ class Settings(BaseSettings):
 
     # IANA time zone in which the console and the pages show times (the zone is named).
     timezone: str = "UTC"
+    # ISO 4217 code of the currency the company reimburses in: limits, totals and
+    # payments are in it. Recorded in the database when it is created, and fixed then.
+    company_currency: str = "USD"
+
+    # The mail server (see `mail.smtp_url`); unset: emails are written to
+    # DATA_DIR/outbox/ as .eml files and logged.
+    smtp_url: SecretStr | None = None
+    # The sender of every email, an address with an optional name.
+    mail_from: str = DEFAULT_MAIL_FROM
+    # Where people reach the app: the base of the links in emails.
+    public_url: str = DEFAULT_PUBLIC_URL
+    # Employers get the digest of tickets waiting for a decision at most this often.
+    digest_hours: int = Field(default=12, ge=1, le=24 * 31)
 
     docs_enabled: bool = True
     # Served over HTTPS (directly or behind a proxy): session cookies become Secure.
@@ -115,6 +141,51 @@ class Settings(BaseSettings):
             ) from exc
         return name
 
+    @field_validator("company_currency")
+    @classmethod
+    def _known_currency(cls, code: str) -> str:
+        if not is_currency(code.upper()):
+            raise ValueError(f"COMPANY_CURRENCY: {unknown_currency(code)}")
+        return code.upper()
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _known_smtp_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is None or not url.get_secret_value().strip():
+            return None
+        parse_smtp_url(url.get_secret_value())
+        return url
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_address(cls, value: str) -> str:
+        example = "an email address, optionally with a name: Contoso <expenses@example.com>"
+        try:
+            parsed = email_policy.header_factory("from", value)
+            (address,) = parsed.addresses
+            checked = validate_email(address.addr_spec, check_deliverability=False)
+        except EmailNotValidError as exc:
+            raise ValueError(f"MAIL_FROM must be {example}; {exc}") from None
+        except (ValueError, IndexError, TypeError):
+            raise ValueError(f"MAIL_FROM must be {example}, not {value!r}") from None
+        if parsed.defects:
+            raise ValueError(f"MAIL_FROM must be {example}, not {value!r}")
+        return str(Address(display_name=address.display_name, addr_spec=checked.normalized))
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "PUBLIC_URL must be the http:// or https:// address people open the app "
+                f"at, e.g. https://expenses.example.com, not {url!r}"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("PUBLIC_URL must be a plain address, without ? or #")
+        return url
+
     @field_validator("cors_origins", "trusted_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -134,6 +205,25 @@ class Settings(BaseSettings):
         if self.password_hash_rounds < 10:
             raise ValueError("PASSWORD_HASH_ROUNDS must be at least 10 in production")
         return self
+
+    @model_validator(mode="after")
+    def _real_mail_in_production(self) -> Self:
+        # Real mail from the example sender is refused by receivers, and links to
+        # 127.0.0.1 lead nowhere: a production that sends mail names both.
+        if self.environment is not Environment.PRODUCTION or self.smtp_url is None:
+            return self
+        if self.mail_from == DEFAULT_MAIL_FROM:
+            raise ValueError("MAIL_FROM must be set in production when SMTP_URL is")
+        if self.public_url == DEFAULT_PUBLIC_URL:
+            raise ValueError("PUBLIC_URL must be set in production when SMTP_URL is")
+        return self
+
+    @property
+    def smtp_server(self) -> SmtpServer | None:
+        """The mail server SMTP_URL names, or None: write emails to files."""
+        if self.smtp_url is None:
+            return None
+        return parse_smtp_url(self.smtp_url.get_secret_value())
 
     @property
     def zone(self) -> ZoneInfo:

@@ -5,6 +5,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -16,6 +17,7 @@ from sqlalchemy import (
     SQLColumnExpression,
     any_,
     bindparam,
+    event,
     func,
     select,
     text,
@@ -98,6 +100,7 @@ def create_database(settings: Settings) -> Database:
             "server_settings": {"application_name": "contoso"},
         },
     )
+    event.listen(engine.sync_engine, "connect", _numeric_as_written)
     # expire_on_commit=False: responses are built from objects after the commit.
     return Database(
         engine,
@@ -109,6 +112,17 @@ def create_database(settings: Settings) -> Database:
         # and the session store's own connections.
         admission_limit=settings.db_pool_size,
         admission_timeout=settings.db_timeout,
+    )
+
+
+def _numeric_as_written(dbapi_connection: Any, _record: Any) -> None:
+    """Read NUMERIC as PostgreSQL writes it. asyncpg's binary decoding gives a value
+    without decimals that ends in four zeros an exponent (10000 as Decimal("1E+4")),
+    which the API and the exports would then show: JPY 10000 as "1E+4"."""
+    dbapi_connection.run_async(
+        lambda connection: connection.set_type_codec(
+            "numeric", schema="pg_catalog", encoder=str, decoder=Decimal, format="text"
+        )
     )
 
 

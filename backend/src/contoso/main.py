@@ -1,6 +1,7 @@
 """The application factory: API routers, health checks, error handlers."""
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -20,11 +21,14 @@ from contoso.auth.endpoints import router as auth_router
 from contoso.auth.security import Security
 from contoso.bootstrap import migrate_when_reachable
 from contoso.categories.endpoints import router as categories_router
+from contoso.comments.endpoints import router as comments_router
 from contoso.config import Settings, get_settings
+from contoso.currencies.endpoints import router as exchange_rates_router
 from contoso.database import create_database
 from contoso.employees.endpoints import router as employees_router
 from contoso.errors import DATABASE_DOWN_MESSAGE, error_responses, install_error_handlers
 from contoso.logs import RequestIdMiddleware, configure_logging
+from contoso.mail.sender import run_sender
 from contoso.middleware import (
     BodySizeLimitMiddleware,
     CsrfMiddleware,
@@ -93,6 +97,8 @@ def body_limits(settings: Settings) -> Callable[[str], int]:
 
 
 MIGRATE_ON_START = "CONTOSO_MIGRATE_ON_START"
+# At shutdown, how long the mail sender may take to finish the email it is sending.
+SENDER_GRACE_SECONDS = 10.0
 
 
 class Ready(BaseModel):
@@ -132,6 +138,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
             migrating = asyncio.create_task(
                 migrate_when_reachable(
                     settings.database_url or "",
+                    settings.company_currency,
                     lambda: setattr(app.state, "migrations_pending", False),
                 )
             )
@@ -157,9 +164,18 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
                 )
             ),
         ]
+        # Every worker delivers the outbox: each email is claimed with SKIP LOCKED.
+        stop_sending = asyncio.Event()
+        sending = asyncio.create_task(run_sender(database, settings, stop_sending))
         yield
+        stop_sending.set()
         for sweep in sweeps:
             sweep.cancel()
+        # The email being sent is let finish (or time out) rather than sent again later.
+        if not (await asyncio.wait({sending}, timeout=SENDER_GRACE_SECONDS))[0]:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
         if migrating is not None:
             migrating.cancel()
         await database.dispose()
@@ -185,6 +201,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     api.include_router(categories_router)
     api.include_router(receipts_router)
     api.include_router(payments_router)
+    api.include_router(exchange_rates_router)
+    api.include_router(comments_router)
     app.include_router(api)
     app.include_router(pages_router)
     if settings.docs_enabled:
@@ -210,7 +228,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         return JSONResponse({"status": "unavailable", "detail": DATABASE_DOWN_MESSAGE}, 503)
 
     app.state.session_store = PostgresSessionStore(database)
-    mount_console(app, database, app.state.security, settings.zone)
+    mount_console(app, database, app.state.security, settings.zone, settings.company_currency)
     # Added innermost first: headers wrap everything, the session wraps the CSRF check.
     app.add_middleware(
         CsrfMiddleware,

@@ -66,6 +66,14 @@ class TicketStatus(enum.StrEnum):
     DENIED = "denied"
     # Reimbursed in a payment batch: final.
     PAID = "paid"
+    # Sent back to its owner with a note; pending again once they resubmit it.
+    CHANGES_REQUESTED = "changes_requested"
+
+
+# Its owner may still change it (fields, receipts); it waits for them or for a decision.
+EDITABLE = frozenset({TicketStatus.PENDING, TicketStatus.CHANGES_REQUESTED})
+# An employer decided it (then it may be paid).
+DECIDED = frozenset({TicketStatus.APPROVED, TicketStatus.DENIED, TicketStatus.PAID})
 
 
 class TicketFlag(enum.StrEnum):
@@ -84,6 +92,9 @@ class EventKind(enum.StrEnum):
     TICKET_RECEIPT_ADDED = "ticket_receipt_added"
     TICKET_RECEIPT_REMOVED = "ticket_receipt_removed"
     TICKET_PAID = "ticket_paid"
+    TICKET_CHANGES_REQUESTED = "ticket_changes_requested"
+    TICKET_RESUBMITTED = "ticket_resubmitted"
+    TICKET_COMMENTED = "ticket_commented"
     EMPLOYEE_SUSPENDED = "employee_suspended"
     EMPLOYEE_REACTIVATED = "employee_reactivated"
 
@@ -103,6 +114,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_pg_enum(Role, "user_role"))
     suspended: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Emails about their own tickets (decisions, requests for changes, payments).
+    email_notifications: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     # Bumped on suspension: every token minted before it stops working for good.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -136,9 +149,9 @@ class Category(Base):
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     is_default: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     # Tickets above it are over policy (flag `over_limit`); NULL: no limit.
-    max_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    max_amount: Mapped[Decimal | None] = mapped_column(Numeric)
     # Tickets above it need a receipt (flag `receipt_missing`); NULL: never required.
-    receipt_required_above: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    receipt_required_above: Mapped[Decimal | None] = mapped_column(Numeric)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -149,11 +162,26 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("company_amount > 0", name="company_amount_positive"),
+        CheckConstraint("exchange_rate > 0", name="exchange_rate_positive"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_code"),
         CheckConstraint(
             "flags <@ ARRAY['over_limit', 'receipt_missing', 'possible_duplicate']::text[]",
             name="known_flags",
         ),
-        CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided_has_time"),
+        # Undecided (pending, or sent back for changes) exactly when without a decision.
+        # (`status::text`: as for 'paid' below.)
+        CheckConstraint(
+            "(status::text IN ('pending', 'changes_requested')) = (decided_at IS NULL)",
+            name="decided_has_time",
+        ),
+        # Sent back with a note, by someone, at a time (the latest request is kept).
+        CheckConstraint(
+            "(changes_requested_at IS NULL) = (changes_requested_by_id IS NULL)"
+            " AND (changes_requested_at IS NULL) = (changes_note IS NULL)"
+            " AND (status::text <> 'changes_requested' OR changes_requested_at IS NOT NULL)",
+            name="changes_requested_with_note",
+        ),
         # Paid exactly when in a payment, with its time and payer. (`status::text`: the
         # migration that adds 'paid' cannot name the new value in its own transaction.)
         CheckConstraint(
@@ -223,7 +251,17 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     spent_on: Mapped[date] = mapped_column(Date)
-    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    # The amount as spent, in `currency` with that currency's decimals (JPY 1500, KWD
+    # 1.234): NUMERIC without a scale keeps the decimals it was written with.
+    amount: Mapped[Decimal] = mapped_column(Numeric)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The amount in the company's currency at `exchange_rate` (company units per unit
+    # of `currency`; 1 in the company's own), the rate that held on `rate_date` (NULL
+    # in the company's own currency). Fixed when the ticket is filed or its amount,
+    # currency or date edited: policy limits, totals and payments use it.
+    company_amount: Mapped[Decimal] = mapped_column(Numeric)
+    exchange_rate: Mapped[Decimal] = mapped_column(Numeric)
+    rate_date: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text)
     links: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
@@ -241,6 +279,11 @@ class Ticket(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decision_note: Mapped[str | None] = mapped_column(Text)
+    # The latest request for changes (kept after the owner resubmits; the history has
+    # every round).
+    changes_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    changes_requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changes_note: Mapped[str | None] = mapped_column(Text)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -255,6 +298,48 @@ class Ticket(Base):
     category: Mapped[Category] = relationship(lazy="raise")
     payment: Mapped["Payment | None"] = relationship(lazy="raise")
     paid_by: Mapped[User | None] = relationship(foreign_keys=[paid_by_id], lazy="raise")
+
+
+class Company(Base):
+    """The company itself: one row. Its currency is fixed when the database is created
+    (from COMPANY_CURRENCY), since every ticket's `company_amount` is in it; the app
+    refuses to start with a COMPANY_CURRENCY that disagrees."""
+
+    __tablename__ = "company"
+    __table_args__ = (
+        CheckConstraint("one", name="one_row"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_code"),
+    )
+
+    one: Mapped[bool] = mapped_column(primary_key=True, default=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    # When employers were last sent the digest of tickets waiting for a decision.
+    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ExchangeRate(Base):
+    """How many units of the company's currency one unit of `currency` buys, from
+    `valid_from` until the currency's next rate. Kept as recorded: tickets converted
+    with a rate keep it (`tickets.exchange_rate`), whatever rates come later."""
+
+    __tablename__ = "exchange_rates"
+    __table_args__ = (
+        CheckConstraint("rate > 0", name="rate_positive"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_code"),
+        # One rate per currency and day; the rate for a purchase is the latest from
+        # on or before its date, found by this index.
+        Index("uq_exchange_rates_currency_valid_from", "currency", "valid_from", unique=True),
+        Index("ix_exchange_rates_recent", text("valid_from DESC"), "currency"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Numeric)
+    valid_from: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    created_by: Mapped[User | None] = relationship(lazy="raise")
 
 
 class Payment(Base):
@@ -279,9 +364,69 @@ class Payment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     tickets: Mapped[int] = mapped_column(Integer)
-    total: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    # In the company's currency.
+    total: Mapped[Decimal] = mapped_column(Numeric)
 
     created_by: Mapped[User] = relationship(lazy="raise")
+
+
+class Comment(Base):
+    """A message on a ticket, by its owner or an employer: append-only (a trigger
+    refuses edits), and in the ticket's history."""
+
+    __tablename__ = "ticket_comments"
+    __table_args__ = (Index("ix_ticket_comments_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    author: Mapped[User] = relationship(lazy="raise")
+
+
+class MailKind(enum.StrEnum):
+    """What an email in the outbox tells its reader."""
+
+    TICKETS_APPROVED = "tickets_approved"
+    TICKETS_DENIED = "tickets_denied"
+    CHANGES_REQUESTED = "changes_requested"
+    TICKETS_PAID = "tickets_paid"
+    # To an employer: tickets waiting for a decision.
+    DIGEST = "digest"
+
+
+class OutboxEmail(Base):
+    """An email to send, written in the transaction of the change it tells about, so a
+    change that rolls back sends nothing and one that commits is never lost. `payload`
+    holds what the message says (rendered when it is sent); the sender delivers rows
+    with retries (`attempts`, `next_attempt_at`) and marks them `sent_at`."""
+
+    __tablename__ = "outbox_emails"
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # What is left to send, soonest first.
+        Index(
+            "ix_outbox_emails_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("sent_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[MailKind] = mapped_column(_pg_enum(MailKind, "mail_kind"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    to_address: Mapped[str] = mapped_column(String(254))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Receipt(Base):
@@ -348,7 +493,7 @@ class PendingTotal(Base):
     # The first day of the month.
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     tickets: Mapped[int] = mapped_column(BigInteger)
-    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    amount: Mapped[Decimal] = mapped_column(Numeric)
 
 
 class DecidedTotal(Base):
@@ -368,9 +513,9 @@ class DecidedTotal(Base):
         _pg_enum(TicketStatus, "ticket_status"), primary_key=True
     )
     spent_tickets: Mapped[int] = mapped_column(BigInteger)
-    spent_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    spent_amount: Mapped[Decimal] = mapped_column(Numeric)
     decided_tickets: Mapped[int] = mapped_column(BigInteger)
-    decided_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    decided_amount: Mapped[Decimal] = mapped_column(Numeric)
 
 
 class PaidTotal(Base):
@@ -383,7 +528,7 @@ class PaidTotal(Base):
     # The first day of the month.
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     tickets: Mapped[int] = mapped_column(BigInteger)
-    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    amount: Mapped[Decimal] = mapped_column(Numeric)
 
 
 class Event(Base):

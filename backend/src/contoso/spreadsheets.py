@@ -8,10 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_decimal
 from starlette.responses import Response, StreamingResponse
-
-from contoso.formatting import LOCALE
 
 # What a column may give for a row; None is an empty cell, a sequence is joined by spaces.
 Cell = str | int | Decimal | date | datetime | Sequence[str] | None
@@ -30,7 +27,7 @@ def neutralised(text: str) -> str:
 
 def cell_text(value: Cell, zone: ZoneInfo) -> str:
     """A cell as a spreadsheet parses it: times in ISO 8601 to the second in `zone`
-    (`2026-11-21T14:03:05+01:00`), amounts as plain decimals (`1249.99`), dates in ISO,
+    (`2026-11-21T14:03:05+01:00`), numbers as plain decimals (`1249.99`), dates in ISO,
     lists joined by spaces, nothing as an empty cell, text neutralised."""
     match value:
         case None:
@@ -42,8 +39,10 @@ def cell_text(value: Cell, zone: ZoneInfo) -> str:
         case date():
             return value.isoformat()
         case Decimal():
-            # No grouping: "1,249.99" would be text, or two cells, to a spreadsheet.
-            return format_decimal(value, format="0.00", locale=LOCALE)
+            # With the decimals it carries (JPY 1500, KWD 1.234: `formatting.plain_money`
+            # writes an amount with its currency's), never an exponent, never grouped:
+            # "1,249.99" would be text, or two cells, to a spreadsheet.
+            return format(value, "f")
         case int():
             return str(value)
         case _:

@@ -3,19 +3,24 @@ exactly what the validators enforce (the fuzzer holds us to that)."""
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 
+from contoso.currencies.codes import MAX_MINOR_UNITS
+
 # Ids are PostgreSQL bigints: anything outside 1..MAX_RECORD_ID cannot name a record.
 MAX_RECORD_ID = 2**63 - 1
 RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]
 # The most records one bulk action (API or console) may name.
 MAX_SELECTION = 10_000
+
+_SMALLEST = Decimal(1).scaleb(-MAX_MINOR_UNITS)
 
 # Control characters, except tab and line breaks in multi-line text.
 _CONTROL_INLINE = "\\x00-\\x1f\\x7f-\\x9f"
@@ -73,6 +78,26 @@ class TextRules(GroupedMetadata):
             json_schema_extra={"pattern": pattern},
         )
         yield AfterValidator(check)
+
+
+EARLIEST_DATE = date(2000, 1, 1)
+# The date is "today" somewhere on Earth until it is today in UTC+14, so a
+# purchase dated today in Kiribati is not "in the future" for a UTC server.
+EARLIEST_TIMEZONE = timezone(timedelta(hours=14))
+
+
+def not_in_future(what: str) -> Callable[[date], date]:
+    """A check that a date (`what`, for messages) is a day that has come somewhere,
+    and not before EARLIEST_DATE."""
+
+    def check(day: date) -> date:
+        if day > datetime.now(EARLIEST_TIMEZONE).date():
+            raise ValueError(f"{what} cannot be in the future")
+        if day < EARLIEST_DATE:
+            raise ValueError(f"{what} must be on or after {EARLIEST_DATE}")
+        return day
+
+    return check
 
 
 def search_text(term: str) -> str:
@@ -136,11 +161,17 @@ Link = Annotated[
     AfterValidator(_web_link),
 ]
 
-AMOUNT_PATTERN = "^[0-9]{1,10}(?:\\.[0-9]{1,10})?$"
+AMOUNT_PATTERN = "^[0-9]{1,15}(?:\\.[0-9]{1,10})?$"
 _AMOUNT_RE = re.compile(AMOUNT_PATTERN)
-CENTS = Decimal("0.01")
-MAX_AMOUNT = Decimal("1000000.00")
-_AMOUNT_HELP = f'a positive amount with at most 2 decimals, at most {MAX_AMOUNT}, e.g. "12.50"'
+# The most one ticket may claim, and the highest policy limit, in the company's currency.
+MAX_AMOUNT = Decimal("1000000")
+# The most a ticket's amount may be in its own currency (a trillion: VND and IDR
+# amounts run to many digits).
+MAX_SPENT = Decimal("999999999999")
+_AMOUNT_HELP = (
+    'a positive amount, e.g. "12.50", with no more decimals than its currency has (two '
+    "for most, none for JPY, three for KWD)"
+)
 
 
 def _amount_or_zero(value: object) -> Decimal:
@@ -149,10 +180,10 @@ def _amount_or_zero(value: object) -> Decimal:
     else:
         zero = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
         zero = zero and value == 0
-    return Decimal("0.00") if zero else _amount(value)
+    return Decimal("0") if zero else _limit(value)
 
 
-def _amount(value: object) -> Decimal:
+def _money(value: object, maximum: Decimal) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError(f"Amount must be {_AMOUNT_HELP}")
     if isinstance(value, str) and not _AMOUNT_RE.fullmatch(value):
@@ -163,19 +194,31 @@ def _amount(value: object) -> Decimal:
         raise ValueError(f"Amount must be {_AMOUNT_HELP}") from exc
     if not amount.is_finite() or amount <= 0:
         raise ValueError("Amount must be greater than 0")
-    if amount > MAX_AMOUNT:
-        raise ValueError(f"Amount must be at most {MAX_AMOUNT}")
-    if amount != amount.quantize(CENTS):
-        raise ValueError("Amount must have at most 2 decimal places")
-    # Always two places, as NUMERIC(12,2) stores it: "12.5" reads back as "12.50".
-    return amount.quantize(CENTS)
+    if amount > maximum:
+        raise ValueError(f"Amount must be at most {maximum}")
+    if amount != amount.quantize(_SMALLEST):
+        raise ValueError(f"Amount must have at most {MAX_MINOR_UNITS} decimal places")
+    # Without trailing zeros ("12.50" is 12.5): each currency's own decimals are checked
+    # where the currency is known (`currencies.service`), which writes the amount with
+    # exactly that many.
+    return amount.quantize(_SMALLEST).normalize() if amount % 1 else amount.quantize(1)
 
 
-def _money_schema(lowest: dict[str, float], description: str, example: str) -> WithJsonSchema:
+def _amount(value: object) -> Decimal:
+    return _money(value, MAX_SPENT)
+
+
+def _limit(value: object) -> Decimal:
+    return _money(value, MAX_AMOUNT)
+
+
+def _money_schema(
+    lowest: dict[str, float], maximum: Decimal, description: str, example: str
+) -> WithJsonSchema:
     return WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", **lowest, "maximum": float(MAX_AMOUNT)},
+                {"type": "number", **lowest, "maximum": float(maximum)},
                 {"type": "string", "pattern": AMOUNT_PATTERN},
             ],
             "description": description,
@@ -185,18 +228,33 @@ def _money_schema(lowest: dict[str, float], description: str, example: str) -> W
     )
 
 
+# A ticket's amount, in the ticket's currency.
 Amount = Annotated[
     Decimal,
     PlainValidator(_amount),
-    _money_schema({"exclusiveMinimum": 0}, f"Money: {_AMOUNT_HELP}.", "12.50"),
+    _money_schema(
+        {"exclusiveMinimum": 0}, MAX_SPENT, f"Money: {_AMOUNT_HELP}, at most {MAX_SPENT}.", "12.50"
+    ),
+]
+# A policy limit, in the company's currency.
+LimitAmount = Annotated[
+    Decimal,
+    PlainValidator(_limit),
+    _money_schema(
+        {"exclusiveMinimum": 0},
+        MAX_AMOUNT,
+        f"Money in the company's currency: {_AMOUNT_HELP}, at most {MAX_AMOUNT}.",
+        "1500.00",
+    ),
 ]
 # A threshold that may be zero ("a receipt is required above 0.00": always).
-AmountOrZero = Annotated[
+LimitOrZero = Annotated[
     Decimal,
     PlainValidator(_amount_or_zero),
     _money_schema(
         {"minimum": 0},
-        f'Money, or 0: at most 2 decimals, at most {MAX_AMOUNT}, e.g. "25.00".',
+        MAX_AMOUNT,
+        f'Money in the company\'s currency, or 0: at most {MAX_AMOUNT}, e.g. "25.00".',
         "25.00",
     ),
 ]

@@ -42,6 +42,8 @@ async def test_the_filter_offers_labels_and_keeps_the_enum_values_in_its_links(
         ("__all", "All"),
         ("ticket_approved", "Ticket approved"),
         ("ticket_denied", "Ticket denied"),
+        ("ticket_changes_requested", "Changes requested"),
+        ("ticket_resubmitted", "Ticket resubmitted"),
         ("ticket_paid", "Ticket paid"),
         ("employee_suspended", "Employee suspended"),
         ("employee_reactivated", "Employee reactivated"),

@@ -57,7 +57,7 @@ async def test_an_employer_creates_a_category_and_finds_it_listed_with_its_limit
 
     assert created.status_code == 303
     assert "Category “Travel” created." in listed.text
-    assert '<span class="amount">1,500.00</span>' in listed.text
+    assert '<span class="amount">$1,500.00</span>' in listed.text
     assert "Flights, trains and hotels" in listed.text
     travel = (await categories(client, boss))["Travel"]
     assert travel["max_amount"] == "1500.00"

@@ -36,7 +36,7 @@ async def test_a_search_with_control_characters_is_a_400_that_says_so(
 @pytest.mark.parametrize(
     ("view", "parameter", "choices"),
     [
-        ("tickets", "status", "pending, approved, denied or paid"),
+        ("tickets", "status", "pending, changes_requested, approved, denied or paid"),
         ("audit-log", "kind", "ticket_approved, ticket_denied"),
     ],
 )

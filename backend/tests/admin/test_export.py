@@ -21,7 +21,11 @@ TICKET_HEADERS = [
     "Employee",
     "Email",
     "Spent on",
-    "Amount",
+    "Amount (USD)",
+    "Original amount",
+    "Original currency",
+    "Exchange rate",
+    "Rate date",
     "Status",
     "Category",
     "Flags",
@@ -68,7 +72,7 @@ async def test_a_searched_filtered_sorted_list_exports_exactly_its_rows_in_its_o
     await factory.ticket(carol, description="Trip of hidden Carol", amount="30.00")
     await client.post(f"/api/employees/{carol.id}/suspend", headers=boss.headers)
     await browser.login_as(boss)
-    listed = {"search": "alice", "status": "pending", "sortBy": "amount", "sort": "asc"}
+    listed = {"search": "alice", "status": "pending", "sortBy": "company_amount", "sort": "asc"}
 
     pages = [
         await browser.client.get("/admin/tickets/list", params=listed | {"page": n, "pageSize": 2})
@@ -130,7 +134,12 @@ async def test_the_export_has_human_headers_and_cells_a_spreadsheet_reads(paris)
         "Employee": "Zoë 李",
         "Email": "zoe@example.com",
         "Spent on": "2026-11-20",
-        "Amount": "1249.99",
+        "Amount (USD)": "1249.99",
+        # In the company's currency: the original is the same, at rate 1, of no day.
+        "Original amount": "1249.99",
+        "Original currency": "USD",
+        "Exchange rate": "1",
+        "Rate date": "",
         "Status": "Denied",
         "Category": "General",
         "Flags": "",
@@ -143,7 +152,7 @@ async def test_the_export_has_human_headers_and_cells_a_spreadsheet_reads(paris)
     }
     nothing_yet = by_id[str(pending["id"])]
     assert nothing_yet["Status"] == "Pending"
-    assert nothing_yet["Amount"] == "12.50"
+    assert nothing_yet["Amount (USD)"] == "12.50"
     assert (nothing_yet["Links"], nothing_yet["Decided at"]) == ("", "")
     assert (nothing_yet["Decided by"], nothing_yet["Note"]) == ("", "")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00", nothing_yet["Filed at"])
@@ -304,5 +313,5 @@ async def test_an_export_with_an_unknown_filter_value_is_refused_before_any_file
     export = await browser.client.get("/admin/tickets/export/csv", params={"status": "reimbursed"})
 
     assert export.status_code == 400
-    assert "choose pending, approved, denied or paid" in export.text
+    assert "choose pending, changes_requested, approved, denied or paid" in export.text
     assert "attachment" not in export.headers.get("content-disposition", "")

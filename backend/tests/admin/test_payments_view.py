@@ -108,11 +108,11 @@ async def test_the_confirmation_totals_each_employee_and_says_what_it_skips(
     assert page.status_code == 200
     first, second, third = chosen["payable"]
     assert table_rows(page.text, "to-pay") == [
-        ["Alice", "alice@example.com", "2", "120.50", f"#{first}, #{second}"],
-        ["Bob", "bob@example.com", "1", "1,000.00", f"#{third}"],
+        ["Alice", "alice@example.com", "2", "$120.50", f"#{first}, #{second}"],
+        ["Bob", "bob@example.com", "1", "$1,000.00", f"#{third}"],
     ]
-    assert "3 approved tickets to pay to 2 employees, totalling 1,120.50" in page.text
-    assert 'id="to-pay-total">1,120.50<' in page.text
+    assert "3 approved tickets to pay to 2 employees, totalling $1,120.50" in page.text
+    assert 'id="to-pay-total">$1,120.50<' in page.text
     skipped = table_rows(page.text, "skipped-tickets")
     assert [(row[0], row[-1]) for row in skipped] == [
         (str(chosen["pending"]), "not approved"),
@@ -150,7 +150,7 @@ async def test_paying_with_a_reference_pays_the_approved_and_says_what_it_skippe
     done = await browser.confirm("tickets", "pay", the_ids(chosen), reference="SEPA <run> 14 & co")
 
     assert await outcome(browser, done) == (
-        "Paid 3 tickets (2 employees, 1,120.50) as SEPA &lt;run&gt; 14 &amp; co; "
+        "Paid 3 tickets (2 employees, $1,120.50) as SEPA &lt;run&gt; 14 &amp; co; "
         "3 skipped: 1 not approved, 1 already paid, 1 not found or hidden."
     )
     now = await statuses(client, boss)
@@ -173,7 +173,9 @@ async def test_a_blank_reference_is_generated(browser, factory, client):
     done = await browser.confirm("tickets", "pay", [tickets[0]["id"]], reference="  ")
 
     message = await outcome(browser, done)
-    assert re.fullmatch(r"Paid 1 ticket \(1 employee, 30\.00\) as PAY-\d{8}-[0-9A-F]{6}\.", message)
+    assert re.fullmatch(
+        r"Paid 1 ticket \(1 employee, \$30\.00\) as PAY-\d{8}-[0-9A-F]{6}\.", message
+    )
     payments = (await client.get("/api/payments", headers=boss.headers)).json()["items"]
     assert message.endswith(f" as {payments[0]['reference']}.")
 
@@ -191,7 +193,7 @@ async def test_a_taken_reference_pays_nothing_and_keeps_the_form_to_fix_it(
     assert refused.status_code == 409
     assert "A payment with the reference “RUN-2026-11” already exists" in refused.text
     assert 'value="RUN-2026-11"' in refused.text  # as typed, to change it
-    assert table_rows(refused.text, "to-pay")[0][3] == "20.00"
+    assert table_rows(refused.text, "to-pay")[0][3] == "$20.00"
     assert (await statuses(client, boss))[second["id"]] == "approved"
     assert await payment_count(client, boss) == 1
 
@@ -264,8 +266,8 @@ async def test_the_payments_list_shows_the_newest_batch_first_in_the_configured_
 
     references = re.findall(r'<a class="reference" href="details/(\d+)">([^<]+)</a>', page)
     assert [reference for _, reference in references] == ["RUN-2", "RUN-1"]
-    assert '<span class="amount">1,000.00</span>' in page
-    assert '<span class="amount">20.50</span>' in page
+    assert '<span class="amount">$1,000.00</span>' in page
+    assert '<span class="amount">$20.50</span>' in page
     assert "Pay Master" in page
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/Paris", page)
     searched = (await browser.client.get("/admin/payments/list?search=run-1")).text
@@ -288,12 +290,12 @@ async def test_a_payments_page_shows_each_employees_share_with_their_tickets(
     missing = await browser.client.get("/admin/payments/details/999999")
 
     assert 'id="payment-reference">SEPA 14<' in page
-    assert "3 tickets, 125.50" in page
+    assert "3 tickets, $125.50" in page
     assert 'id="payment-by">Pay Master<' in page
     first, second = (t["id"] for t in alices)
     assert table_rows(page, "shares") == [
-        ["Alice", "alice@example.com", "2", "120.50", f"#{first}, #{second}"],
-        ["Bob", "bob@example.com", "1", "5.00", f"#{bobs[0]['id']}"],
+        ["Alice", "alice@example.com", "2", "$120.50", f"#{first}, #{second}"],
+        ["Bob", "bob@example.com", "1", "$5.00", f"#{bobs[0]['id']}"],
     ]
     assert f'href="http://test/admin/tickets/details/{first}"' in page
     assert ticket_page.status_code == 200

@@ -143,8 +143,8 @@ async def test_a_tickets_page_explains_each_flag_and_links_to_its_duplicates(bro
         (await page(name)).text for name in ("over", "no_receipt", "again", "plain")
     ]
 
-    assert "Over the Travel limit of 100.00" in over
-    assert "Receipt required above 25.00 and none attached" in no_receipt
+    assert "Over the Travel limit of $100.00" in over
+    assert "Receipt required above $25.00 and none attached" in no_receipt
     first = tickets["first"]["id"]
     assert f'Possible duplicate of <a href="{first}">#{first}</a>' in again
     assert 'id="flags"' not in plain and "Travel" in plain
@@ -167,7 +167,7 @@ async def test_a_bulk_approval_lists_flagged_tickets_apart_and_leaves_them_unles
     after_unticked = await browser.client.get(unticked.headers["location"])
 
     flagged_part = page.text.split('id="flagged-tickets"')[1].split("</table>")[0]
-    assert "2 flagged tickets, totalling 190.00" in page.text
+    assert "2 flagged tickets, totalling $190.00" in page.text
     assert "Over limit" in flagged_part and "Receipt missing" in flagged_part
     assert f">{tickets['plain']['id']}<" not in flagged_part
     assert re.search(

@@ -48,7 +48,7 @@ async def test_the_list_shows_what_a_reviewer_decides_by(browser, factory):
         "Description",
         "Links",
     ]
-    assert '<span class="amount">1,249.99</span>' in page
+    assert '<span class="amount">$1,249.99</span>' in page
     # The start of the description, the whole of it in the tooltip.
     assert 'title="Team dinner with the Lisbon client' in page
     assert f"{LONG[:SHORT_DESCRIPTION].rstrip()}…</span>" in page
@@ -63,7 +63,9 @@ async def test_an_action_brings_the_employer_back_to_the_same_list(browser, fact
     alice, boss = await factory.employee(), await factory.employer()
     tickets = [await factory.ticket(alice, amount=f"{n}.00") for n in range(1, 4)]
     await browser.login_as(boss)
-    listed = "/admin/tickets/list?search=alice&status=pending&sortBy=amount&sort=desc&page=1"
+    listed = (
+        "/admin/tickets/list?search=alice&status=pending&sortBy=company_amount&sort=desc&page=1"
+    )
     ids = [tickets[0]["id"]]
 
     page = await browser.client.get(

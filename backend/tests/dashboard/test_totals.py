@@ -223,7 +223,7 @@ async def test_a_rebuild_from_the_tickets_finds_what_the_services_kept(
 async def test_payments_are_counted_in_their_month_in_utc_whatever_the_sessions_zone(app):
     paid = values(
         column("paid_at", DateTime(timezone=True)),
-        column("amount", Numeric(12, 2)),
+        column("company_amount", Numeric(12, 2)),
         name="paid",
     ).data(
         [
@@ -281,3 +281,58 @@ async def test_the_dashboard_shows_paid_tickets_as_approved_and_no_longer_owed(
         0,
         0,
     )
+
+
+async def test_the_dashboard_adds_tickets_in_every_currency_as_company_amounts(
+    app, client, factory, database_url
+):
+    alice, bob, boss = await factory.employee(), await factory.employee(), await factory.employer()
+    since = date.today().replace(day=1)
+    await factory.rate(boss, "EUR", "1.1512", since)
+    await factory.rate(boss, "JPY", "0.006336066927", since)
+    alices = [
+        await factory.ticket(alice, amount="12.50"),
+        await factory.ticket(alice, "EUR", amount="33.33"),  # $38.369496: 38.37
+        await factory.ticket(alice, "JPY", amount="1500"),  # $9.5041003905: 9.50
+    ]
+    bobs = [
+        await factory.ticket(bob, "EUR", amount="0.05"),  # $0.05756: 0.06
+        await factory.ticket(bob, "JPY", amount="25000"),  # $158.401673175: 158.40
+    ]
+    sessions = app.state.database.sessionmaker
+
+    async def figures() -> dashboard_service.Dashboard:
+        async with sessions() as session:
+            return await dashboard_service.dashboard(session, await _user(session, boss.id))
+
+    pending = await figures()
+    await client.post(
+        "/api/tickets/decisions",
+        json={"ticket_ids": [t["id"] for t in alices + bobs], "decision": "approve"},
+        headers=boss.headers,
+    )
+    approved = await figures()
+    await client.post(
+        "/api/payments", json={"ticket_ids": [t["id"] for t in alices]}, headers=boss.headers
+    )
+    paid = await figures()
+
+    assert [Decimal(t["company_amount"]) for t in alices + bobs] == [
+        Decimal("12.50"),
+        Decimal("38.37"),
+        Decimal("9.50"),
+        Decimal("0.06"),
+        Decimal("158.40"),
+    ]
+    assert (pending.pending_count, pending.pending_amount) == (5, Decimal("218.83"))
+    assert [(top.owner_id, top.pending_amount) for top in pending.top_pending] == [
+        (bob.id, Decimal("158.46")),
+        (alice.id, Decimal("60.37")),
+    ]
+    assert pending.monthly[-1].pending == Decimal("218.83")
+    assert approved.approved_amount_this_month == Decimal("218.83")
+    assert approved.awaiting_payment_amount == Decimal("218.83")
+    assert approved.monthly[-1].approved == Decimal("218.83")
+    assert (paid.paid_this_month, paid.paid_amount_this_month) == (3, Decimal("60.37"))
+    assert (paid.awaiting_payment, paid.awaiting_payment_amount) == (2, Decimal("158.46"))
+    await assert_totals_match_a_recount(database_url)

@@ -333,6 +333,7 @@ async def test_payments_are_listed_newest_first_a_page_at_a_time(client, factory
         "created_by": {"id": boss.id, "username": "Boss"},
         "tickets": 1,
         "total": tickets[0]["amount"],
+        "currency": "USD",
     }
 
 
@@ -461,12 +462,13 @@ async def test_the_export_is_a_spreadsheet_line_per_employee_that_runs_no_formul
     # By name: "+cmd", "-2", "=1+2", "@SUM(A1)", then Zoë.
     by_name = [tricksters[1], tricksters[2], tricksters[0], tricksters[3]]
     assert rows == [
-        ["Employee", "Email", "Amount", "Tickets", "Reference"],
+        ["Employee", "Email", "Amount", "Currency", "Tickets", "Reference"],
         *(
             [
                 "'" + employee.username,
                 employee.email,
                 theirs[tricksters.index(employee)]["amount"],
+                "USD",
                 str(theirs[tricksters.index(employee)]["id"]),
                 reference,
             ]
@@ -476,6 +478,7 @@ async def test_the_export_is_a_spreadsheet_line_per_employee_that_runs_no_formul
             "Zoë Šťastná",
             zoe.email,
             str(sum(Decimal(ticket["amount"]) for ticket in zoes)),
+            "USD",
             f"{zoes[0]['id']} {zoes[1]['id']}",
             reference,
         ],
@@ -490,7 +493,7 @@ async def test_the_export_of_a_plain_batch_keeps_its_text_as_it_is(client, facto
     response = await client.get(f"/api/payments/{report['id']}/export", headers=boss.headers)
 
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[1:] == [["Alice", alice.email, "1249.99", str(ticket["id"]), "SEPA run 14"]]
+    assert rows[1:] == [["Alice", alice.email, "1249.99", "USD", str(ticket["id"]), "SEPA run 14"]]
 
 
 async def test_me_shows_what_is_owed_and_what_was_paid_this_year(
@@ -524,12 +527,12 @@ async def test_me_shows_what_is_owed_and_what_was_paid_this_year(
     after = (await client.get("/api/users/me", headers=alice.headers)).json()
     employer = (await client.get("/api/users/me", headers=boss.headers)).json()
 
-    assert before["owed"] == {"tickets": 4, "amount": str(owed)}
-    assert before["paid_this_year"] == {"tickets": 0, "amount": "0.00"}
-    assert after["owed"] == {"tickets": 1, "amount": second["amount"]}
+    assert before["owed"] == {"tickets": 4, "amount": str(owed), "currency": "USD"}
+    assert before["paid_this_year"] == {"tickets": 0, "amount": "0.00", "currency": "USD"}
+    assert after["owed"] == {"tickets": 1, "amount": second["amount"], "currency": "USD"}
     paid = Decimal(first["amount"]) + Decimal(new_year["amount"])
-    assert after["paid_this_year"] == {"tickets": 2, "amount": str(paid)}
+    assert after["paid_this_year"] == {"tickets": 2, "amount": str(paid), "currency": "USD"}
     assert (employer["owed"], employer["paid_this_year"]) == (
-        {"tickets": 0, "amount": "0.00"},
-        {"tickets": 0, "amount": "0.00"},
+        {"tickets": 0, "amount": "0.00", "currency": "USD"},
+        {"tickets": 0, "amount": "0.00", "currency": "USD"},
     )

@@ -3,6 +3,7 @@
 import asyncio
 
 import asyncpg
+from sqlalchemy.engine import make_url
 
 from contoso.embedded import with_database
 
@@ -22,3 +23,10 @@ async def recreate_database(url: str, name: str) -> str:
     finally:
         await connection.close()
     return with_database(url, name)
+
+
+def scratch_name(url: str, purpose: str) -> str:
+    """A scratch database's name for `purpose`, beside the test database at `url` and
+    named after it: test runs on one server, each with its own database, never drop
+    each other's scratch databases."""
+    return f"{make_url(url).database}_{purpose}"

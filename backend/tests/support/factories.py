@@ -7,6 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from contoso.currencies.codes import minor_units
+
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)
 
@@ -50,15 +52,34 @@ class Factory:
     async def employer(self, **fields: Any) -> Account:
         return await self.account("employer", **fields)
 
-    async def ticket(self, owner: Account, **fields: Any) -> dict[str, Any]:
-        """A pending ticket; unless told, each has its own amount, so tickets made
-        here are never flagged as possible duplicates of each other by chance."""
+    async def ticket(
+        self, owner: Account, currency: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """A pending ticket, in `currency` if given (the company's otherwise); unless
+        told, each has its own amount, so tickets made here are never flagged as
+        possible duplicates of each other by chance."""
+        number = next(_numbers)
+        whole = currency is not None and minor_units(currency.upper()) == 0
         body = {
             "spent_on": date.today().isoformat(),
-            "amount": f"{12 + next(_numbers)}.50",
+            "amount": f"{1200 + number}" if whole else f"{12 + number}.50",
             "description": "Taxi to the client",
             "links": ["https://receipts.example.com/1"],
         } | fields
+        if currency is not None:
+            body["currency"] = currency
         response = await self.client.post("/api/tickets", json=body, headers=owner.headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def rate(
+        self, employer: Account, currency: str, rate: str, valid_from: date | str
+    ) -> dict[str, Any]:
+        """An exchange rate recorded by `employer`: 1 `currency` buys `rate` of the
+        company's currency from `valid_from` on."""
+        body = {"currency": currency, "rate": rate, "valid_from": str(valid_from)}
+        response = await self.client.post(
+            "/api/exchange-rates", json=body, headers=employer.headers
+        )
         assert response.status_code == 201, response.text
         return response.json()

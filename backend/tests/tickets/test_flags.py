@@ -140,6 +140,39 @@ async def test_a_ticket_can_be_over_its_limit_and_missing_its_receipt(client, fa
     assert await flags_of(client, alice, ticket) == (["over_limit"], [])
 
 
+async def test_limits_hold_the_company_amount_not_the_amount_as_spent(
+    client, factory, database_url
+):
+    boss, alice = await factory.employer(), await factory.employee()
+    since = TODAY - timedelta(days=30)
+    await factory.rate(boss, "EUR", "1.25", since)
+    await factory.rate(boss, "JPY", "0.0064", since)
+    travel = await create_category(
+        client, boss, max_amount="100.00", receipt_required_above="50.00"
+    )
+
+    # 90 euros are $112.50; 15,000 yen are $96.00; 80 euros are exactly the limit.
+    euros = await factory.ticket(alice, "EUR", amount="90.00", category_id=travel["id"])
+    yen = await factory.ticket(alice, "JPY", amount="15000", category_id=travel["id"])
+    at_limit = await factory.ticket(alice, "EUR", amount="80.00", category_id=travel["id"])
+    small_yen = await factory.ticket(alice, "JPY", amount="7000", category_id=travel["id"])
+
+    assert euros["flags"] == ["over_limit", "receipt_missing"]
+    assert yen["flags"] == ["receipt_missing"]
+    assert at_limit["flags"] == ["receipt_missing"]
+    assert small_yen["flags"] == []  # $44.80
+    # A new limit re-flags the pending tickets by their company amounts too.
+    await client.patch(
+        f"/api/categories/{travel['id']}",
+        json={"max_amount": "96.00", "receipt_required_above": "44.80"},
+        headers=boss.headers,
+    )
+    assert await flags_of(client, alice, yen) == (["receipt_missing"], [])
+    assert await flags_of(client, alice, at_limit) == (["over_limit", "receipt_missing"], [])
+    assert await flags_of(client, alice, small_yen) == ([], [])
+    await assert_totals_match_a_recount(database_url)
+
+
 # possible_duplicate: the same purchase
 
 

@@ -106,7 +106,7 @@ async def test_filing_a_ticket_from_the_page(client, factory):
     page = await client.get(response.headers["location"])
 
     assert response.status_code == 303
-    assert "filed: 19.90 for Taxi" in page.text
+    assert "filed: $19.90 for Taxi" in page.text
     assert "https://b.example.com/2" in page.text
     assert "pending" in page.text
 
@@ -119,6 +119,8 @@ async def test_invalid_tickets_show_errors_next_to_fields_and_keep_the_input(cli
         "/tickets",
         {
             "spent_on": "2999-01-01",
+            # The form sends its currency: the amount is checked against its decimals.
+            "currency": "EUR",
             "amount": "12.345",
             "description": "Lunch <b>",
             "links": "javascript:alert(1)",
@@ -127,9 +129,11 @@ async def test_invalid_tickets_show_errors_next_to_fields_and_keep_the_input(cli
 
     assert response.status_code == 400
     assert 'id="error-spent_on"' in response.text and "cannot be in the future" in response.text
-    assert 'id="error-amount"' in response.text and "2 decimal places" in response.text
+    assert 'id="error-amount"' in response.text
+    assert "Amounts in EUR have at most 2 decimal places" in response.text
     assert 'id="error-links"' in response.text
     assert 'value="12.345"' in response.text
+    assert '<option value="EUR" selected>EUR — Euro</option>' in response.text
     assert "Lunch &lt;b&gt;" in response.text  # kept, and escaped
     assert "No tickets yet" in response.text
 

@@ -2,8 +2,6 @@
 approved ones that they await payment, the summary says what is owed and what was paid
 this year, and a paid ticket cannot be edited."""
 
-import html
-import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,34 +9,10 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 
 from contoso.main import create_app
-from tests.support.factories import PASSWORD
 from tests.support.forms import submit_form
+from tests.web.pages import log_in, text_of, ticket_item, words
 
 REFERENCE = "SEPA-2026-11-28"
-
-
-def words(markup: str) -> str:
-    """`markup` as a reader sees it: no tags, entities decoded, spaces collapsed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
-
-
-def text_of(page: str, element_id: str) -> str:
-    """The words of the paragraph with `element_id`."""
-    match = re.search(rf'id="{element_id}">(.*?)</p>', page, re.S)
-    assert match, f"no #{element_id} on the page"
-    return words(match.group(1))
-
-
-def ticket_item(page: str, ticket_id: int) -> str:
-    """The markup of one ticket in the My tickets list."""
-    start = page.index(f'data-ticket-id="{ticket_id}"')
-    end = page.find('class="list-group-item ticket"', start)
-    return page[start : end if end != -1 else len(page)]
-
-
-async def log_in(client, account) -> None:
-    response = await submit_form(client, "/", {"email": account.email, "password": PASSWORD})
-    assert response.status_code == 303
 
 
 async def approve(client, boss, *tickets) -> None:
@@ -78,8 +52,8 @@ async def test_paid_and_awaiting_tickets_and_what_is_owed_and_paid(client, facto
     assert "awaiting payment" not in paid and "/edit" not in paid
     assert ">approved</span>" in awaiting and "awaiting payment" in awaiting
     assert "Paid on" not in awaiting
-    assert text_of(page, "owed") == "Owed to you: 34.50 (1 ticket approved, not yet paid)"
-    assert text_of(page, "paid-this-year") == "Paid this year: 1,200.00 (1 ticket)"
+    assert text_of(page, "owed") == "Owed to you: $34.50 (1 ticket approved, not yet paid)"
+    assert text_of(page, "paid-this-year") == "Paid this year: $1,200.00 (1 ticket)"
 
 
 async def test_with_nothing_approved_the_summary_says_so(client, factory):
@@ -106,7 +80,7 @@ async def test_a_reactivated_employee_still_sees_what_they_were_paid(client, fac
     page = (await client.get("/tickets")).text
 
     assert "· ref RUN-7" in words(ticket_item(page, ticket["id"]))
-    assert text_of(page, "paid-this-year") == "Paid this year: 80.00 (1 ticket)"
+    assert text_of(page, "paid-this-year") == "Paid this year: $80.00 (1 ticket)"
     assert text_of(page, "owed") == "Nothing owed to you right now."
 
 

@@ -50,7 +50,14 @@ async def category(client, boss, **fields) -> dict:
 
 
 def ticket_form(**fields: str) -> dict[str, str]:
-    return {"spent_on": TODAY, "amount": "40.00", "description": "Taxi", "links": ""} | fields
+    # As a browser sends it: the currency <select> starts on the company's.
+    return {
+        "spent_on": TODAY,
+        "amount": "40.00",
+        "currency": "USD",
+        "description": "Taxi",
+        "links": "",
+    } | fields
 
 
 async def file_from_page(client, files=(), page=None, **fields: str):
@@ -93,7 +100,7 @@ async def test_a_ticket_is_filed_with_its_category_and_receipts_and_they_downloa
     shown = await client.get(links["taxi.png"])
     downloaded = await client.get(links["invoice.pdf"])
 
-    assert f'<option value="{travel["id"]}">Travel (up to 1,500.00; receipt above 25.00)' in (
+    assert f'<option value="{travel["id"]}">Travel (up to $1,500.00; receipt above $25.00)' in (
         page.text
     )
     assert re.search(r'<option value="\d+" selected>General</option>', page.text)
@@ -103,7 +110,7 @@ async def test_a_ticket_is_filed_with_its_category_and_receipts_and_they_downloa
     assert 'accept="image/jpeg,image/png,image/webp,application/pdf"' in file_input
     assert "capture" not in file_input  # phones offer the camera or the files
     assert response.status_code == 303 and response.headers["location"] == "/tickets"
-    assert "filed with 2 receipts: 40.00 for Taxi" in listed.text
+    assert "filed with 2 receipts: $40.00 for Taxi" in listed.text
     assert "Travel" in listed.text.split('data-ticket-id="')[1]
     assert "Receipt required" not in listed.text
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
@@ -225,7 +232,7 @@ async def test_receipts_added_with_an_edit_clear_the_receipt_flag(client, factor
     assert "Receipt required" in before.text
     assert "Add a receipt or explain in the description" in before.text
     assert response.status_code == 303
-    assert "saved. 1 receipt added." in after.text
+    assert "saved: $31.00. 1 receipt added." in after.text
     assert "31.00" in after.text and "bill.jpg" in after.text
     assert "Receipt required" not in after.text
 

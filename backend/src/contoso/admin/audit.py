@@ -1,4 +1,5 @@
-"""The console's audit log: decisions, payments and suspensions, read-only."""
+"""The console's audit log: decisions, requests for changes and resubmissions,
+payments and suspensions, read-only."""
 
 from typing import ClassVar
 
@@ -19,6 +20,9 @@ from contoso.models import Event, EventKind, Ticket, User
 KIND_LABELS = {
     EventKind.TICKET_APPROVED: "Ticket approved",
     EventKind.TICKET_DENIED: "Ticket denied",
+    # A review's other outcome, and the owner's answer to it: every round is logged.
+    EventKind.TICKET_CHANGES_REQUESTED: "Changes requested",
+    EventKind.TICKET_RESUBMITTED: "Ticket resubmitted",
     EventKind.TICKET_PAID: "Ticket paid",
     EventKind.EMPLOYEE_SUSPENDED: "Employee suspended",
     EventKind.EMPLOYEE_REACTIVATED: "Employee reactivated",

@@ -4,6 +4,7 @@ service; retired (deactivated), never deleted, since tickets keep theirs."""
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -13,16 +14,17 @@ from sqladmin.flash import Flash
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from contoso.admin.views import AnySelect, ConsoleView, contains, pk_of
 from contoso.categories import service as categories_service
 from contoso.categories.schemas import CategoryCreate, CategoryRead, CategoryUpdate
-from contoso.errors import ContosoError, InvalidField
-from contoso.formatting import amount
+from contoso.errors import ContosoError
+from contoso.formatting import money
 from contoso.models import Category
 from contoso.web.forms import field_errors, read_form
 
+FORM = "category_form.html"
 # The form's fields, in its order; a blank limit means no limit.
 LIMIT_FIELDS = ("max_amount", "receipt_required_above")
 
@@ -51,14 +53,15 @@ def _default(category: Category, _: str) -> Markup:
     return _DEFAULT_BADGE if category.is_default else Markup("")
 
 
-def _limit(none: str) -> Callable[[Category, str], Markup]:
-    """A limit's cell: the amount, or `none` when there is no limit."""
+def _limit(none: str, company: str) -> Callable[[Category, str], Markup]:
+    """A limit's cell: the amount in `company` (the company's currency, which tickets
+    are compared in), or `none` when there is no limit."""
 
     def formatted(category: Category, attribute: str) -> Markup:
         value: Decimal | None = getattr(category, attribute)
         if value is None:
             return Markup('<span class="text-muted">{}</span>').format(none)
-        return Markup('<span class="amount">{}</span>').format(amount(value))
+        return Markup('<span class="amount">{}</span>').format(money(value, company))
 
     return formatted
 
@@ -94,14 +97,21 @@ class CategoryAdmin(ConsoleView, model=Category):
         Category.description: _description,
         Category.active: _state,
         Category.is_default: _default,
-        Category.max_amount: _limit("No limit"),
-        Category.receipt_required_above: _limit("Never"),
     }
     column_searchable_list: ClassVar = [Category.name]
     column_sortable_list: ClassVar = [Category.name]
     # As the category service lists them: the active ones first, by name.
     column_default_sort: ClassVar = [(Category.active, True), (Category.name, False)]
     column_filters: ClassVar = [BooleanFilter(Category.active, title="Active")]
+
+    @classmethod
+    def for_app(cls, zone: ZoneInfo, company_currency: str) -> type[ConsoleView]:
+        view = super().for_app(zone, company_currency)
+        view.column_formatters = cls.column_formatters | {
+            Category.max_amount: _limit("No limit", company_currency),
+            Category.receipt_required_above: _limit("Never", company_currency),
+        }
+        return view
 
     def search_query(self, stmt: AnySelect, term: str) -> AnySelect:
         return stmt.where(Category.name.ilike(contains(term)))
@@ -128,9 +138,9 @@ class CategoryAdmin(ConsoleView, model=Category):
                     session, request.state.employer, data
                 )
         except ContosoError as exc:
-            return await self._refused(request, context, exc)
+            return await self.form_refused(request, FORM, context, exc)
         Flash.success(request, f"Category “{created.name}” created.")
-        return self._to_list(request)
+        return self.to_list(request)
 
     @expose("/{pk}/edit", methods=["GET", "POST"])
     async def edit_category(self, request: Request) -> Response:
@@ -159,9 +169,9 @@ class CategoryAdmin(ConsoleView, model=Category):
                     session, request.state.employer, category_id, data
                 )
         except ContosoError as exc:
-            return await self._refused(request, context, exc)
+            return await self.form_refused(request, FORM, context, exc)
         Flash.success(request, f"Category “{saved.name}” saved.")
-        return self._to_list(request)
+        return self.to_list(request)
 
     async def _category(self, request: Request, category_id: int) -> CategoryRead:
         async with self.sessions() as session:
@@ -169,26 +179,10 @@ class CategoryAdmin(ConsoleView, model=Category):
                 session, request.state.employer, category_id
             )
 
-    async def _refused(
-        self, request: Request, context: dict[str, Any], error: ContosoError
-    ) -> Response:
-        """The form again, saying why, with the error's status (a taken name is 409)."""
-        if isinstance(error, InvalidField):
-            return await self._page(
-                request, context | {"errors": {error.field: error.message}}, error.status_code
-            )
-        return await self._page(request, context | {"error": error.message}, error.status_code)
-
-    def _to_list(self, request: Request) -> RedirectResponse:
-        # 303: a reload of the list does not post the form again.
-        return RedirectResponse(request.url_for("admin:list", identity=self.identity), 303)
-
     async def _page(
         self, request: Request, context: dict[str, Any], status_code: int = 200
     ) -> Response:
-        return await self.templates.TemplateResponse(
-            request, "category_form.html", context, status_code=status_code
-        )
+        return await self.form_page(request, FORM, context, status_code)
 
 
 def _category_id(request: Request) -> int:

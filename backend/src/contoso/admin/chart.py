@@ -12,8 +12,9 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from contoso.currencies.codes import quantum
 from contoso.dashboard.service import MonthlySpend
-from contoso.formatting import amount, month
+from contoso.formatting import money, month
 
 WIDTH, HEIGHT = 760, 300
 # Room for the legend above, the month labels below, the amounts on the left.
@@ -21,23 +22,22 @@ TOP, BOTTOM, LEFT, RIGHT = 34, 26, 96, 8
 PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 BASE = HEIGHT - BOTTOM
 GRIDLINES = 4
-SMALLEST_STEP = Decimal("0.01")
 
 APPROVED, PENDING, DENIED = "#2fb344", "#f59f00", "#d63939"
 LEGEND = (("Approved", APPROVED), ("Pending", PENDING), ("Denied", DENIED))
 
 
-def axis_step(peak: Decimal) -> Decimal:
-    """A round gridline step (1, 2, 2.5 or 5 times a power of ten, at least 0.01) that
-    reaches `peak` in at most four steps."""
+def axis_step(peak: Decimal, smallest: Decimal = Decimal("0.01")) -> Decimal:
+    """A round gridline step (1, 2, 2.5 or 5 times a power of ten, at least `smallest`,
+    the currency's smallest amount) that reaches `peak` in at most four steps."""
     if peak <= 0:
-        return SMALLEST_STEP
+        return smallest
     rough = peak / GRIDLINES
     power = Decimal(10) ** rough.adjusted()
     step = next(
         factor * power for factor in (1, 2, Decimal("2.5"), 5, 10) if factor * power >= rough
     )
-    return max(step, SMALLEST_STEP)
+    return max(step, smallest)
 
 
 def _text(x: float, y: float, content: str, anchor: str = "end", size: int = 11) -> str:
@@ -54,12 +54,17 @@ def _rect(x: float, top: float, width: float, bottom: float, colour: str, label:
     )
 
 
-def monthly_spend_svg(months: Sequence[MonthlySpend]) -> Markup:
-    """The chart of `months`, with a y-axis of amounts and a legend, its text escaped."""
+def monthly_spend_svg(months: Sequence[MonthlySpend], currency: str) -> Markup:
+    """The chart of `months` (amounts in `currency`, the company's), with a y-axis of
+    amounts and a legend, its text escaped."""
+
+    def amount(value: Decimal) -> str:
+        return money(value, currency)
+
     peak = max((m.approved + m.pending for m in months), default=Decimal(0))
     if not peak:
         peak = max((m.denied for m in months), default=Decimal(0))
-    step = axis_step(peak)
+    step = axis_step(peak, quantum(currency))
     top = step * max(math.ceil(peak / step), 1)
 
     def y(value: Decimal) -> float:
@@ -67,7 +72,7 @@ def monthly_spend_svg(months: Sequence[MonthlySpend]) -> Markup:
 
     first, last = (month(months[0].month), month(months[-1].month)) if months else ("", "")
     description = (
-        f"Approved, pending and denied amounts from {first} to {last}; "
+        f"Approved, pending and denied amounts in {currency} from {first} to {last}; "
         "the figures are in the table below the chart."
     )
     parts = [

@@ -1,5 +1,6 @@
 """The employer console: SQLAdmin mounted at /admin on the app's engine and services."""
 
+from functools import partial
 from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -18,7 +19,9 @@ from contoso.admin.auth import EmployerAuth
 from contoso.admin.categories import CategoryAdmin
 from contoso.admin.chart import monthly_spend_svg
 from contoso.admin.employees import EmployeeAdmin
+from contoso.admin.exchange_rates import ExchangeRateAdmin
 from contoso.admin.invitations import InvitationAdmin
+from contoso.admin.money import ticket_amount
 from contoso.admin.payments import PaymentAdmin
 from contoso.admin.tickets import TicketAdmin
 from contoso.admin.views import ConsoleView
@@ -26,7 +29,7 @@ from contoso.auth.security import Security
 from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
 from contoso.errors import ContosoError
-from contoso.formatting import amount, count, moment, month
+from contoso.formatting import count, moment, money, month
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import flag_badges, status_badge
 
@@ -37,6 +40,7 @@ CONSOLE_VIEWS: tuple[type[ConsoleView], ...] = (
     PaymentAdmin,
     EmployeeAdmin,
     CategoryAdmin,
+    ExchangeRateAdmin,
     AuditLogAdmin,
     InvitationAdmin,
 )
@@ -44,6 +48,9 @@ CONSOLE_VIEWS: tuple[type[ConsoleView], ...] = (
 
 class Console(Admin):
     """SQLAdmin with our dashboard as its index page."""
+
+    # The currency the dashboard's amounts are in (COMPANY_CURRENCY), set by `mount_console`.
+    company_currency: str = ""
 
     @login_required
     async def index(self, request: Request) -> Response:
@@ -54,7 +61,7 @@ class Console(Admin):
             "dashboard.html",
             {
                 "figures": figures,
-                "chart": monthly_spend_svg(figures.monthly),
+                "chart": monthly_spend_svg(figures.monthly, self.company_currency),
                 "title": "Dashboard",
                 "count": count,
                 "month_label": month,
@@ -62,7 +69,11 @@ class Console(Admin):
         )
 
 
-def mount_console(app: FastAPI, database: Database, security: Security, zone: ZoneInfo) -> Console:
+def mount_console(
+    app: FastAPI, database: Database, security: Security, zone: ZoneInfo, company_currency: str
+) -> Console:
+    """The console on `app`: times shown in `zone`, and money in `company_currency` (the
+    company's, which limits, totals and payments are in) with originals beside it."""
     # A sessionmaker of its own: SQLAdmin reconfigures the one it is given.
     sessionmaker = async_sessionmaker(database.engine, expire_on_commit=False)
     authentication = EmployerAuth(sessionmaker, security)
@@ -74,11 +85,15 @@ def mount_console(app: FastAPI, database: Database, security: Security, zone: Zo
         templates_dir=str(TEMPLATES),
         authentication_backend=authentication,
     )
+    console.company_currency = company_currency
     authentication.templates = console.templates
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["csrf_field"] = CSRF_FIELD
     console.templates.env.globals |= {
-        "amount": amount,
+        "money": money,
+        "company_currency": company_currency,
+        "company_money": partial(money, currency=company_currency),
+        "ticket_amount": partial(ticket_amount, company=company_currency),
         "moment": moment,
         "flag_badges": flag_badges,
         "status_badge": status_badge,
@@ -87,7 +102,7 @@ def mount_console(app: FastAPI, database: Database, security: Security, zone: Zo
     # The console's routes see its own app, not `app`: receipts are served from there.
     console.admin.state.receipt_storage = app.state.receipt_storage
     for view in CONSOLE_VIEWS:
-        console.add_view(view.for_app(zone))
+        console.add_view(view.for_app(zone, company_currency))
     _accept_posts(console)
     return console
 

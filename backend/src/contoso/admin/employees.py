@@ -67,8 +67,8 @@ class EmployeeAdmin(ConsoleView, model=User):
     column_filters: ClassVar = [BooleanFilter(User.suspended, title="Suspended")]
 
     @classmethod
-    def for_app(cls, zone: ZoneInfo) -> type[ConsoleView]:
-        view = super().for_app(zone)
+    def for_app(cls, zone: ZoneInfo, company_currency: str) -> type[ConsoleView]:
+        view = super().for_app(zone, company_currency)
         # The list shows the day each joined, in TIMEZONE; their page shows the minute.
         view.column_formatters = cls.column_formatters | {
             User.created_at: lambda employee, _: employee.created_at.astimezone(zone)

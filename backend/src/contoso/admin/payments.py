@@ -2,6 +2,7 @@
 got and the bank's CSV file, all read through the payment service."""
 
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from sqladmin import expose
@@ -11,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from contoso.admin.views import AnySelect, ConsoleView, contains, pk_of, single_id
-from contoso.formatting import amount
+from contoso.formatting import money
 from contoso.models import Payment
 from contoso.payments import service as payments_service
 from contoso.payments.export import payment_csv
@@ -22,10 +23,6 @@ def _reference(payment: Payment, _: str) -> Markup:
     return Markup('<a class="reference" href="details/{0}">{1}</a>').format(
         payment.id, payment.reference
     )
-
-
-def _total(payment: Payment, _: str) -> Markup:
-    return Markup('<span class="amount">{}</span>').format(amount(payment.total))
 
 
 class PaymentAdmin(ConsoleView, model=Payment):
@@ -55,13 +52,23 @@ class PaymentAdmin(ConsoleView, model=Payment):
     column_formatters: ClassVar = {
         Payment.reference: _reference,
         Payment.created_by: lambda payment, _: payment.created_by.username,
-        Payment.total: _total,
     }
     column_searchable_list: ClassVar = [Payment.reference]
     column_sortable_list: ClassVar = [Payment.created_at, Payment.tickets, Payment.total]
     column_default_sort: ClassVar = [(Payment.created_at, True), (Payment.id, True)]
     # Shown as text: employers have no page of their own in the console.
     non_link_related_fields: ClassVar = [Payment.created_by]
+
+    @classmethod
+    def for_app(cls, zone: ZoneInfo, company_currency: str) -> type[ConsoleView]:
+        view = super().for_app(zone, company_currency)
+        # Totals are in the company's currency, which the row does not name.
+        view.column_formatters = cls.column_formatters | {
+            Payment.total: lambda payment, _: Markup('<span class="amount">{}</span>').format(
+                money(payment.total, company_currency)
+            )
+        }
+        return view
 
     def search_query(self, stmt: AnySelect, term: str) -> AnySelect:
         return stmt.where(Payment.reference.ilike(contains(term)))

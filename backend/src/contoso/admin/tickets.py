@@ -4,26 +4,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from pydantic import ValidationError
 from sqladmin import action, expose
-from sqladmin._types import _UNSET, ColumnFilter
+from sqladmin._types import ColumnFilter
 from sqladmin.flash import Flash
 from sqlalchemy import Select, Subquery, false, or_
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from contoso.admin.export import ExportColumn
 from contoso.admin.flags import flag_reasons
+from contoso.admin.money import company_amount, currency_name, ticket_amount
 from contoso.admin.views import (
     AnySelect,
     ChoiceFilter,
     ConsoleView,
+    ServiceLookup,
     contains,
     outcome_message,
     parse_ids,
@@ -32,20 +34,29 @@ from contoso.admin.views import (
     single_id,
 )
 from contoso.categories import service as categories_service
+from contoso.comments import service as comments_service
+from contoso.comments.schemas import CommentCreate
 from contoso.database import estimated_count
 from contoso.errors import ContosoError
-from contoso.formatting import amount
-from contoso.models import Ticket, TicketFlag, TicketStatus
+from contoso.formatting import money, plain_money, rate_of
+from contoso.models import EventKind, Ticket, TicketFlag, TicketStatus
 from contoso.payments import service as payments_service
 from contoso.payments.schemas import PaymentCreate, PaymentReport, PaymentSkipped
 from contoso.receipts import service as receipts_service
 from contoso.receipts.download import receipt_response
 from contoso.receipts.files import stored_type
 from contoso.tickets import service as tickets_service
-from contoso.tickets.display import FLAG_LABELS, flag_badges, status_badge
+from contoso.tickets.display import FLAG_LABELS, flag_badges, status_badge, status_words
 from contoso.tickets.queries import Owner, TicketFilters, all_visible_ticket_models
-from contoso.tickets.schemas import Decision, ReceiptSummary, TicketRead
+from contoso.tickets.schemas import (
+    ChangesRequest,
+    Decision,
+    ReceiptSummary,
+    TicketRead,
+    TicketSkip,
+)
 from contoso.tickets.service import EXACT_COUNT_LIMIT
+from contoso.web.forms import read_form
 
 # The query parameter that narrows the list to one employee's tickets.
 EMPLOYEE_PARAMETER = "employee"
@@ -58,20 +69,61 @@ OPENED_FIELD = "opened"
 INCLUDE_FLAGGED_FIELD = "include_flagged"
 # The payment confirmation's bank or payment reference (blank: generated).
 REFERENCE_FIELD = "reference"
+# The decision's note (optional), or what should change (required to send a ticket back).
+NOTE_FIELD = "note"
+# The ticket page's new comment.
+COMMENT_FIELD = "body"
+
+# The reviews a selection of tickets gets, by the status they lead to: the confirmation's
+# button, and the past tense of its outcome.
+REVIEW_VERBS = {
+    TicketStatus.APPROVED: "Approve",
+    TicketStatus.DENIED: "Deny",
+    TicketStatus.CHANGES_REQUESTED: "Request changes",
+}
+REVIEWED = {
+    TicketStatus.APPROVED: "Approved",
+    TicketStatus.DENIED: "Denied",
+    TicketStatus.CHANGES_REQUESTED: "Sent",
+}
+# A ticket already sent back, skipped by another request for changes.
+_SENT_BACK_SKIPS = {TicketSkip.CHANGES_REQUESTED: "already sent back for changes"}
+BLANK_CHANGES_NOTE = "Say what should change: the employee reads this note to fix the ticket."
+
+# A ticket's history on its page, in words.
+HISTORY_LABELS = {
+    EventKind.TICKET_CREATED: "Filed",
+    EventKind.TICKET_EDITED: "Edited",
+    EventKind.TICKET_RECEIPT_ADDED: "Receipt added",
+    EventKind.TICKET_RECEIPT_REMOVED: "Receipt removed",
+    EventKind.TICKET_CHANGES_REQUESTED: "Changes requested",
+    EventKind.TICKET_RESUBMITTED: "Resubmitted",
+    EventKind.TICKET_COMMENTED: "Comment",
+    EventKind.TICKET_APPROVED: "Approved",
+    EventKind.TICKET_DENIED: "Denied",
+    EventKind.TICKET_PAID: "Paid",
+}
+# The status filter's choices, in the order a ticket goes through them.
+STATUS_ORDER = (
+    TicketStatus.PENDING,
+    TicketStatus.CHANGES_REQUESTED,
+    TicketStatus.APPROVED,
+    TicketStatus.DENIED,
+    TicketStatus.PAID,
+)
 
 
-class CategoryFilter:
+def status_label(status: TicketStatus) -> str:
+    """`Changes requested`: a status as a filter or a spreadsheet names it."""
+    return status_words(status).capitalize()
+
+
+class CategoryFilter(ServiceLookup):
     """Tickets of one category (active or not), by id; the choices come from the
     category service."""
 
-    has_operator = False
-    template = "sqladmin/filters/lookup_filter.html"
     title = "Category"
     parameter_name = "category"
-    default_value: Any = _UNSET
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.sessions = sessions
 
     async def lookups(
         self, request: Request, model: Any, run_query: Callable[[Select[Any]], Any]
@@ -157,8 +209,33 @@ def _note(ticket: Ticket, _: str) -> Markup:
     return Markup('<span class="keep-lines">{}</span>').format(ticket.decision_note or "")
 
 
-def _amount(ticket: Ticket, _: str) -> Markup:
-    return Markup('<span class="amount">{}</span>').format(amount(ticket.amount))
+def _spent(ticket: Ticket, _: str) -> Markup:
+    return Markup('<span class="spent">{}</span>').format(money(ticket.amount, ticket.currency))
+
+
+def _currency(ticket: Ticket, _: str) -> Markup:
+    return currency_name(ticket.currency)
+
+
+def _rate_date(ticket: Ticket, _: str) -> Markup:
+    if ticket.rate_date is None:
+        return Markup('<span class="text-muted">—</span>')
+    return Markup('<span class="rate-date">{}</span>').format(ticket.rate_date)
+
+
+def _rate(company: str) -> Callable[[Ticket, str], Markup]:
+    """The detail page's rate: `1 EUR = $1.1512`, or none in the company's currency."""
+
+    def formatted(ticket: Ticket, _: str) -> Markup:
+        if ticket.currency == company:
+            return Markup(
+                '<span class="text-muted">None: {} is the company\'s currency</span>'
+            ).format(company)
+        return Markup('<span class="exchange-rate">{}</span>').format(
+            rate_of(ticket.exchange_rate, ticket.currency, company)
+        )
+
+    return formatted
 
 
 def _employee(ticket: Ticket, _: str) -> Markup:
@@ -208,10 +285,6 @@ def _category_detail(ticket: Ticket, _: str) -> str:
     return _category_name(ticket)
 
 
-def _flag_reasons(ticket: Ticket, _: str) -> Markup:
-    return flag_reasons(ticket.flags, ticket.category, ticket.duplicate_of)
-
-
 def _flag_names(ticket: Ticket) -> str:
     return ", ".join(FLAG_LABELS[TicketFlag(flag)] for flag in ticket.flags)
 
@@ -237,7 +310,7 @@ def _paid_message(report: PaymentReport) -> str:
         "ticket",
         report.tickets,
         {skip.id: skip.reason for skip in report.skipped},
-        f"({people} employee{'' if people == 1 else 's'}, {amount(report.total)})"
+        f"({people} employee{'' if people == 1 else 's'}, {money(report.total, report.currency)})"
         f" as {report.reference}",
     )
 
@@ -258,19 +331,26 @@ class TicketAdmin(ConsoleView, model=Ticket):
     list_template = "ticket_list.html"
     details_template = "ticket_details.html"
 
-    # At 1366 px wide, with the filters beside it: what a reviewer decides by.
+    # At 1366 px wide, with the filters beside it: what a reviewer decides by. The
+    # amount is the company's (comparable, sorted by), with the original beneath it.
     column_list: ClassVar = [
         Ticket.id,
         Ticket.owner_id,
         Ticket.spent_on,
-        Ticket.amount,
+        Ticket.company_amount,
         Ticket.status,
         Ticket.description,
         Ticket.links,
     ]
-    # The detail page: the same, the flags and category apart, then the rest.
+    # The detail page: the same, the amount as spent and its conversion, the flags and
+    # category apart, then the rest.
     column_details_list: ClassVar = [
-        *column_list[:5],
+        *column_list[:4],
+        Ticket.amount,
+        Ticket.currency,
+        Ticket.exchange_rate,
+        Ticket.rate_date,
+        Ticket.status,
         Ticket.flags,
         Ticket.category_id,
         *column_list[5:],
@@ -284,7 +364,11 @@ class TicketAdmin(ConsoleView, model=Ticket):
     ]
     column_labels: ClassVar = {
         Ticket.id: "#",
-        Ticket.amount: "Amount",
+        Ticket.company_amount: "Amount",
+        Ticket.amount: "Amount spent",
+        Ticket.currency: "Currency",
+        Ticket.exchange_rate: "Exchange rate",
+        Ticket.rate_date: "Rate valid from",
         Ticket.description: "Description",
         Ticket.links: "Links",
         Ticket.status: "Status",
@@ -302,15 +386,16 @@ class TicketAdmin(ConsoleView, model=Ticket):
     }
     column_formatters: ClassVar = {
         Ticket.owner_id: _employee,
-        Ticket.amount: _amount,
         Ticket.status: _status_and_flags,
         Ticket.description: _short_description,
         Ticket.links: _link_count,
     }
     column_formatters_detail: ClassVar = column_formatters | {
         Ticket.owner_id: _employee_in_full,
+        Ticket.amount: _spent,
+        Ticket.currency: _currency,
+        Ticket.rate_date: _rate_date,
         Ticket.status: _status,
-        Ticket.flags: _flag_reasons,
         Ticket.category_id: _category_detail,
         Ticket.description: _full_description,
         Ticket.links: _links,
@@ -322,7 +407,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
     column_searchable_list: ClassVar = [Ticket.description]
     column_sortable_list: ClassVar = [
         Ticket.spent_on,
-        Ticket.amount,
+        Ticket.company_amount,
         Ticket.status,
         Ticket.created_at,
     ]
@@ -330,29 +415,29 @@ class TicketAdmin(ConsoleView, model=Ticket):
     column_filters: ClassVar = [
         ChoiceFilter(
             Ticket.status,
-            [(status.value, status.value.title()) for status in TicketStatus],
+            [(status.value, status_label(status)) for status in STATUS_ORDER],
             title="Status",
         ),
         FlagFilter(),
     ]
     export_types: ClassVar = ["csv"]
-    # The CSV export (ConsoleView.export_data): the listed tickets, one row each.
-    export_columns: ClassVar = [
-        ExportColumn("Ticket", lambda ticket: ticket.id),
-        ExportColumn("Employee", lambda ticket: ticket.owner.username),
-        ExportColumn("Email", lambda ticket: ticket.owner.email),
-        ExportColumn("Spent on", lambda ticket: ticket.spent_on),
-        ExportColumn("Amount", lambda ticket: ticket.amount),
-        ExportColumn("Status", lambda ticket: ticket.status.value.title()),
-        ExportColumn("Category", lambda ticket: ticket.category.name),
-        ExportColumn("Flags", _flag_names),
-        ExportColumn("Description", lambda ticket: ticket.description),
-        ExportColumn("Links", lambda ticket: ticket.links),
-        ExportColumn("Filed at", lambda ticket: ticket.created_at),
-        ExportColumn("Decided at", lambda ticket: ticket.decided_at),
-        ExportColumn("Decided by", lambda ticket: ticket.decided_by and ticket.decided_by.username),
-        ExportColumn("Note", lambda ticket: ticket.decision_note),
-    ]
+
+    @classmethod
+    def for_app(cls, zone: ZoneInfo, company_currency: str) -> type[ConsoleView]:
+        view = super().for_app(zone, company_currency)
+        # Amounts in the company's currency, which the row does not name.
+        view.column_formatters = cls.column_formatters | {
+            Ticket.company_amount: lambda ticket, _: ticket_amount(ticket, company_currency)
+        }
+        view.column_formatters_detail = cls.column_formatters_detail | {
+            Ticket.company_amount: lambda ticket, _: company_amount(ticket, company_currency),
+            Ticket.exchange_rate: _rate(company_currency),
+            Ticket.flags: lambda ticket, _: flag_reasons(
+                ticket.flags, ticket.category, ticket.duplicate_of, company_currency
+            ),
+        }
+        view.export_columns = ticket_export_columns(company_currency)
+        return view
 
     def get_filters(self) -> list[ColumnFilter]:
         # Status, category, flags: the category choices are read per request.
@@ -406,13 +491,15 @@ class TicketAdmin(ConsoleView, model=Ticket):
 
     async def details_context(self, request: Request) -> dict[str, Any]:
         ticket_id = pk_of(request)
+        context: dict[str, Any] = {"history_labels": HISTORY_LABELS, "comment_field": COMMENT_FIELD}
         if ticket_id is None:
-            return {"history": [], "receipts": []}
+            return context | {"history": [], "receipts": [], "comments": [], "ticket": None}
         employer = request.state.employer
         # NotFound if hidden since the page's own query (a suspension): a 404 page.
         async with self.sessions() as session:
             history = await tickets_service.ticket_history(session, employer, ticket_id)
             ticket = await tickets_service.get_ticket(session, employer, ticket_id)
+            comments = await comments_service.list_comments(session, employer, ticket_id)
         receipts = [
             ShownReceipt(
                 receipt,
@@ -421,7 +508,13 @@ class TicketAdmin(ConsoleView, model=Ticket):
             )
             for receipt in ticket.receipts
         ]
-        return {"history": history, "receipts": receipts}
+        # `ticket`: as every door shows it, with who asked for changes.
+        return context | {
+            "history": history,
+            "receipts": receipts,
+            "comments": comments,
+            "ticket": ticket,
+        }
 
     @staticmethod
     def _receipt_url(request: Request, ticket: TicketRead, receipt: ReceiptSummary) -> str:
@@ -445,9 +538,31 @@ class TicketAdmin(ConsoleView, model=Ticket):
         # Read after the session closed: a slow download holds no connection.
         return receipt_response(request.app.state.receipt_storage, found)
 
-    # SQLAdmin lists actions last defined first: Mark paid, then Deny, are defined first
-    # so that the menu reads Approve, Deny, Mark paid. The detail page offers Approve and
-    # Deny itself, only while the ticket is pending (ticket_details.html).
+    @expose("/{ticket_id}/comments", methods=["POST"])
+    async def add_comment(self, request: Request) -> Response:
+        """Comment on the ticket from its page (the form carries the CSRF token the
+        middleware checks), then back to the comments; a refused comment says why there."""
+        ticket_id = single_id(request.path_params["ticket_id"])
+        if ticket_id is None:
+            raise HTTPException(404, "There is no such ticket.")
+        form = await read_form(request)
+        try:
+            comment = CommentCreate(body=str(form.get(COMMENT_FIELD, "")))
+        except ValidationError as exc:
+            Flash.warning(request, _refusal(exc))
+        else:
+            # NotFound (a 404 page) if the ticket is hidden or absent.
+            async with self.sessions.begin() as session:
+                await comments_service.add_comment(
+                    session, request.state.employer, ticket_id, comment
+                )
+        page = request.url_for("admin:details", identity=self.identity, pk=ticket_id)
+        return RedirectResponse(f"{page.path}#comments", 303)
+
+    # SQLAdmin lists actions last defined first: Mark paid, Request changes, then Deny
+    # are defined first so that the menu reads Approve, Deny, Request changes, Mark paid.
+    # The detail page offers Approve, Deny and Request changes itself, only while the
+    # ticket is pending (ticket_details.html).
     @action("pay", "Mark paid", add_in_detail=False, add_in_list=True)
     async def pay(self, request: Request) -> Response:
         form, ids = await selection(request)
@@ -522,6 +637,42 @@ class TicketAdmin(ConsoleView, model=Ticket):
             status_code=status,
         )
 
+    @action("request-changes", "Request changes", add_in_detail=False, add_in_list=True)
+    async def request_changes(self, request: Request) -> Response:
+        """Send the pending tickets of the selection back to their owners with a note
+        (required) saying what to change; they are decided once resubmitted."""
+        form, ids = await selection(request)
+        if ids is None:
+            Flash.warning(request, "Select at least one ticket to send back for changes first.")
+            return self._back_to_list(request, form)
+        opened = len(ids) == 1 and (form or request.query_params).get(OPENED_FIELD) == "1"
+        review = TicketStatus.CHANGES_REQUESTED
+        if form is None:
+            return await self._show_tickets(request, review, ids, opened=opened)
+        typed = str(form.get(NOTE_FIELD, ""))
+        try:
+            note = _changes_note(typed)
+        except ValueError as exc:
+            return await self._show_tickets(
+                request, review, ids, opened=opened, note=typed, note_error=str(exc), status=400
+            )
+        if opened:
+            return await self._decide_opened(request, form, ids[0], review, note)
+        async with self.sessions.begin() as session:
+            outcome = await tickets_service.request_changes(
+                session, request.state.employer, ids, note
+            )
+        message = outcome_message(
+            REVIEWED[review],
+            "ticket",
+            len(outcome.decided),
+            outcome.skipped,
+            "back for changes",
+            _SENT_BACK_SKIPS,
+        )
+        (Flash.success if outcome.decided else Flash.warning)(request, message)
+        return self._back_to_list(request, form)
+
     @action("deny", "Deny", add_in_detail=False, add_in_list=True)
     async def deny(self, request: Request) -> Response:
         return await self._decide(request, TicketStatus.DENIED)
@@ -531,7 +682,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
         return await self._decide(request, TicketStatus.APPROVED)
 
     async def _decide(self, request: Request, decision: TicketStatus) -> Response:
-        verb = "Approve" if decision is TicketStatus.APPROVED else "Deny"
+        verb = REVIEW_VERBS[decision]
         employer = request.state.employer
         form, ids = await selection(request)
         if ids is None:
@@ -541,16 +692,22 @@ class TicketAdmin(ConsoleView, model=Ticket):
         opened = len(ids) == 1 and (form or request.query_params).get(OPENED_FIELD) == "1"
         if form is None:
             return await self._show_tickets(request, decision, ids, opened=opened)
+        typed = str(form.get(NOTE_FIELD, ""))
         try:
-            note = Decision(note=str(form.get("note", ""))).note
+            note = Decision(note=typed).note
         except ValidationError as exc:
-            error = "; ".join(e["msg"] for e in exc.errors())
             return await self._show_tickets(
-                request, decision, ids, opened=opened, error=error, status=400
+                request,
+                decision,
+                ids,
+                opened=opened,
+                note=typed,
+                note_error=_refusal(exc),
+                status=400,
             )
-        past = "Approved" if decision is TicketStatus.APPROVED else "Denied"
+        past = REVIEWED[decision]
         if opened:
-            return await self._decide_opened(request, form, ids[0], decision, note, past)
+            return await self._decide_opened(request, form, ids[0], decision, note)
         include_flagged = form.get(INCLUDE_FLAGGED_FIELD) == "on"
         async with self.sessions.begin() as session:
             outcome = await tickets_service.decide_tickets(
@@ -566,21 +723,27 @@ class TicketAdmin(ConsoleView, model=Ticket):
         request: Request,
         form: FormData,
         ticket_id: int,
-        decision: TicketStatus,
+        review: TicketStatus,
         note: str | None,
-        past: str,
     ) -> Response:
-        """Decide the ticket whose page the employer came from, even if flagged."""
+        """Decide the ticket whose page the employer came from, even if flagged, or
+        send it back for changes (`note` then says what to change)."""
+        employer = request.state.employer
         try:
             async with self.sessions.begin() as session:
-                await tickets_service.decide_ticket(
-                    session, request.state.employer, ticket_id, decision, note
-                )
-        except ContosoError as exc:  # hidden meanwhile, or decided by someone else
+                if review is TicketStatus.CHANGES_REQUESTED:
+                    assert note is not None  # required, and checked by the caller
+                    await tickets_service.request_changes_on_ticket(
+                        session, employer, ticket_id, note
+                    )
+                else:
+                    await tickets_service.decide_ticket(session, employer, ticket_id, review, note)
+        except ContosoError as exc:  # hidden meanwhile, or reviewed by someone else
             Flash.warning(request, exc.message)
         else:
-            # Worded as a selection's outcome: one way to read a decision.
-            Flash.success(request, outcome_message(past, "ticket", 1, {}))
+            # Worded as a selection's outcome: one way to read a review.
+            detail = "back for changes" if review is TicketStatus.CHANGES_REQUESTED else ""
+            Flash.success(request, outcome_message(REVIEWED[review], "ticket", 1, {}, detail))
         return self._back_to_list(request, form)
 
     async def _show_tickets(
@@ -590,11 +753,14 @@ class TicketAdmin(ConsoleView, model=Ticket):
         ids: list[int],
         *,
         opened: bool,
-        error: str | None = None,
+        note: str = "",
+        note_error: str | None = None,
         status: int = 200,
     ) -> Response:
-        """The confirmation. Approving a selection lists its flagged pending tickets
-        apart, approved only when the employer ticks the box (`include_flagged`)."""
+        """The confirmation of a review (`decision`: approved, denied, or changes
+        requested), with its note as typed and what was wrong with it. Approving a
+        selection lists its flagged pending tickets apart, approved only when the
+        employer ticks the box (`include_flagged`)."""
         async with self.sessions() as session:
             tickets = await tickets_service.tickets_by_ids(session, request.state.employer, ids)
         flagged: Sequence[TicketRead] = []
@@ -603,22 +769,76 @@ class TicketAdmin(ConsoleView, model=Ticket):
         held_back = {t.id for t in flagged}
         rows = [t for t in tickets if t.id not in held_back]
         pending = [t for t in rows if t.status is TicketStatus.PENDING]
+        sending_back = decision is TicketStatus.CHANGES_REQUESTED
+        shown = len(tickets)
+        heading = f"Send {shown} ticket{'' if shown == 1 else 's'} back for changes?"
         response = await self._confirm(
             request,
-            "Approve" if decision is TicketStatus.APPROVED else "Deny",
+            REVIEW_VERBS[decision],
             tickets,
             {
                 "rows": rows,
                 "flagged": flagged,
-                "flagged_amount": sum((t.amount for t in flagged), Decimal("0.00")),
+                "flagged_amount": sum((t.company_amount for t in flagged), Decimal(0)),
                 "opened": opened,
                 "pks": ",".join(str(i) for i in ids),
                 "pending_count": len(pending),
-                "total_amount": sum((t.amount for t in pending), Decimal("0.00")),
+                "total_amount": sum((t.company_amount for t in pending), Decimal(0)),
                 "missing": len(ids) - len(tickets),
                 "with_note": True,
-                "error": error,
+                "note": note,
+                "note_required": sending_back,
+                "note_error": note_error,
+                "heading": heading if sending_back else None,
             },
         )
         response.status_code = status
         return response
+
+
+def _refusal(exc: ValidationError) -> str:
+    """What was wrong with a form's text (a note, a comment), worded for a person."""
+    return "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+
+
+def _changes_note(typed: str) -> str:
+    """A request for changes' note as `ChangesRequest` takes it; ValueError saying what
+    is wrong with it, worded for the confirmation form."""
+    if not typed.strip():
+        raise ValueError(BLANK_CHANGES_NOTE)
+    try:
+        return ChangesRequest(note=typed).note
+    except ValidationError as exc:
+        raise ValueError(_refusal(exc)) from exc
+
+
+def ticket_export_columns(company: str) -> list[ExportColumn]:
+    """The CSV export (ConsoleView.export_data): the listed tickets, one row each. The
+    amount in the company's currency, which an accountant adds up, then the amount as
+    spent, its currency and the rate it was converted at (as recorded), with each
+    currency's own decimals."""
+    return [
+        ExportColumn("Ticket", lambda ticket: ticket.id),
+        ExportColumn("Employee", lambda ticket: ticket.owner.username),
+        ExportColumn("Email", lambda ticket: ticket.owner.email),
+        ExportColumn("Spent on", lambda ticket: ticket.spent_on),
+        ExportColumn(f"Amount ({company})", lambda t: plain_money(t.company_amount, company)),
+        ExportColumn("Original amount", lambda ticket: plain_money(ticket.amount, ticket.currency)),
+        ExportColumn("Original currency", lambda ticket: ticket.currency),
+        ExportColumn("Exchange rate", lambda ticket: _recorded_rate(ticket.exchange_rate)),
+        ExportColumn("Rate date", lambda ticket: ticket.rate_date),
+        ExportColumn("Status", lambda ticket: status_label(ticket.status)),
+        ExportColumn("Category", lambda ticket: ticket.category.name),
+        ExportColumn("Flags", _flag_names),
+        ExportColumn("Description", lambda ticket: ticket.description),
+        ExportColumn("Links", lambda ticket: ticket.links),
+        ExportColumn("Filed at", lambda ticket: ticket.created_at),
+        ExportColumn("Decided at", lambda ticket: ticket.decided_at),
+        ExportColumn("Decided by", lambda ticket: ticket.decided_by and ticket.decided_by.username),
+        ExportColumn("Note", lambda ticket: ticket.decision_note),
+    ]
+
+
+def _recorded_rate(value: Decimal) -> str:
+    # Every decimal as recorded, never in exponent form (1E-7), no grouping.
+    return format(value, "f")

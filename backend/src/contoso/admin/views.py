@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from contoso.admin.export import CHUNK_ROWS, ExportColumn, csv_chunks
 from contoso.employees.schemas import EmployeeSkip
+from contoso.errors import ContosoError, InvalidField
 from contoso.formatting import moment
 from contoso.payments.schemas import PaymentSkip
 from contoso.spreadsheets import csv_download
@@ -37,6 +38,21 @@ BACK_FIELD = "back"
 
 # SQLAdmin's hooks take and return statements of any columns.
 AnySelect = Select[*tuple[Any, ...]]
+# Why an action left a selected record alone.
+Skip = TypeVar("Skip", TicketSkip, EmployeeSkip, PaymentSkip)
+
+
+class ServiceLookup:
+    """The shared part of a list filter whose choices a service reads per request
+    (SQLAdmin's lookup template; a subclass gives `title`, `parameter_name`,
+    `lookups` and `get_filtered_query`)."""
+
+    has_operator = False
+    template = "sqladmin/filters/lookup_filter.html"
+    default_value: Any = _UNSET
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
 
 
 def parse_ids(raw: str) -> list[int] | None:
@@ -101,14 +117,19 @@ def outcome_message(
     verb: str,
     noun: str,
     done: int,
-    skipped: Mapping[int, TicketSkip | EmployeeSkip | PaymentSkip],
+    skipped: Mapping[int, Skip],
     detail: str = "",
+    labels: Mapping[Skip, str] | None = None,
 ) -> str:
-    """`Paid 12 tickets (detail); 2 skipped: 1 not approved, 1 already paid.`"""
+    """`Paid 12 tickets (detail); 2 skipped: 1 not approved, 1 already paid.` Each
+    reason reads as its `label`, or as `labels` words it for this action."""
     message = f"{verb} {done} {noun}{'' if done == 1 else 's'}{detail and f' {detail}'}"
     if skipped:
         reasons = Counter(skipped.values())
-        parts = ", ".join(f"{count} {reason.label}" for reason, count in reasons.items())
+        worded = labels or {}
+        parts = ", ".join(
+            f"{count} {worded.get(reason, reason.label)}" for reason, count in reasons.items()
+        )
         message += f"; {len(skipped)} skipped: {parts}"
     return message + "."
 
@@ -128,6 +149,8 @@ class ConsoleView(ModelView):
     url_identity: ClassVar[str] = ""
     # Where times are shown (TIMEZONE), set by `for_app`.
     zone: ClassVar[ZoneInfo] = ZoneInfo("UTC")
+    # The currency limits, totals and payments are in (COMPANY_CURRENCY), set by `for_app`.
+    company_currency: ClassVar[str] = ""
     # Its export link carries the list's search, filters and sort.
     list_template = "console_list.html"
     # The CSV export's columns (see `export_data`); a view without them exports as
@@ -136,15 +159,17 @@ class ConsoleView(ModelView):
     export_chunk_rows: ClassVar[int] = CHUNK_ROWS
 
     @classmethod
-    def for_app(cls, zone: ZoneInfo) -> "type[ConsoleView]":
+    def for_app(cls, zone: ZoneInfo, company_currency: str) -> "type[ConsoleView]":
         """A subclass of this view for one app: SQLAdmin stores its admin and engine on
-        the view class, and two apps (tests make several) must not share them."""
+        the view class, and two apps (tests make several) must not share them. A view
+        whose cells show money in the company's currency sets their formatters here."""
         formatters = BASE_FORMATTERS | {datetime: partial(moment, zone=zone)}
         attributes = {
             "identity": cls.url_identity,
             "column_type_formatters": formatters,
             "column_type_formatters_detail": formatters,
             "zone": zone,
+            "company_currency": company_currency,
         }
         return type(cls.__name__, (cls,), attributes)
 
@@ -181,6 +206,29 @@ class ConsoleView(ModelView):
             if came_from.netloc in ("", own.netloc) and came_from.path == own.path:
                 return own.path + (f"?{came_from.query}" if came_from.query else "")
         return own.path
+
+    async def form_page(
+        self, request: Request, template: str, context: dict[str, Any], status_code: int = 200
+    ) -> Response:
+        """A form of this view (`template`), blank, or as typed with what was wrong."""
+        return await self.templates.TemplateResponse(
+            request, template, {"model_view": self} | context, status_code=status_code
+        )
+
+    async def form_refused(
+        self, request: Request, template: str, context: dict[str, Any], error: ContosoError
+    ) -> Response:
+        """The form again, saying why a service refused it, with the error's status: an
+        InvalidField (422) beside its field, anything else (a Conflict, 409) above."""
+        said: dict[str, Any] = {"error": error.message}
+        if isinstance(error, InvalidField):
+            said = {"errors": {error.field: error.message}}
+        return await self.form_page(request, template, context | said, error.status_code)
+
+    def to_list(self, request: Request) -> RedirectResponse:
+        """This view's list, after a form was saved. 303: a reload of the list does not
+        post the form again."""
+        return RedirectResponse(request.url_for("admin:list", identity=self.identity), 303)
 
     def _back_to_list(self, request: Request, form: FormData | None = None) -> RedirectResponse:
         # 303: the browser follows with a GET, so a reload does not repeat the action.

@@ -11,6 +11,7 @@ from contoso.auth.schemas import (
     LoginRequest,
     LoginResponse,
     Me,
+    MeUpdate,
     RegisterRequest,
     Token,
     UserRead,
@@ -85,4 +86,16 @@ async def me(request: Request, session: SessionDep, user: CurrentUser) -> Me:
     """You, with what the company owes you (approved, not yet paid) and has paid you
     this calendar year."""
     owed = await reimbursement(session, user, request.app.state.settings.zone)
-    return Me(**UserRead.model_validate(user).model_dump(), **owed.model_dump())
+    return Me(
+        **UserRead.model_validate(user).model_dump(),
+        **owed.model_dump(),
+        email_notifications=user.email_notifications,
+    )
+
+
+@router.patch("/users/me", responses=error_responses(401))
+async def update_me(body: MeUpdate, request: Request, session: SessionDep, user: CurrentUser) -> Me:
+    """Change your own settings: turn emails about your tickets off or on."""
+    await service.set_email_notifications(session, user, body.email_notifications)
+    user.email_notifications = body.email_notifications
+    return await me(request, session, user)

@@ -108,12 +108,25 @@ class UserRead(BaseModel):
     created_at: datetime
 
 
+class MeUpdate(BaseModel):
+    """Your own settings."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email_notifications": False}]}
+    )
+
+    # Emails about your tickets: decisions, requests for changes, payments.
+    email_notifications: bool
+
+
 class Me(UserRead):
     """The logged-in user, with what they are owed and were paid (see
     `payments.schemas.Reimbursement`)."""
 
     owed: Money
     paid_this_year: Money
+    # Whether you are emailed about your tickets (`PATCH /users/me` to change it).
+    email_notifications: bool
 
 
 class Token(BaseModel):

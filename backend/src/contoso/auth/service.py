@@ -202,3 +202,9 @@ def ensure_employer(user: User, doing: str) -> None:
 def ensure_employee(user: User, doing: str) -> None:
     if user.is_employer:
         raise Forbidden(f"Only employees can {doing}.")
+
+
+async def set_email_notifications(session: AsyncSession, user: User, on: bool) -> None:
+    """Turn emails about `user`'s own tickets (decisions, requests for changes,
+    payments) on or off. Only their own: the setting of the user passed, never another's."""
+    await session.execute(update(User).where(User.id == user.id).values(email_notifications=on))

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from contoso.validation import Amount, AmountOrZero, TextRules
+from contoso.validation import LimitAmount, LimitOrZero, TextRules
 
 MAX_NAME = 64
 MAX_DESCRIPTION = 500
@@ -54,8 +54,8 @@ class CategoryCreate(BaseModel):
 
     name: Name
     description: Description = ""
-    max_amount: Amount | None = None
-    receipt_required_above: AmountOrZero | None = None
+    max_amount: LimitAmount | None = None
+    receipt_required_above: LimitOrZero | None = None
     active: bool = True
 
 
@@ -70,8 +70,8 @@ class CategoryUpdate(BaseModel):
 
     name: Name | None = None
     description: Description | None = None
-    max_amount: Amount | None = None
-    receipt_required_above: AmountOrZero | None = None
+    max_amount: LimitAmount | None = None
+    receipt_required_above: LimitOrZero | None = None
     active: bool | None = None
 
     @model_validator(mode="after")

@@ -1,6 +1,7 @@
 """The category rules: who may see and change them, and what a ticket may be filed under."""
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Executable, Result, func, insert, select, update
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employer
 from contoso.categories.schemas import CategoryCreate, CategoryRead, CategoryUpdate
+from contoso.currencies.service import company_currency, company_money
 from contoso.errors import Conflict, InvalidField, NotFound
 from contoso.models import Category, User
 from contoso.tickets import flags
@@ -40,7 +42,8 @@ async def create_category(
     session: AsyncSession, employer: User, data: CategoryCreate
 ) -> CategoryRead:
     ensure_employer(employer, "manage categories")
-    created = insert(Category).values(data.model_dump()).returning(Category)
+    limits = await _in_company_currency(session, data.model_dump(include=POLICY_FIELDS))
+    created = insert(Category).values(data.model_dump() | limits).returning(Category)
     category = (await _unique_name(session, created, data.name)).scalar_one()
     return CategoryRead.model_validate(category)
 
@@ -58,6 +61,9 @@ async def update_category(
     if category is None:
         raise NotFound(f"Category {category_id} not found.")
     wanted = data.model_dump(exclude_unset=True)
+    wanted |= await _in_company_currency(
+        session, data.model_dump(include=POLICY_FIELDS & wanted.keys())
+    )
     if wanted.get("active") is False and category.is_default:
         raise Conflict(
             f"“{category.name}” is the default category, for tickets filed without one; "
@@ -77,6 +83,17 @@ async def update_category(
     if changed & POLICY_FIELDS:
         await flags.refresh_policy(session, category_id)
     return CategoryRead.model_validate(category)
+
+
+async def _in_company_currency(
+    session: AsyncSession, limits: dict[str, Decimal | None]
+) -> dict[str, Decimal | None]:
+    """The policy limits, written with the company currency's decimals; InvalidField
+    when one has more (1.5 in a JPY company)."""
+    if not any(value is not None for value in limits.values()):
+        return limits
+    company = await company_currency(session)
+    return {name: company_money(value, company, name) for name, value in limits.items()}
 
 
 async def _unique_name(session: AsyncSession, statement: Executable, name: str) -> Result[Any]:

@@ -15,6 +15,8 @@ from `approved` to `paid`, keeping its months.
 `paid_totals` holds visible paid tickets per month of payment (UTC): paying adds, and
 suspension and reactivation take out and put back, as for the decided totals.
 
+Amounts are in the company's currency (`tickets.company_amount`).
+
 Every piece adds with INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n:
 PostgreSQL applies the addition to the row as last committed, after waiting for any
 concurrent writer of it, so no increment is lost. Rows are written in key order, so
@@ -44,7 +46,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contoso.database import among
-from contoso.models import Base, DecidedTotal, PaidTotal, PendingTotal, Ticket, TicketStatus
+from contoso.models import (
+    DECIDED,
+    Base,
+    DecidedTotal,
+    PaidTotal,
+    PendingTotal,
+    Ticket,
+    TicketStatus,
+)
 from contoso.tickets.queries import visible_owners
 
 # A change's tickets: each row counted `sign` times (+1 added, -1 taken away).
@@ -80,14 +90,14 @@ def _add(model: type[Base], keys: Sequence[str], rows: FromClause) -> Insert:
 
 
 def count_pending(*changes: Change) -> Insert:
-    """Add each change's tickets (rows with `owner_id`, `spent_on` and `amount`, such as
-    an INSERT's or UPDATE's RETURNING) to the pending totals, `sign` times each."""
+    """Add each change's tickets (rows with `owner_id`, `spent_on` and `company_amount`,
+    such as an INSERT's or UPDATE's RETURNING) to the pending totals, `sign` times each."""
     parts = [
         select(
             rows.c.owner_id.label("owner_id"),
             month_of(rows.c.spent_on).label("month"),
             literal(sign).label("tickets"),
-            (rows.c.amount * sign).label("amount"),
+            (rows.c.company_amount * sign).label("amount"),
         )
         for rows, sign in changes
     ]
@@ -96,13 +106,14 @@ def count_pending(*changes: Change) -> Insert:
 
 
 def count_decided(tickets: FromClause, sign: int) -> Insert:
-    """Add decided `tickets` (rows with `status`, `spent_on`, `decided_at` and `amount`)
+    """Add decided `tickets` (rows with `status`, `spent_on`, `decided_at` and
+    `company_amount`)
     to the decided totals `sign` times each, by month of purchase and of decision."""
     by_purchase = select(
         month_of(tickets.c.spent_on).label("month"),
         tickets.c.status.label("status"),
         literal(sign).label("spent_tickets"),
-        (tickets.c.amount * sign).label("spent_amount"),
+        (tickets.c.company_amount * sign).label("spent_amount"),
         literal(0).label("decided_tickets"),
         literal(0).label("decided_amount"),
     )
@@ -112,18 +123,18 @@ def count_decided(tickets: FromClause, sign: int) -> Insert:
         literal(0),
         literal(0),
         literal(sign),
-        tickets.c.amount * sign,
+        tickets.c.company_amount * sign,
     )
     return _add(DecidedTotal, ["month", "status"], union_all(by_purchase, by_decision).subquery())
 
 
 def count_paid(tickets: FromClause, sign: int) -> Insert:
-    """Add paid `tickets` (rows with `paid_at` and `amount`) to the paid totals `sign`
-    times each, by month of payment."""
+    """Add paid `tickets` (rows with `paid_at` and `company_amount`) to the paid totals
+    `sign` times each, by month of payment."""
     paid = select(
         decision_month(tickets.c.paid_at).label("month"),
         literal(sign).label("tickets"),
-        (tickets.c.amount * sign).label("amount"),
+        (tickets.c.company_amount * sign).label("amount"),
     ).subquery("paid_rows")
     return _add(PaidTotal, ["month"], paid)
 
@@ -131,7 +142,7 @@ def count_paid(tickets: FromClause, sign: int) -> Insert:
 def count_paid_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
     """`count_decided_of_owners` for the paid totals: the employees' paid tickets."""
     paid = (
-        select(Ticket.paid_at, Ticket.amount)
+        select(Ticket.paid_at, Ticket.company_amount)
         .where(among(Ticket.owner_id, owner_ids, "owner_ids"))
         .where(Ticket.status == TicketStatus.PAID)
         .subquery("owners_paid")
@@ -150,9 +161,9 @@ def count_decided_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
     snapshot then sees what they decided or paid.
     """
     decided = (
-        select(Ticket.status, Ticket.spent_on, Ticket.decided_at, Ticket.amount)
+        select(Ticket.status, Ticket.spent_on, Ticket.decided_at, Ticket.company_amount)
         .where(among(Ticket.owner_id, owner_ids, "owner_ids"))
-        .where(Ticket.status != TicketStatus.PENDING)
+        .where(Ticket.status.in_(DECIDED))
         .subquery("owners_decided")
     )
     return count_decided(decided, sign)
@@ -192,17 +203,17 @@ async def recount(connection: AsyncConnection) -> None:
     await connection.execute(
         insert(PendingTotal).from_select(
             ["owner_id", "month", "tickets", "amount"],
-            select(Ticket.owner_id, month, func.count(), func.sum(Ticket.amount))
+            select(Ticket.owner_id, month, func.count(), func.sum(Ticket.company_amount))
             .where(Ticket.status == TicketStatus.PENDING)
             .group_by(Ticket.owner_id, month),
         )
     )
     decided = visible_owners(
-        select(Ticket.status, Ticket.spent_on, Ticket.decided_at, Ticket.amount),
+        select(Ticket.status, Ticket.spent_on, Ticket.decided_at, Ticket.company_amount),
         Ticket.owner_id,
-    ).where(Ticket.status != TicketStatus.PENDING)
+    ).where(Ticket.status.in_(DECIDED))
     await connection.execute(count_decided(decided.subquery("decided"), 1))
-    paid = visible_owners(select(Ticket.paid_at, Ticket.amount), Ticket.owner_id).where(
+    paid = visible_owners(select(Ticket.paid_at, Ticket.company_amount), Ticket.owner_id).where(
         Ticket.status == TicketStatus.PAID
     )
     await connection.execute(count_paid(paid.subquery("paid"), 1))

@@ -54,6 +54,7 @@ class EmployeePaid(BaseModel):
     id: int
     username: str
     email: str
+    # In the company's currency.
     amount: Decimal
     tickets: list[int]
 
@@ -63,9 +64,10 @@ class PaymentSummary(BaseModel):
     reference: str
     created_at: datetime
     created_by: Person
-    # The number of tickets paid, and their sum.
+    # The number of tickets paid, and their sum in `currency`, the company's.
     tickets: int
     total: Decimal
+    currency: str
 
 
 class PaymentRead(PaymentSummary):
@@ -103,7 +105,9 @@ class PaymentPage(BaseModel):
 
 class Money(BaseModel):
     tickets: int
+    # In `currency`, the company's.
     amount: Decimal
+    currency: str
 
 
 class Reimbursement(BaseModel):

@@ -22,11 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employer
+from contoso.currencies.codes import to_minor_units
+from contoso.currencies.service import COMPANY_CURRENCY, company_currency
 from contoso.dashboard import totals
 from contoso.database import among
 from contoso.errors import Conflict, NotFound
 from contoso.history import record_for_each
-from contoso.models import EventKind, Payment, Ticket, TicketStatus, User
+from contoso.mail import outbox
+from contoso.models import EventKind, MailKind, Payment, Ticket, TicketStatus, User
 from contoso.payments.schemas import (
     EmployeePaid,
     Money,
@@ -79,7 +82,7 @@ def _paying(employer_id: int, reference: str, wanted: Sequence[int]) -> Select[i
         .returning(
             Ticket.id,
             Ticket.owner_id,
-            Ticket.amount,
+            Ticket.company_amount,
             Ticket.spent_on,
             Ticket.decided_at,
             Ticket.status,
@@ -97,7 +100,7 @@ def _paying(employer_id: int, reference: str, wanted: Sequence[int]) -> Select[i
                 literal(reference, Payment.reference.type),
                 literal(employer_id, BigInteger),
                 func.count(),
-                func.sum(paid.c.amount),
+                func.sum(paid.c.company_amount),
             )
             .select_from(paid)
             .having(func.count() > 0),
@@ -109,7 +112,7 @@ def _paying(employer_id: int, reference: str, wanted: Sequence[int]) -> Select[i
         literal(TicketStatus.APPROVED, Ticket.status.type).label("status"),
         paid.c.spent_on,
         paid.c.decided_at,
-        paid.c.amount,
+        paid.c.company_amount,
     ).subquery("was_approved")
     return select(paid.c.id).add_cte(
         payment_id,
@@ -169,6 +172,8 @@ async def pay_tickets(
         select(Ticket.payment_id).where(Ticket.id == next(iter(paid)))
     )
     assert payment_id is not None  # the statement above just wrote it
+    facts = {"by": employer.username, "reference": reference, "payment_id": str(payment_id)}
+    await session.execute(outbox.tell_owners(MailKind.TICKETS_PAID, sorted(paid), facts))
     payment = await get_payment(session, employer, payment_id)
     return PaymentReport(
         **payment.model_dump(),
@@ -196,7 +201,7 @@ async def _skip_reasons(session: AsyncSession, unpaid: Sequence[int]) -> dict[in
 _CREATOR = select(User.username).where(User.id == Payment.created_by_id).scalar_subquery()
 
 
-def _summary(payment: Payment, creator: str) -> PaymentSummary:
+def _summary(payment: Payment, creator: str, currency: str) -> PaymentSummary:
     return PaymentSummary(
         id=payment.id,
         reference=payment.reference,
@@ -204,6 +209,7 @@ def _summary(payment: Payment, creator: str) -> PaymentSummary:
         created_by=Person(id=payment.created_by_id, username=creator),
         tickets=payment.tickets,
         total=payment.total,
+        currency=currency,
     )
 
 
@@ -213,14 +219,14 @@ async def list_payments(
     """Payment batches, newest first (employers only)."""
     ensure_employer(employer, "see payments")
     rows = await session.execute(
-        select(Payment, _CREATOR)
+        select(Payment, _CREATOR, COMPANY_CURRENCY)
         .order_by(Payment.created_at.desc(), Payment.id.desc())
         .limit(limit)
         .offset(offset)
     )
     total = await session.scalar(select(func.count()).select_from(Payment)) or 0
     return PaymentPage(
-        items=[_summary(payment, creator) for payment, creator in rows],
+        items=[_summary(*row) for row in rows],
         total=total,
         limit=limit,
         offset=offset,
@@ -234,7 +240,7 @@ async def _shares(session: AsyncSession, *tickets: ColumnElement[bool]) -> list[
             User.id,
             User.username,
             User.email,
-            func.sum(Ticket.amount),
+            func.sum(Ticket.company_amount),
             func.array_agg(aggregate_order_by(Ticket.id, Ticket.id)),
         )
         .join(User, User.id == Ticket.owner_id)
@@ -254,14 +260,15 @@ async def get_payment(session: AsyncSession, employer: User, payment_id: int) ->
     employees suspended since."""
     ensure_employer(employer, "see payments")
     found = (
-        await session.execute(select(Payment, _CREATOR).where(Payment.id == payment_id))
+        await session.execute(
+            select(Payment, _CREATOR, COMPANY_CURRENCY).where(Payment.id == payment_id)
+        )
     ).first()
     if found is None:
         raise NotFound(f"Payment {payment_id} not found.")
-    payment, creator = found
     employees = await _shares(session, Ticket.payment_id == payment_id)
     return PaymentRead(
-        **_summary(payment, creator).model_dump(),
+        **_summary(*found).model_dump(),
         paid=sorted(ticket for employee in employees for ticket in employee.tickets),
         employees=employees,
     )
@@ -275,18 +282,20 @@ async def reimbursement(session: AsyncSession, user: User, zone: ZoneInfo) -> Re
 
     def money(*conditions: ColumnElement[bool]) -> Select[int, Decimal]:
         return select(
-            func.count(), func.coalesce(func.sum(Ticket.amount), literal_column("0.00"))
+            func.count(), func.coalesce(func.sum(Ticket.company_amount), literal_column("0"))
         ).where(Ticket.owner_id == user.id, *conditions)
 
-    owed = (await session.execute(money(Ticket.status == TicketStatus.APPROVED))).one()
-    paid = (
-        await session.execute(
-            money(Ticket.status == TicketStatus.PAID, Ticket.paid_at >= year_start)
-        )
-    ).one()
+    company = await company_currency(session)
+
+    async def counted(*conditions: ColumnElement[bool]) -> Money:
+        tickets, amount = (await session.execute(money(*conditions))).one()
+        return Money(tickets=tickets, amount=to_minor_units(amount, company), currency=company)
+
     return Reimbursement(
-        owed=Money(tickets=owed[0], amount=owed[1]),
-        paid_this_year=Money(tickets=paid[0], amount=paid[1]),
+        owed=await counted(Ticket.status == TicketStatus.APPROVED),
+        paid_this_year=await counted(
+            Ticket.status == TicketStatus.PAID, Ticket.paid_at >= year_start
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employee
 from contoso.errors import Conflict, NotFound
-from contoso.models import Event, EventKind, Receipt, Ticket, TicketStatus, User
+from contoso.models import EDITABLE, Event, EventKind, Receipt, Ticket, User
 from contoso.receipts.files import CleanReceipt, clean_receipt
 from contoso.receipts.storage import ReceiptStorage
 from contoso.tickets import flags
@@ -44,7 +44,7 @@ async def _own_pending_ticket(session: AsyncSession, owner: User, ticket_id: int
     )
     if status is None:
         raise NotFound(f"Ticket {ticket_id} not found.")
-    if status is not TicketStatus.PENDING:
+    if status not in EDITABLE:
         raise Conflict(
             f"Ticket {ticket_id} was already {status}; its receipts can no longer change."
         )
@@ -56,7 +56,7 @@ async def check_can_add(session: AsyncSession, owner: User, ticket_id: int) -> N
     ticket = await get_ticket(session, owner, ticket_id)
     if ticket.owner.id != owner.id:
         raise NotFound(f"Ticket {ticket_id} not found.")
-    if ticket.status is not TicketStatus.PENDING:
+    if ticket.status not in EDITABLE:
         raise Conflict(
             f"Ticket {ticket_id} was already {ticket.status}; its receipts can no longer change."
         )

@@ -11,6 +11,7 @@ from contoso.tickets.dependencies import TicketId, VisibleTicket
 from contoso.tickets.queries import TicketFilters
 from contoso.tickets.schemas import (
     BulkDecision,
+    ChangesRequest,
     Decision,
     DecisionReport,
     EventRead,
@@ -96,13 +97,22 @@ async def list_tickets(
 async def decide_tickets(
     body: BulkDecision, session: SessionDep, user: CurrentUser
 ) -> DecisionReport:
-    """Approve or deny many tickets at once; reports which were decided and which
-    skipped. Approving skips flagged tickets (reason `flagged`) unless
-    `include_flagged` is true."""
-    decision = TicketStatus.APPROVED if body.decision == "approve" else TicketStatus.DENIED
-    outcome = await service.decide_tickets(
-        session, user, body.ticket_ids, decision, body.note, include_flagged=body.include_flagged
-    )
+    """Approve, deny or send back for changes many tickets at once; reports which were
+    acted on (`decided`) and which skipped. Approving skips flagged tickets (reason
+    `flagged`) unless `include_flagged` is true; requesting changes needs a note."""
+    if body.decision == "request_changes":
+        assert body.note  # the schema requires it
+        outcome = await service.request_changes(session, user, body.ticket_ids, body.note)
+    else:
+        decision = TicketStatus.APPROVED if body.decision == "approve" else TicketStatus.DENIED
+        outcome = await service.decide_tickets(
+            session,
+            user,
+            body.ticket_ids,
+            decision,
+            body.note,
+            include_flagged=body.include_flagged,
+        )
     return DecisionReport(
         decided=outcome.decided,
         skipped=[Skipped(id=i, reason=reason) for i, reason in outcome.skipped.items()],
@@ -127,7 +137,7 @@ async def ticket_history(
 async def update_ticket(
     ticket_id: TicketId, body: TicketUpdate, session: SessionDep, user: CurrentUser
 ) -> TicketRead:
-    """Edit your own ticket while it is pending."""
+    """Edit your own ticket while it is pending or sent back for changes."""
     return await service.update_ticket(session, user, ticket_id, body)
 
 
@@ -152,3 +162,22 @@ async def deny_ticket(
     """Deny a pending ticket; the note is shown to the employee."""
     note = body.note if body else None
     return await service.decide_ticket(session, user, ticket_id, TicketStatus.DENIED, note)
+
+
+@router.post("/{ticket_id}/request-changes", responses=NOT_FOUND | DECIDED)
+async def request_changes(
+    ticket_id: TicketId, body: ChangesRequest, session: SessionDep, user: CurrentUser
+) -> TicketRead:
+    """Send a pending ticket back to its owner with a note saying what to change
+    (employers): it is `changes_requested` until they resubmit it, and cannot be
+    decided meanwhile (409)."""
+    return await service.request_changes_on_ticket(session, user, ticket_id, body.note)
+
+
+@router.post("/{ticket_id}/resubmit", responses=NOT_FOUND | DECIDED)
+async def resubmit_ticket(
+    ticket_id: TicketId, session: SessionDep, user: CurrentUser
+) -> TicketRead:
+    """Send your ticket in again once you made the changes asked for: pending again,
+    for a decision. 409 unless it was sent back for changes."""
+    return await service.resubmit_ticket(session, user, ticket_id)

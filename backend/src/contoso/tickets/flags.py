@@ -39,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from contoso.database import among
-from contoso.models import Category, Receipt, Ticket, TicketFlag, TicketStatus, User
+from contoso.models import EDITABLE, Category, Receipt, Ticket, TicketFlag, TicketStatus, User
 
 # A ticket names at most this many of the tickets it may duplicate (the oldest): enough
 # to judge, and an employee's hundredth identical coffee does not rewrite the other 99.
@@ -49,10 +49,11 @@ _Other = aliased(Ticket, name="other")
 
 
 def possible_duplicates(
-    owner_id: Any, spent_on: Any, amount: Any, ticket_id: Any = None
+    owner_id: Any, spent_on: Any, amount: Any, currency: Any, ticket_id: Any = None
 ) -> ColumnElement[list[int]]:
-    """The ids of the owner's other non-denied tickets with the same date and amount,
-    or (for an existing ticket, `ticket_id`) a receipt with the same SHA-256; oldest first."""
+    """The ids of the owner's other non-denied tickets with the same date, amount and
+    currency, or (for an existing ticket, `ticket_id`) a receipt with the same SHA-256;
+    oldest first."""
     # Correlated explicitly: inside a derived table SQLAlchemy does not do it alone.
     same_purchase = (
         select(_Other.id)
@@ -60,6 +61,7 @@ def possible_duplicates(
             _Other.owner_id == owner_id,
             _Other.spent_on == spent_on,
             _Other.amount == amount,
+            _Other.currency == currency,
             _Other.status != TicketStatus.DENIED,
         )
         .correlate(Ticket)
@@ -94,7 +96,8 @@ def policy_flags(
     has_receipt: Any,
     duplicate_of: Any,
 ) -> ColumnElement[list[str]]:
-    """The flags of a ticket of `amount` in a category with these limits (NULL: none)."""
+    """The flags of a ticket of `amount` (in the company's currency, as the limits
+    are) in a category with these limits (NULL: none)."""
     # A comparison with NULL is NULL, so a missing limit never flags.
     flags = array[Any](
         [
@@ -125,13 +128,13 @@ def _refresh(which: ColumnElement[bool]) -> Update:
     facts = (
         select(
             Ticket.id,
-            Ticket.amount,
+            Ticket.company_amount,
             Category.max_amount,
             Category.receipt_required_above,
             has_receipt.label("has_receipt"),
-            possible_duplicates(Ticket.owner_id, Ticket.spent_on, Ticket.amount, Ticket.id).label(
-                "duplicate_of"
-            ),
+            possible_duplicates(
+                Ticket.owner_id, Ticket.spent_on, Ticket.amount, Ticket.currency, Ticket.id
+            ).label("duplicate_of"),
         )
         .join(Category, Category.id == Ticket.category_id)
         .where(which)
@@ -141,7 +144,7 @@ def _refresh(which: ColumnElement[bool]) -> Update:
         facts.c.id,
         facts.c.duplicate_of,
         policy_flags(
-            facts.c.amount,
+            facts.c.company_amount,
             facts.c.max_amount,
             facts.c.receipt_required_above,
             facts.c.has_receipt,
@@ -194,14 +197,14 @@ async def refresh(session: AsyncSession, ticket_ids: Sequence[int]) -> None:
 
 
 async def refresh_policy(session: AsyncSession, category_id: int) -> None:
-    """Recompute `over_limit` and `receipt_missing` of the category's pending tickets,
+    """Recompute `over_limit` and `receipt_missing` of the category's undecided tickets,
     after its limits changed (a decided ticket keeps the flags it was decided with).
 
     Call it after the category's UPDATE. Every other ticket write stops until the commit
     (`SHARE ROW EXCLUSIVE`; a rare change of policy, a statement long): the refresh then
     sees every ticket filed under the old limits, and a filing that comes after it
     reads the new ones. The owners are held first, in the order every writer takes."""
-    in_category = and_(Ticket.category_id == category_id, Ticket.status == TicketStatus.PENDING)
+    in_category = and_(Ticket.category_id == category_id, Ticket.status.in_(EDITABLE))
     await hold_owners(session, select(Ticket.owner_id).where(in_category))
     await session.execute(text("LOCK TABLE tickets IN SHARE ROW EXCLUSIVE MODE"))
     await session.execute(_refresh(in_category))

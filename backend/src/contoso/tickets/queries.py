@@ -37,6 +37,7 @@ TicketSource = type[Ticket] | AliasedClass[Ticket]
 Owner = aliased(User, name="owner")
 Decider = aliased(User, name="decider")
 Payer = aliased(User, name="payer")
+Requester = aliased(User, name="requester")
 
 
 @dataclass(frozen=True)
@@ -91,16 +92,17 @@ def _receipts(ticket: TicketSource) -> Any:
 
 def ticket_columns(ticket: TicketSource = Ticket) -> list[Any]:
     """A ticket as every door shows it (see `TicketRead.from_row`): the ticket's own
-    columns under their names, its owner's, decider's, payer's, payment's and category's
-    as joined by
-    `_with_people`, and its receipts. `ticket` is the table, or an alias over a
-    statement that returns ticket rows."""
+    columns under their names; its owner's, decider's, payer's, payment's and category's,
+    and those of the employer who last asked for changes, as joined by `_with_people`;
+    and its receipts. `ticket` is the table, or an alias over a statement that returns
+    ticket rows."""
     return [
         *(getattr(ticket, column.key) for column in Ticket.__table__.columns),
         Owner.username.label("owner_username"),
         Owner.email.label("owner_email"),
         Decider.username.label("decided_by_username"),
         Payer.username.label("paid_by_username"),
+        Requester.username.label("changes_requested_by_username"),
         Payment.reference.label("payment_reference"),
         Category.name.label("category_name"),
         _receipts(ticket).label("receipts"),
@@ -128,6 +130,7 @@ def _with_people(statement: S, ticket: TicketSource = Ticket) -> S:
         .join(Category, Category.id == ticket.category_id)
         .outerjoin(Decider, Decider.id == ticket.decided_by_id)
         .outerjoin(Payer, Payer.id == ticket.paid_by_id)
+        .outerjoin(Requester, Requester.id == ticket.changes_requested_by_id)
         .outerjoin(Payment, Payment.id == ticket.payment_id)
     )
 

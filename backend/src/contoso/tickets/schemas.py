@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -8,40 +8,47 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from sqlalchemy import RowMapping
 
 from contoso.categories.schemas import CategoryRef
+from contoso.currencies.codes import in_minor_units, minor_units_rule
+from contoso.currencies.schemas import Currency
 from contoso.models import EventKind, TicketFlag, TicketStatus
-from contoso.validation import MAX_SELECTION, Amount, Link, RecordId, TextRules
+from contoso.validation import (
+    MAX_SELECTION,
+    Amount,
+    Link,
+    RecordId,
+    TextRules,
+    not_in_future,
+)
 
 MAX_LINKS = 10
 MAX_DESCRIPTION = 2000
 MAX_NOTE = 1000
-EARLIEST_SPENT_ON = date(2000, 1, 1)
-# The date is "today" somewhere on Earth until it is today in UTC+14, so a
-# purchase dated today in Kiribati is not "in the future" for a UTC server.
-EARLIEST_TIMEZONE = timezone(timedelta(hours=14))
-
-
-def _not_in_future(day: date) -> date:
-    if day > datetime.now(EARLIEST_TIMEZONE).date():
-        raise ValueError("The purchase date cannot be in the future")
-    if day < EARLIEST_SPENT_ON:
-        raise ValueError(f"The purchase date must be on or after {EARLIEST_SPENT_ON}")
-    return day
-
-
-SpentOn = Annotated[date, AfterValidator(_not_in_future)]
+SpentOn = Annotated[date, AfterValidator(not_in_future("The purchase date"))]
 Description = Annotated[str, TextRules(MAX_DESCRIPTION, what="The description")]
 Links = Annotated[list[Link], Field(max_length=MAX_LINKS)]
 Note = Annotated[str, TextRules(MAX_NOTE, required=False, what="The note")]
+RequiredNote = Annotated[str, TextRules(MAX_NOTE, what="The note")]
 
 
 class Strict(BaseModel):
     # Unknown fields (owner, status, decided_by...) are refused, never applied.
     model_config = ConfigDict(extra="forbid")
+
+
+def _in_currency(amount: Decimal | None, info: ValidationInfo) -> Decimal | None:
+    """An amount with no more decimals than its currency, when the currency is named
+    (validated before the amount); the company's is checked where it is known."""
+    currency = info.data.get("currency")
+    if amount is not None and currency and not in_minor_units(amount, currency):
+        raise ValueError(minor_units_rule(currency))
+    return amount
 
 
 class TicketCreate(Strict):
@@ -53,17 +60,28 @@ class TicketCreate(Strict):
                     "amount": "42.50",
                     "description": "Taxi from the airport to the client's office",
                     "links": ["https://receipts.example.com/r/8841"],
-                }
+                },
+                {
+                    "spent_on": "2026-01-16",
+                    "amount": "3400",
+                    "currency": "JPY",
+                    "description": "Taxi from Haneda to the hotel",
+                },
             ]
         }
     )
 
     spent_on: SpentOn
+    # Omitted or null: the company's currency.
+    currency: Currency | None = None
+    # In `currency`, with no more decimals than it has (USD 12.50, JPY 1500).
     amount: Amount
     description: Description
     links: Links = []
     # Omitted or null: the default category ("General").
     category_id: RecordId | None = None
+
+    _amount_in_currency = field_validator("amount")(_in_currency)
 
 
 class TicketUpdate(Strict):
@@ -84,10 +102,13 @@ class TicketUpdate(Strict):
     )
 
     spent_on: SpentOn | None = None
+    currency: Currency | None = None
     amount: Amount | None = None
     description: Description | None = None
     links: Links | None = None
     category_id: RecordId | None = None
+
+    _amount_in_currency = field_validator("amount")(_in_currency)
 
     @model_validator(mode="after")
     def _no_nulls(self) -> "TicketUpdate":
@@ -106,6 +127,16 @@ class Decision(Strict):
     note: Note | None = None
 
 
+class ChangesRequest(Strict):
+    """What the owner should change; they see it, and it is emailed to them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "Please attach the hotel's itemised receipt"}]}
+    )
+
+    note: RequiredNote
+
+
 class BulkDecision(Strict):
     model_config = ConfigDict(
         json_schema_extra={
@@ -120,10 +151,17 @@ class BulkDecision(Strict):
     )
 
     ticket_ids: Annotated[list[RecordId], Field(min_length=1, max_length=MAX_SELECTION)]
-    decision: Literal["approve", "deny"]
+    # `request_changes` sends the tickets back to their owners, with the note (required).
+    decision: Literal["approve", "deny", "request_changes"]
     note: Note | None = None
     # Approving skips flagged tickets (reason `flagged`) unless this is true.
     include_flagged: bool = False
+
+    @model_validator(mode="after")
+    def _changes_say_what(self) -> "BulkDecision":
+        if self.decision == "request_changes" and not self.note:
+            raise ValueError("Say what should change: a note is required to request changes")
+        return self
 
 
 class Person(BaseModel):
@@ -168,7 +206,16 @@ class TicketRead(BaseModel):
     id: int
     owner: TicketOwner
     spent_on: date
+    # As spent, in `currency` with its decimals.
     amount: Decimal
+    currency: str
+    # In the company's currency: what limits, totals and payments count. Converted at
+    # `exchange_rate` (company units per unit of `currency`; 1 in the company's own),
+    # the rate valid from `rate_date` (null in the company's own currency), fixed when
+    # the ticket was filed or its amount, currency or date last edited.
+    company_amount: Decimal
+    exchange_rate: Decimal
+    rate_date: date | None
     description: str
     links: list[str]
     category: CategoryRef
@@ -183,6 +230,11 @@ class TicketRead(BaseModel):
     decided_at: datetime | None
     decided_by: Person | None
     decision_note: str | None
+    # The latest request for changes (status `changes_requested` until the owner
+    # resubmits; kept after that, and every round is in the history).
+    changes_requested_at: datetime | None
+    changes_requested_by: Person | None
+    changes_note: str | None
     # Once reimbursed (status `paid`): when, by whom, in which payment batch.
     paid_at: datetime | None
     paid_by: Person | None
@@ -201,6 +253,9 @@ class TicketRead(BaseModel):
                     "email": row["owner_email"],
                 },
                 "decided_by": _person(row["decided_by_id"], row["decided_by_username"]),
+                "changes_requested_by": _person(
+                    row["changes_requested_by_id"], row["changes_requested_by_username"]
+                ),
                 "category": {"id": row["category_id"], "name": row["category_name"]},
                 "paid_by": _person(row["paid_by_id"], row["paid_by_username"]),
                 "payment": (
@@ -232,6 +287,8 @@ class TicketSkip(StrEnum):
     ALREADY_DECIDED = "already_decided"
     # Approving in bulk leaves flagged tickets alone unless asked (`include_flagged`).
     FLAGGED = "flagged"
+    # Sent back for changes: decided once its owner resubmits it.
+    CHANGES_REQUESTED = "changes_requested"
 
     @property
     def label(self) -> str:
@@ -239,6 +296,7 @@ class TicketSkip(StrEnum):
             "not_found": "not found or hidden",
             "already_decided": "already decided",
             "flagged": "flagged (approve it on its own, or include flagged tickets)",
+            "changes_requested": "sent back for changes (decided once resubmitted)",
         }[self]
 
 

@@ -7,7 +7,7 @@ shows, read with `queries.ticket_columns`.
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Row,
     Select,
     bindparam,
     delete,
@@ -34,21 +35,26 @@ from contoso.auth.queries import holds_token, token_parameters
 from contoso.auth.service import ensure_employee, ensure_employer, user_for_token
 from contoso.auth.tokens import TokenClaims
 from contoso.categories.service import not_usable, usable_category_ids
+from contoso.currencies.service import COMPANY_CURRENCY, Conversion, company_currency, convert
 from contoso.dashboard import totals
 from contoso.database import Database, among, column_rows, estimated_count
 from contoso.errors import Conflict, NotFound, Unauthorized
 from contoso.history import record_for_each
+from contoso.mail import outbox
 from contoso.models import (
+    EDITABLE,
     Category,
     Event,
     EventKind,
     IdempotencyKey,
+    MailKind,
     Role,
     Ticket,
     TicketStatus,
     User,
 )
 from contoso.tickets import flags
+from contoso.tickets.display import status_words
 from contoso.tickets.queries import (
     NO_FILTERS,
     TicketFilters,
@@ -66,6 +72,10 @@ from contoso.tickets.schemas import TicketCreate, TicketPage, TicketRead, Ticket
 DECISION_EVENTS = {
     TicketStatus.APPROVED: EventKind.TICKET_APPROVED,
     TicketStatus.DENIED: EventKind.TICKET_DENIED,
+}
+DECISION_MAILS = {
+    TicketStatus.APPROVED: MailKind.TICKETS_APPROVED,
+    TicketStatus.DENIED: MailKind.TICKETS_DENIED,
 }
 # Above this many rows an employer's list total is the planner's estimate: an exact
 # count over a million tickets costs more than the page itself.
@@ -89,9 +99,11 @@ async def _tickets(
     return [TicketRead.from_row(row) for row in await column_rows(session, statement, parameters)]
 
 
-# What an employee fills in: the filing statement's parameters, besides who files and
-# the category (resolved to the default when omitted).
-FILED_FIELDS = tuple(name for name in TicketCreate.model_fields if name != "category_id")
+# The filing statement's parameters, besides who files and the category (resolved to
+# the default when omitted): what the employee wrote, and the amount converted.
+FILED_FIELDS = ("spent_on", "description", "links", *(f.name for f in fields(Conversion)))
+# An edit of any of these converts the amount again.
+CONVERTED_FROM = {"amount", "currency", "spent_on"}
 # How long an Idempotency-Key holds a filing.
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
@@ -102,7 +114,7 @@ def _filing() -> Select[Any]:
     its flags, record and count it, and read it back. The owner's row is held first
     (`_held_owner`)."""
     columns = Ticket.__table__.c
-    fields = {name: bindparam(name, type_=columns[name].type) for name in FILED_FIELDS}
+    filed = {name: bindparam(name, type_=columns[name].type) for name in FILED_FIELDS}
     owner_id = bindparam("owner_id", type_=BigInteger)
     default = select(Category.id).where(Category.is_default).scalar_subquery()
     wanted = func.coalesce(bindparam("category_id", type_=BigInteger), default)
@@ -111,15 +123,15 @@ def _filing() -> Select[Any]:
             Category.id.label("category_id"),
             Category.max_amount,
             Category.receipt_required_above,
-            flags.possible_duplicates(owner_id, fields["spent_on"], fields["amount"]).label(
-                "duplicate_of"
-            ),
+            flags.possible_duplicates(
+                owner_id, filed["spent_on"], filed["amount"], filed["currency"]
+            ).label("duplicate_of"),
         )
         .where(Category.id == wanted, Category.active)
         .cte("facts")
     )
     ticket_flags = flags.policy_flags(
-        fields["amount"],
+        filed["company_amount"],
         facts.c.max_amount,
         facts.c.receipt_required_above,
         literal(False),
@@ -131,7 +143,7 @@ def _filing() -> Select[Any]:
             ["owner_id", *FILED_FIELDS, "category_id", "duplicate_of", "flags"],
             select(
                 owner_id,
-                *fields.values(),
+                *filed.values(),
                 facts.c.category_id,
                 facts.c.duplicate_of,
                 ticket_flags,
@@ -156,9 +168,10 @@ _FILING = _filing()
 def _held_owner(*owner_is: ColumnElement[bool]) -> Select[Any]:
     """The active employee `owner_is` finds, their row held (FOR NO KEY UPDATE) until
     the filing commits: a suspension waits for it, and the employee's own changes wait
-    their turn, so a filing's duplicate check sees every ticket filed before it."""
+    their turn, so a filing's duplicate check sees every ticket filed before it. With
+    the company's currency, which the filing converts to."""
     return (
-        select(User.id)
+        select(User.id, COMPANY_CURRENCY)
         .where(*owner_is, User.role == Role.EMPLOYEE, User.suspended.is_(False))
         .with_for_update(key_share=True)
     )
@@ -169,9 +182,17 @@ _HELD_OWNER = _held_owner(User.id == bindparam("owner_id", type_=BigInteger))
 _HELD_BEARER = _held_owner(*holds_token(User))
 
 
-async def _file(session: AsyncSession, owner_id: int, data: TicketCreate) -> TicketRead:
-    """File for a held owner (`_held_owner`)."""
-    parameters = data.model_dump() | {"owner_id": owner_id}
+async def _file(session: AsyncSession, held: Row[int, str], data: TicketCreate) -> TicketRead:
+    """File for an owner held by `_held_owner` (its row)."""
+    owner_id, company = held
+    conversion = await convert(
+        session, company, data.amount, data.currency or company, data.spent_on
+    )
+    parameters = (
+        data.model_dump(include={"spent_on", "description", "links", "category_id"})
+        | asdict(conversion)
+        | {"owner_id": owner_id}
+    )
     filed = await _tickets(session, _FILING, parameters)
     if not filed:
         raise not_usable(data.category_id or 0)
@@ -187,9 +208,10 @@ async def file_ticket(session: AsyncSession, owner: User, data: TicketCreate) ->
     commits first wins: the filing is then refused, so no accepted ticket is ever lost
     or half-written. An inactive or unknown category is refused (InvalidField)."""
     ensure_employee(owner, "file expense tickets")
-    if await session.scalar(_HELD_OWNER, {"owner_id": owner.id}) is None:
+    held = (await session.execute(_HELD_OWNER, {"owner_id": owner.id})).first()
+    if held is None:
         raise Unauthorized("Your account is suspended; you can no longer file tickets.")
-    return await _file(session, owner.id, data)
+    return await _file(session, held, data)
 
 
 async def file_ticket_for_bearer(
@@ -198,9 +220,9 @@ async def file_ticket_for_bearer(
     """`file_ticket` for the bearer of a token whose claims are not yet checked: the
     token is checked as the owner is held when the bearer is an active employee;
     anyone else is checked on their own and gets `file_ticket`'s answer."""
-    owner_id = await session.scalar(_HELD_BEARER, token_parameters(claims))
-    if owner_id is not None:
-        return await _file(session, owner_id, data)
+    held = (await session.execute(_HELD_BEARER, token_parameters(claims))).first()
+    if held is not None:
+        return await _file(session, held, data)
     return await file_ticket(session, await user_for_token(session, claims), data)
 
 
@@ -221,7 +243,9 @@ async def file_ticket_once(
     ensure_employee(owner, "file expense tickets")
     # Not model_dump(mode="json"): pydantic warns on every call for the amount's
     # PlainValidator (pydantic#10402), though the output is right.
-    body = json.dumps(to_jsonable_python(data.model_dump()), sort_keys=True, separators=(",", ":"))
+    # The company's currency named or left out is the same filing.
+    filed = data.model_dump() | {"currency": data.currency or await company_currency(session)}
+    body = json.dumps(to_jsonable_python(filed), sort_keys=True, separators=(",", ":"))
     request_hash = hashlib.sha256(body.encode()).hexdigest()
     new_key = insert(IdempotencyKey).values(user_id=owner.id, key=key, request_hash=request_hash)
     # An expired key is claimed afresh, as if it had never been used.
@@ -365,9 +389,9 @@ async def list_tickets_for_bearer(
 async def update_ticket(
     session: AsyncSession, editor: User, ticket_id: int, data: TicketUpdate
 ) -> TicketRead:
-    """Edit the editor's own pending ticket, re-flagging it (and the tickets it did or
-    now may duplicate); a decided ticket is final (Conflict). A new category must be
-    active (InvalidField)."""
+    """Edit the editor's own pending ticket (or one sent back for changes), re-flagging
+    it (and the tickets it did or now may duplicate); a decided ticket is final
+    (Conflict). A new category must be active (InvalidField)."""
     # The owner first, then the ticket (FOR UPDATE), then read: a decision racing with
     # the edit either waits and sees the edited row, or commits first and the edit
     # sees it decided.
@@ -380,7 +404,7 @@ async def update_ticket(
     if locked is None:
         raise _not_found(ticket_id)
     ticket = await get_ticket(session, editor, ticket_id)
-    if ticket.status is not TicketStatus.PENDING:
+    if ticket.status not in EDITABLE:
         raise Conflict(
             f"Ticket {ticket_id} was already {ticket.status}; it can no longer be edited."
         )
@@ -393,6 +417,24 @@ async def update_ticket(
         session, [changed["category_id"]]
     ):
         raise not_usable(changed["category_id"])
+    written = dict(changed)
+    if changed.keys() & CONVERTED_FROM:
+        # Converted afresh, at the rate valid on the (new) date.
+        after = ticket.model_dump(include=CONVERTED_FROM) | changed
+        company = await company_currency(session)
+        conversion = await convert(
+            session, company, after["amount"], after["currency"], after["spent_on"]
+        )
+        written |= asdict(conversion)
+        if "amount" in changed:  # as stored: with its currency's decimals
+            changed["amount"] = conversion.amount
+        # Recorded when it is not simply the amount, in the company's currency.
+        # Recorded when they are not simply the amount at rate 1.
+        if not ticket.currency == company == conversion.currency:
+            for name in ("company_amount", "exchange_rate", "rate_date"):
+                if getattr(conversion, name) != getattr(ticket, name):
+                    current[name] = getattr(ticket, name)
+                    changed[name] = getattr(conversion, name)
     # Recorded as the API writes them ("12.50", "2026-01-15"); the category by name.
     changes = {
         name: to_jsonable_python([current[name], changed[name]])
@@ -400,24 +442,28 @@ async def update_ticket(
         if name != "category_id"
     }
     # Read in the same statement as the UPDATE, so before it: the row is locked.
-    before = select(Ticket.owner_id, Ticket.spent_on, Ticket.amount).where(Ticket.id == ticket_id)
+    before = select(Ticket.owner_id, Ticket.spent_on, Ticket.company_amount).where(
+        Ticket.id == ticket_id
+    )
     edited = (
         update(Ticket)
         .where(Ticket.id == ticket_id)
-        .values(changed | {"updated_at": func.now()})
-        .returning(Ticket.id, Ticket.owner_id, Ticket.spent_on, Ticket.amount)
+        .values(written | {"updated_at": func.now()})
+        .returning(Ticket.id, Ticket.owner_id, Ticket.spent_on, Ticket.company_amount)
         .cte("edited")
     )
     if "category_id" in changed:
         new_name = select(Category.name).where(Category.id == changed["category_id"])
         changes["category"] = [ticket.category.name, await session.scalar(new_name)]
-    moved = totals.count_pending((before.cte("before"), -1), (edited, 1)).cte("moved")
-    await session.execute(
-        record_for_each(edited, EventKind.TICKET_EDITED, editor.id, changes=changes).add_cte(moved)
-    )
-    if "spent_on" in changed:
+    recorded = record_for_each(edited, EventKind.TICKET_EDITED, editor.id, changes=changes)
+    if ticket.status is TicketStatus.PENDING:  # a ticket sent back is not in the totals
+        recorded = recorded.add_cte(
+            totals.count_pending((before.cte("before"), -1), (edited, 1)).cte("moved")
+        )
+    await session.execute(recorded)
+    if "spent_on" in changed and ticket.status is TicketStatus.PENDING:
         await session.execute(totals.sweep_pending([editor.id]))
-    if changed.keys() & {"spent_on", "amount", "category_id"}:
+    if changed.keys() & (CONVERTED_FROM | {"category_id"}):
         await flags.refresh(session, [ticket_id])
     return await get_ticket(session, editor, ticket_id)
 
@@ -455,9 +501,7 @@ async def decide_tickets(
     if decision is TicketStatus.DENIED:
         await flags.hold_owners(session, owners)
     else:
-        await session.execute(
-            select(User.id).where(User.id.in_(owners)).order_by(User.id).with_for_update(read=True)
-        )
+        await _share_owners(session, owners)
     unflagged = Ticket.flags == literal_column("'{}'")
     decidable = or_(unflagged, literal(include_flagged or decision is TicketStatus.DENIED))
     # Then the tickets, locked in id order: the UPDATE's own locking order follows its
@@ -490,7 +534,7 @@ async def decide_tickets(
             Ticket.id,
             Ticket.owner_id,
             Ticket.spent_on,
-            Ticket.amount,
+            Ticket.company_amount,
             Ticket.status,
             Ticket.decided_at,
         )
@@ -503,15 +547,11 @@ async def decide_tickets(
         totals.count_decided(decided_rows, 1).cte("counted_decided"),
     )
     decided = set((await session.scalars(record_history)).all())
-    outcome = DecisionOutcome(decided=[i for i in wanted if i in decided])
-    undecided = [i for i in wanted if i not in decided]
-    if undecided:
-        found = select(Ticket.id, Ticket.status).where(
-            among(Ticket.id, undecided, "undecided"), Ticket.id.in_(all_visible_ticket_ids())
-        )
-        seen = {row.id: row.status for row in await session.execute(found)}
-        outcome.skipped = {i: _skip_reason(seen.get(i)) for i in undecided}
+    outcome = await _outcome(session, wanted, decided)
     if decided:
+        told = DECISION_MAILS[decision]
+        facts = {"by": employer.username, "note": note}
+        await session.execute(outbox.tell_owners(told, outcome.decided, facts))
         decided_owners = (
             select(Ticket.owner_id).distinct().where(among(Ticket.id, outcome.decided, "decided"))
         )
@@ -525,11 +565,145 @@ async def decide_tickets(
     return outcome
 
 
+async def _share_owners(session: AsyncSession, owners: Select[Any]) -> None:
+    """Hold the rows of the users `owners` selects FOR SHARE, in id order: a suspension
+    or reactivation of theirs waits for this transaction, which others may share."""
+    await session.execute(
+        select(User.id).where(User.id.in_(owners)).order_by(User.id).with_for_update(read=True)
+    )
+
+
+async def _outcome(session: AsyncSession, wanted: Sequence[int], done: set[int]) -> DecisionOutcome:
+    """Which of `wanted` a review changed (`done`), and why it left the others alone."""
+    outcome = DecisionOutcome(decided=[i for i in wanted if i in done])
+    undone = [i for i in wanted if i not in done]
+    if undone:
+        found = select(Ticket.id, Ticket.status).where(
+            among(Ticket.id, undone, "undecided"), Ticket.id.in_(all_visible_ticket_ids())
+        )
+        seen = {row.id: row.status for row in await session.execute(found)}
+        outcome.skipped = {i: _skip_reason(seen.get(i)) for i in undone}
+    return outcome
+
+
 def _skip_reason(status: TicketStatus | None) -> TicketSkip:
     if status is None:
         return TicketSkip.NOT_FOUND
+    if status is TicketStatus.CHANGES_REQUESTED:
+        return TicketSkip.CHANGES_REQUESTED
     # Still pending after a conditional approval: only a flag kept it back.
     return TicketSkip.FLAGGED if status is TicketStatus.PENDING else TicketSkip.ALREADY_DECIDED
+
+
+async def request_changes(
+    session: AsyncSession, employer: User, ticket_ids: Sequence[int], note: str
+) -> DecisionOutcome:
+    """Send the pending visible tickets among `ticket_ids` back to their owners with
+    `note` (what to change), atomically: they become `changes_requested` until the
+    owner resubmits them, leave the pending totals, get a history entry each, and
+    each owner is emailed once. As with decisions, one conditional UPDATE
+    (`WHERE status = 'pending'`) acts, so racing employers act on a ticket once."""
+    ensure_employer(employer, "request changes")
+    wanted = list(dict.fromkeys(ticket_ids))
+    await _share_owners(session, select(Ticket.owner_id).where(among(Ticket.id, wanted, "wanted")))
+    locked = (
+        await session.scalars(
+            select(Ticket.id)
+            .where(among(Ticket.id, wanted), Ticket.status == TicketStatus.PENDING)
+            .order_by(Ticket.id)
+            .with_for_update(key_share=True)
+        )
+    ).all()
+    sent_back = (
+        update(Ticket)
+        .where(
+            among(Ticket.id, locked),
+            Ticket.status == TicketStatus.PENDING,
+            Ticket.id.in_(all_visible_ticket_ids()),
+        )
+        .values(
+            status=TicketStatus.CHANGES_REQUESTED,
+            changes_requested_at=func.now(),
+            changes_requested_by_id=employer.id,
+            changes_note=note,
+            updated_at=func.now(),
+        )
+        .returning(Ticket.id, Ticket.owner_id, Ticket.spent_on, Ticket.company_amount)
+        .cte("sent_back")
+    )
+    recorded = record_for_each(
+        sent_back, EventKind.TICKET_CHANGES_REQUESTED, employer.id, note=note
+    ).add_cte(totals.count_pending((sent_back, -1)).cte("no_longer_pending"))
+    done = set((await session.scalars(recorded)).all())
+    outcome = await _outcome(session, wanted, done)
+    if done:
+        facts = {"by": employer.username, "note": note}
+        await session.execute(
+            outbox.tell_owners(MailKind.CHANGES_REQUESTED, outcome.decided, facts)
+        )
+        owners = select(Ticket.owner_id).distinct().where(among(Ticket.id, outcome.decided, "done"))
+        await session.execute(totals.sweep_pending((await session.scalars(owners)).all()))
+    return outcome
+
+
+async def request_changes_on_ticket(
+    session: AsyncSession, employer: User, ticket_id: int, note: str
+) -> TicketRead:
+    """`request_changes` on one ticket: NotFound if hidden or absent, Conflict unless
+    it is pending."""
+    await get_ticket(session, employer, ticket_id)
+    outcome = await request_changes(session, employer, [ticket_id], note)
+    return await _single(session, employer, ticket_id, outcome, "sent back for changes")
+
+
+async def resubmit_ticket(session: AsyncSession, owner: User, ticket_id: int) -> TicketRead:
+    """The owner sends a ticket that was sent back for changes in again: pending once
+    more, for a decision. Conflict unless it is `changes_requested`."""
+    await flags.hold_owners(session, select(literal(owner.id, BigInteger)))
+    resubmitted = (
+        update(Ticket)
+        .where(
+            Ticket.id == ticket_id,
+            Ticket.owner_id == owner.id,
+            Ticket.status == TicketStatus.CHANGES_REQUESTED,
+            Ticket.id.in_(visible_ticket_ids(owner)),
+        )
+        .values(status=TicketStatus.PENDING, updated_at=func.now())
+        .returning(Ticket.id, Ticket.owner_id, Ticket.spent_on, Ticket.company_amount)
+        .cte("resubmitted")
+    )
+    recorded = record_for_each(resubmitted, EventKind.TICKET_RESUBMITTED, owner.id).add_cte(
+        totals.count_pending((resubmitted, 1)).cte("pending_again")
+    )
+    done = (await session.scalars(recorded)).all()
+    ticket = await get_ticket(session, owner, ticket_id)
+    if ticket.owner.id != owner.id:
+        raise _not_found(ticket_id)
+    if not done:
+        raise Conflict(
+            f"Ticket {ticket_id} is {status_words(ticket.status)}, not sent back for changes; "
+            "there is nothing to resubmit."
+        )
+    return ticket
+
+
+async def _single(
+    session: AsyncSession,
+    employer: User,
+    ticket_id: int,
+    outcome: DecisionOutcome,
+    done: str,
+) -> TicketRead:
+    """The ticket a review of one ticket acted on, or why it could not."""
+    if outcome.skipped.get(ticket_id) is TicketSkip.NOT_FOUND:
+        raise _not_found(ticket_id)
+    ticket = await get_ticket(session, employer, ticket_id)
+    if ticket_id in outcome.skipped:
+        raise Conflict(
+            f"Ticket {ticket_id} is {status_words(ticket.status)}; only a pending ticket can "
+            f"be {done}."
+        )
+    return ticket
 
 
 async def decide_ticket(
@@ -550,6 +724,11 @@ async def decide_ticket(
     if outcome.skipped.get(ticket_id) is TicketSkip.NOT_FOUND:
         raise _not_found(ticket_id)
     ticket = await get_ticket(session, employer, ticket_id)
+    if outcome.skipped.get(ticket_id) is TicketSkip.CHANGES_REQUESTED:
+        raise Conflict(
+            f"Ticket {ticket_id} was sent back for changes; it can be decided once its "
+            "owner resubmits it."
+        )
     if ticket_id in outcome.skipped:
         raise Conflict(f"Ticket {ticket_id} was already {ticket.status}; decisions are final.")
     return ticket

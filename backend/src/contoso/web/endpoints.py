@@ -1,5 +1,6 @@
-"""The employee pages: Login / Register, My tickets (filing with receipts), and editing a
-ticket and its receipts. Server-rendered, no JavaScript."""
+"""The employee pages: Login / Register, My tickets (filing with receipts, the email
+setting), a ticket's page (its comments, resubmitting it once sent back for changes),
+and editing a ticket and its receipts. Server-rendered, no JavaScript."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,9 @@ from contoso.auth.browser import session_user, start_user_session
 from contoso.auth.dependencies import SecurityDep, client_address
 from contoso.auth.schemas import LoginRequest, NewPassword, RegisterRequest
 from contoso.categories.service import list_categories
+from contoso.comments import service as comments
+from contoso.comments.schemas import CommentCreate
+from contoso.currencies.service import currencies_with_rates
 from contoso.database import SessionDep
 from contoso.errors import (
     Conflict,
@@ -27,6 +31,7 @@ from contoso.errors import (
     TooLarge,
     UnsupportedMediaType,
 )
+from contoso.formatting import plain_money
 from contoso.models import Role, TicketStatus, User
 from contoso.payments.service import reimbursement
 from contoso.receipts import service as receipts
@@ -42,11 +47,15 @@ from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
 from contoso.web.dependencies import CurrentEmployee, OwnTicket, Redirect, home_of
 from contoso.web.display import (
+    OptionGroups,
+    amount_example,
     category_options,
+    currency_groups,
     default_category_id,
     owed_summary,
     paid_summary,
     size_limit,
+    ticket_summary,
 )
 from contoso.web.forms import (
     MAX_FORM_FILES,
@@ -63,12 +72,16 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 PAGE_SIZE = 20
 REGISTERING = "registering"
-TICKET_FIELDS = ("spent_on", "amount", "description", "links", "category_id")
+TICKET_FIELDS = ("spent_on", "currency", "amount", "description", "links", "category_id")
 RECEIPTS = "receipts"
 # A fresh one in every filing form: a double-clicked form files once (file_ticket_once).
 IDEMPOTENCY_KEY = "idempotency_key"
 # A browser cannot be told to pick the same files again: say so beside the refusal.
 FILES_DROPPED = "Nothing was saved; choose your receipt files again."
+# The ticket page's comment field.
+COMMENT_BODY = "body"
+# The email setting's field: what to turn it to ("on" or "off").
+EMAIL_NOTIFICATIONS = "email_notifications"
 _new_password = TypeAdapter(NewPassword)
 
 
@@ -154,6 +167,33 @@ async def logout(request: Request) -> Response:
     raise Redirect("/", "You are logged out.")
 
 
+def _company(request: Request) -> str:
+    """The company's currency (the database records the same: start-up checks it)."""
+    company: str = request.app.state.settings.company_currency
+    return company
+
+
+async def _currencies(
+    session: AsyncSession, company: str, current: str | None = None
+) -> OptionGroups:
+    """The currency <select>'s groups (`currency_groups`), `current` kept among them."""
+    return currency_groups(company, set(await currencies_with_rates(session)), current)
+
+
+def _currency_help(company: str) -> str:
+    return (
+        f"As on the receipt. You are reimbursed in {company}, at the exchange rate of the "
+        "purchase date."
+    )
+
+
+def _amount_help(company: str) -> str:
+    # The company's own, then two whose decimals surprise: none, and three.
+    examples = dict.fromkeys((company, "JPY", "KWD"))
+    written = ", ".join(f"{amount_example(code)} {code}" for code in examples)
+    return f"As on the receipt, with its currency's decimals: {written}."
+
+
 def _receipts_help(request: Request) -> str:
     max_bytes: int = request.app.state.settings.receipt_max_bytes
     return (
@@ -176,6 +216,7 @@ async def _tickets_page(
     categories = await list_categories(session, user)
     zone = request.app.state.settings.zone
     money = await reimbursement(session, user, zone)
+    company = _company(request)
     return render(
         request,
         "tickets.html",
@@ -188,11 +229,17 @@ async def _tickets_page(
             "zone": zone,
             "owed": owed_summary(money.owed),
             "paid_this_year": paid_summary(money.paid_this_year),
-            "values": {"category_id": str(default_category_id(categories) or "")},
+            "values": {
+                "currency": company,
+                "category_id": str(default_category_id(categories) or ""),
+            },
             "errors": {},
-            "pending": TicketStatus.PENDING,
-            "approved": TicketStatus.APPROVED,
-            "categories": category_options(categories),
+            "company": company,
+            "currencies": await _currencies(session, company),
+            "currency_help": _currency_help(company),
+            "amount_help": _amount_help(company),
+            "amount_example": amount_example(company),
+            "categories": category_options(categories, company),
             "policies": categories,
             "receipts_help": _receipts_help(request),
             # New on every render, also after a refusal: nothing was filed with the last.
@@ -213,11 +260,23 @@ async def my_tickets(
     return await _tickets_page(request, session, user, page)
 
 
+def _ticket_values(form: FormData) -> dict[str, str]:
+    """The ticket form's fields as typed; the currency as its <select> offers it (a
+    hand-made post may say `eur`)."""
+    values = form_values(form, *TICKET_FIELDS)
+    values["currency"] = values["currency"].strip().upper()
+    return values
+
+
 def _ticket_data(values: dict[str, str]) -> dict[str, Any]:
-    """The form's ticket fields for TicketCreate or TicketUpdate; an empty category is
-    left out (the default when filing, unchanged when editing)."""
-    data: dict[str, Any] = {
-        "spent_on": values["spent_on"] or None,
+    """The form's ticket fields for TicketCreate or TicketUpdate; an empty currency or
+    category is left out (the company's currency and the default category when filing,
+    unchanged when editing). The currency comes first: the amount's decimals are
+    checked against it."""
+    data: dict[str, Any] = {"spent_on": values["spent_on"] or None}
+    if values["currency"]:
+        data["currency"] = values["currency"]
+    data |= {
         "amount": values["amount"] or None,
         "description": values["description"],
         "links": split_lines(values["links"]),
@@ -279,9 +338,10 @@ def _receipts(count: int) -> str:
     return f"{count} receipt{'' if count == 1 else 's'}"
 
 
-def _filed(ticket: TicketRead, receipt_count: int) -> str:
+def _filed(ticket: TicketRead, receipt_count: int, company: str) -> str:
     attached = f" with {_receipts(receipt_count)}" if receipt_count else ""
-    return f"Ticket #{ticket.id} filed{attached}: {ticket.amount} for {ticket.description}."
+    spent = ticket_summary(ticket, company)
+    return f"Ticket #{ticket.id} filed{attached}: {spent} for {ticket.description}."
 
 
 async def _file_with_receipts(
@@ -313,7 +373,7 @@ async def file_ticket(
     """File a ticket and its receipts in one transaction: a refused receipt files nothing."""
     form = await read_form(request, max_files=MAX_FORM_FILES)
     try:
-        values = form_values(form, *TICKET_FIELDS)
+        values = _ticket_values(form)
         data, errors = parse(TicketCreate, _ticket_data(values))
         key = _idempotency_key(form)
         context: dict[str, Any] = {"values": values}
@@ -344,14 +404,15 @@ async def file_ticket(
             return await _tickets_page(request, session, user, 1, context, exc.status_code)
     finally:
         await form.close()
-    request.session[NOTICE] = _filed(ticket, receipt_count)
+    request.session[NOTICE] = _filed(ticket, receipt_count, _company(request))
     return RedirectResponse("/tickets", status_code=303)
 
 
 def _edit_values(ticket: TicketRead) -> dict[str, str]:
     return {
         "spent_on": ticket.spent_on.isoformat(),
-        "amount": str(ticket.amount),
+        "currency": ticket.currency,
+        "amount": plain_money(ticket.amount, ticket.currency),
         "description": ticket.description,
         "links": "\n".join(ticket.links),
         "category_id": str(ticket.category.id),
@@ -368,6 +429,7 @@ async def _edit_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     categories = await list_categories(session, user)
+    company = _company(request)
     return render(
         request,
         "edit.html",
@@ -376,7 +438,11 @@ async def _edit_page(
             "ticket": ticket,
             "values": values,
             "errors": {},
-            "categories": category_options(categories, ticket.category),
+            "company": company,
+            "currencies": await _currencies(session, company, ticket.currency),
+            "currency_help": _currency_help(company),
+            "amount_help": _amount_help(company),
+            "categories": category_options(categories, company, ticket.category),
             "policies": categories,
             "receipts_help": _receipts_help(request),
             "max_receipts": MAX_RECEIPTS_PER_TICKET,
@@ -406,7 +472,7 @@ async def edit_ticket(
     form = await read_form(request, max_files=MAX_FORM_FILES)
     context: dict[str, Any]
     try:
-        values = form_values(form, *TICKET_FIELDS)
+        values = _ticket_values(form)
         data, errors = parse(TicketUpdate, _ticket_data(values))
         if data is None:
             context = {"errors": _refused(form, errors)}
@@ -414,7 +480,7 @@ async def edit_ticket(
         edited = False
         try:
             async with _cleaned_receipts(request, form) as cleaned, session.begin_nested():
-                await tickets.update_ticket(session, user, ticket.id, data)
+                saved = await tickets.update_ticket(session, user, ticket.id, data)
                 edited = True
                 for receipt in cleaned:
                     await receipts.add_receipt(session, storage, user, ticket.id, receipt)
@@ -433,7 +499,101 @@ async def edit_ticket(
         added = f" {_receipts(len(cleaned)).capitalize()} added." if cleaned else ""
     finally:
         await form.close()
-    request.session[NOTICE] = f"Ticket #{ticket.id} saved.{added}"
+    spent = ticket_summary(saved, _company(request))
+    # Saving does not send it in again: resubmitting is a step of its own.
+    waiting = (
+        " It is still sent back: resubmit it when it is ready."
+        if saved.status is TicketStatus.CHANGES_REQUESTED
+        else ""
+    )
+    request.session[NOTICE] = f"Ticket #{ticket.id} saved: {spent}.{added}{waiting}"
+    return RedirectResponse("/tickets", status_code=303)
+
+
+async def _ticket_page(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    ticket: TicketRead,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "ticket.html",
+        {
+            "user": user,
+            "ticket": ticket,
+            "comments": await comments.list_comments(session, user, ticket.id),
+            "company": _company(request),
+            "zone": request.app.state.settings.zone,
+            "policies": await list_categories(session, user),
+            "values": {},
+            "errors": {},
+        }
+        | (context or {}),
+        status_code,
+    )
+
+
+@router.get("/tickets/{ticket_id}")
+async def ticket_page(
+    request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+) -> Response:
+    """One ticket: what the list shows of it, and its comments."""
+    return await _ticket_page(request, session, user, ticket)
+
+
+@router.post("/tickets/{ticket_id}/comments")
+async def add_comment(
+    request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+) -> Response:
+    form = await read_form(request)
+    values = form_values(form, COMMENT_BODY)
+    data, errors = parse(CommentCreate, values)
+    if data is None:
+        context = {"values": values, "errors": errors}
+        return await _ticket_page(request, session, user, ticket, context, 400)
+    await comments.add_comment(session, user, ticket.id, data)
+    return RedirectResponse(f"/tickets/{ticket.id}#comments", status_code=303)
+
+
+@router.post("/tickets/{ticket_id}/resubmit")
+async def resubmit_ticket(
+    request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+) -> Response:
+    """Send a ticket that was sent back for changes in again, for a decision."""
+    try:
+        resubmitted = await tickets.resubmit_ticket(session, user, ticket.id)
+    except Conflict as exc:  # not sent back (any more): resubmitted already, or decided
+        return await _ticket_page(
+            request, session, user, ticket, {"error": exc.message}, exc.status_code
+        )
+    spent = ticket_summary(resubmitted, _company(request))
+    request.session[NOTICE] = (
+        f"Ticket #{ticket.id} resubmitted: {spent} for {resubmitted.description} waits for "
+        "a decision again."
+    )
+    return RedirectResponse("/tickets", status_code=303)
+
+
+# Under /tickets: a browser path (main.is_browser_path), so it has a session and needs
+# a CSRF token; two segments, so that no /tickets/{ticket_id} route claims it.
+@router.post("/tickets/settings/emails")
+async def set_email_notifications(
+    request: Request, session: SessionDep, user: CurrentEmployee
+) -> Response:
+    """Turn emails about the employee's own tickets on or off, as the form says."""
+    form = await read_form(request)
+    chosen = form.get(EMAIL_NOTIFICATIONS)
+    if chosen not in ("on", "off"):
+        raise HTTPException(400, UNREADABLE_FORM)
+    await auth.set_email_notifications(session, user, chosen == "on")
+    request.session[NOTICE] = (
+        "You will get emails about your tickets."
+        if chosen == "on"
+        else "You will get no more emails about your tickets."
+    )
     return RedirectResponse("/tickets", status_code=303)
 
 

@@ -9,10 +9,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from contoso.auth.security import Security
-from contoso.formatting import amount
+from contoso.formatting import moment
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import status_badge
-from contoso.web.display import RECEIPT_ACCEPT, flag_notes, payment_note
+from contoso.web.display import (
+    RECEIPT_ACCEPT,
+    conversion_note,
+    editable,
+    flag_notes,
+    payment_note,
+    ticket_money,
+)
 
 
 def employer_signup(request: Request) -> str:
@@ -30,9 +37,12 @@ templates.env.globals |= {
     "employer_signup": employer_signup,
     "flag_notes": flag_notes,
     "payment_note": payment_note,
+    "ticket_money": ticket_money,
+    "conversion_note": conversion_note,
     "receipt_accept": RECEIPT_ACCEPT,
+    "editable": editable,
+    "moment": moment,
 }
-templates.env.filters["amount"] = amount
 
 # A one-off message for the next page this browser sees ("Ticket #3 saved.").
 NOTICE = "notice"

@@ -1,0 +1,257 @@
+"""Delivering the outbox: each due email is claimed with its row locked (`FOR UPDATE
+SKIP LOCKED`), sent, and marked sent in that row's own transaction, so any number of
+senders (every worker of every replica, and `contoso send-mail`) run side by side and
+never send one email twice, and one email's failure never undoes another's success.
+
+Delivery is at least once: a sender that dies after the server accepted a message and
+before its transaction committed sends it again later, with the same Message-ID, by
+which receivers may recognise it.
+
+A failed attempt is recorded on the row (`attempts`, `last_error`) and retried after a
+growing pause (`backoff`); the row stays until it is sent. The employers' digest is
+queued here too, at most once per DIGEST_HOURS across every sender.
+"""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Text, cast, func, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contoso.config import Settings
+from contoso.database import Database
+from contoso.mail.messages import render
+from contoso.mail.transport import MailServerDown, Outgoing, Transport, transport_for
+from contoso.models import Company, MailKind, OutboxEmail, Role, Ticket, TicketStatus, User
+from contoso.tickets.queries import over_all_visible_tickets
+
+logger = logging.getLogger(__name__)
+
+# How often `run_sender` looks for due emails (and whether a digest is due).
+SEND_INTERVAL = timedelta(seconds=5)
+# While the mail server is down, the loop waits longer between rounds, up to this.
+MAX_PAUSE = timedelta(minutes=5)
+# Emails one round of `run_sender` sends at most, and the pause after a full round: the
+# sender shares its worker with requests, so the emails of a 10,000-ticket batch go out
+# at ROUND_LIMIT a second per worker instead of taking the worker for seconds (measured:
+# the bench's payment batch and login storm slowed while 4,000 emails went out at once).
+ROUND_LIMIT = 20
+BUSY_PAUSE = timedelta(seconds=1)
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+# last_error keeps the start of the error, which says what went wrong.
+ERROR_CHARS = 1000
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: 30 s, 1 min, 2, 4, 8,
+    16, 32 min, then every hour."""
+    doublings = min(max(attempts - 1, 0), 16)  # bounded: no overflow however many
+    pause: timedelta = min(FIRST_RETRY * 2**doublings, LAST_RETRY)
+    return pause
+
+
+@dataclass
+class Delivery:
+    """What a `deliver_due` call did."""
+
+    sent: int = 0
+    failed: int = 0
+    # Why the mail server could not be reached, when it stopped the round.
+    server_down: str | None = None
+
+
+# The next email to send: due, unsent, and not being sent by another sender now.
+NEXT_DUE = (
+    select(OutboxEmail)
+    .where(OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= func.now())
+    # As the partial index `ix_outbox_emails_due` reads them.
+    .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+
+
+async def deliver_due(
+    database: Database, transport: Transport, settings: Settings, limit: int | None = None
+) -> Delivery:
+    """Send the due emails (all of them, or at most `limit` attempts), oldest due first,
+    each in its own transaction holding its row's lock. A failed email is recorded and
+    retried later (`backoff`), and the round goes on with the next; when the mail
+    server cannot be reached the round stops there (`server_down`), as every email
+    would fail."""
+    delivery = Delivery()
+    async with transport.open() as outgoing:
+        while limit is None or delivery.sent + delivery.failed < limit:
+            async with database.sessionmaker.begin() as session:
+                email = await session.scalar(NEXT_DUE)
+                if email is None:
+                    break
+                attempt = email.attempts + 1
+                error = await _send_one(session, outgoing, email, attempt, settings)
+            # Counted and logged once committed.
+            if error is None:
+                delivery.sent += 1
+                logger.info("sent email %d (%s) to %s", email.id, email.kind, email.to_address)
+                continue
+            delivery.failed += 1
+            if isinstance(error, MailServerDown):
+                delivery.server_down = str(error)
+                break
+            logger.warning(
+                "could not send email %d (%s) to %s, attempt %d; retrying in %s: %s",
+                email.id,
+                email.kind,
+                email.to_address,
+                attempt,
+                backoff(attempt),
+                _describe(error),
+            )
+    return delivery
+
+
+async def _send_one(
+    session: AsyncSession,
+    outgoing: Outgoing,
+    email: OutboxEmail,
+    attempts: int,
+    settings: Settings,
+) -> Exception | None:
+    """Render and send `email` (its row locked by `session`), and record this attempt,
+    its `attempts`-th, on the row: sent, or the error and when to try again. The error,
+    if any."""
+    error: Exception | None = None
+    try:
+        await outgoing.send(email.id, render(email, settings))
+    except Exception as exc:  # refused, unreachable, or not renderable: retry later
+        error = exc
+    outcome = (
+        {"sent_at": func.now(), "last_error": None}
+        if error is None
+        else {
+            "last_error": _describe(error)[:ERROR_CHARS],
+            "next_attempt_at": func.now() + backoff(attempts),
+        }
+    )
+    await session.execute(
+        update(OutboxEmail).where(OutboxEmail.id == email.id).values(attempts=attempts, **outcome)
+    )
+    return error
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, MailServerDown):
+        return f"mail server unreachable: {error}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+async def queue_digest(database: Database, settings: Settings) -> int:
+    """Queue the digest of the tickets waiting for a decision, one email to each active
+    employer who takes emails, if something waits and none went in the last
+    DIGEST_HOURS; how many emails were queued. Senders that race claim the company's
+    `last_digest_at` with one conditional UPDATE: one of them queues the digest."""
+    waiting = over_all_visible_tickets(literal(1)).where(Ticket.status == TicketStatus.PENDING)
+    since = func.now() - timedelta(hours=settings.digest_hours)
+    async with database.sessionmaker.begin() as session:
+        claimed = await session.scalar(
+            update(Company)
+            .where(
+                or_(Company.last_digest_at.is_(None), Company.last_digest_at <= since),
+                waiting.exists(),
+            )
+            .values(last_digest_at=func.now())
+            .returning(Company.currency)
+        )
+        if claimed is None:
+            return 0
+        figures = (
+            over_all_visible_tickets(
+                func.count().label("waiting"),
+                func.sum(Ticket.company_amount).label("total"),
+                func.min(Ticket.created_at).label("oldest_filed_at"),
+                func.min(Ticket.spent_on).label("oldest_spent_on"),
+            )
+            .where(Ticket.status == TicketStatus.PENDING)
+            .subquery("figures")
+        )
+        payload = func.jsonb_build_object(
+            "count",
+            figures.c.waiting,
+            "total",
+            cast(figures.c.total, Text),
+            "company_currency",
+            literal(claimed, Text),
+            "oldest_filed_at",
+            figures.c.oldest_filed_at,
+            "oldest_spent_on",
+            figures.c.oldest_spent_on,
+        )
+        employers = (
+            select(literal(MailKind.DIGEST, OutboxEmail.kind.type), User.id, User.email, payload)
+            .select_from(User)
+            .join(figures, literal(True))
+            .where(
+                User.role == Role.EMPLOYER,
+                User.suspended.is_(False),
+                User.email_notifications,
+            )
+            .order_by(User.id)
+        )
+        queued = await session.execute(
+            insert(OutboxEmail)
+            .from_select(["kind", "user_id", "to_address", "payload"], employers)
+            .returning(OutboxEmail.id)
+        )
+        count = len(queued.all())
+    if count:
+        logger.info("queued the digest of tickets waiting for a decision to %d employers", count)
+    return count
+
+
+async def count_unsent(database: Database) -> int:
+    """How many emails wait to be sent (due now or later)."""
+    async with database.read_sessionmaker() as session:
+        unsent = select(func.count()).where(OutboxEmail.sent_at.is_(None))
+        return await session.scalar(unsent) or 0
+
+
+async def run_sender(
+    database: Database,
+    settings: Settings,
+    stop: asyncio.Event,
+    every: timedelta | None = None,
+    transport: Transport | None = None,
+) -> None:
+    """Until `stop` is set: every `every` (SEND_INTERVAL), queue the digest when due
+    and deliver what is due. Problems are logged once until they clear, never raised:
+    the app outlives a mail server or database outage, and mail goes out once they are
+    back (the pause between rounds grows to MAX_PAUSE while they last)."""
+    every = every or SEND_INTERVAL
+    transport = transport or transport_for(settings)
+    # A production without a mail server keeps its emails in files nobody reads.
+    unsent = settings.is_production and settings.smtp_server is None
+    logger.log(logging.WARNING if unsent else logging.INFO, "emails go to %s", transport.describe())
+    trouble: str | None = None
+    pause = every
+    while not stop.is_set():
+        try:
+            await queue_digest(database, settings)
+            delivery = await deliver_due(database, transport, settings, ROUND_LIMIT)
+        except Exception as exc:  # the database is down, most likely: try again later
+            problem: str | None = f"cannot deliver emails: {type(exc).__name__}: {exc}"
+            delivery = Delivery()
+        else:
+            problem = delivery.server_down and f"mail server unreachable: {delivery.server_down}"
+        if problem and not trouble:
+            logger.warning("%s; retrying while it lasts", problem)
+        elif trouble and not problem:
+            logger.info("emails are being delivered again")
+        trouble = problem
+        pause = min(pause * 2, MAX_PAUSE) if problem else every
+        if not problem and delivery.sent + delivery.failed >= ROUND_LIMIT:
+            pause = BUSY_PAUSE  # more are due: soon, but not at once
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), pause.total_seconds())
