@@ -19,7 +19,7 @@ class ConsoleBrowser:
 
     async def login_as(self, account: Account) -> None:
         response = await self.login(account.email)
-        assert response.status_code == 302, response.text
+        assert response.status_code == 303, response.text
         assert response.headers["location"].endswith("/admin/")
 
     async def confirm(self, view: str, action: str, pks: list[int], **fields: str) -> Response:

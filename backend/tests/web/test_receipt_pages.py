@@ -6,6 +6,7 @@ import asyncio
 import io
 import re
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 from PIL import ExifTags, Image
@@ -328,7 +329,8 @@ async def test_another_employees_receipt_is_not_found(client, factory):
     await log_in(client, bob)
     others = await client.get(url)
 
-    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/"
+    assert anonymous.status_code == 303  # to log in, then back to the file
+    assert anonymous.headers["location"] == f"/?next={quote(url, safe='')}"
     assert others.status_code == 404
     assert others.headers["content-type"].startswith("text/html")
     assert b"IHDR" not in others.content

@@ -13,6 +13,7 @@ from contoso.auth.schemas import normalise_email
 from contoso.auth.security import Security
 from contoso.errors import ContosoError, Forbidden
 from contoso.sessions import end_session
+from contoso.web.dependencies import NEXT, after_login, login_address
 from contoso.web.forms import read_form
 
 EMPLOYERS_ONLY = "This console is for employers; your account is an employee account."
@@ -33,6 +34,7 @@ class EmployerAuth(AuthenticationBackend):
     async def login(self, request: Request) -> Response | bool:
         form = await read_form(request)
         email = normalise_email(str(form.get("username", "")))
+        wanted = str(form.get(NEXT, ""))
         password = str(form.get("password", ""))
         try:
             async with self._sessionmaker.begin() as session:
@@ -42,9 +44,10 @@ class EmployerAuth(AuthenticationBackend):
             if not user.is_employer:
                 raise Forbidden(EMPLOYERS_ONLY)
         except ContosoError as exc:
-            return await self._refuse(request, exc, email)
+            return await self._refuse(request, exc, email, wanted)
         await start_user_session(request, user)
-        return True
+        # The console page that sent them to log in, if one did.
+        return RedirectResponse(after_login(user, wanted), status_code=303)
 
     async def logout(self, request: Request) -> Response | bool:
         # SQLAdmin links to logout with a GET; a GET must not change state, so it
@@ -54,11 +57,14 @@ class EmployerAuth(AuthenticationBackend):
         await end_session(request)
         return RedirectResponse(request.url_for("admin:login"), status_code=303)
 
-    async def authenticate(self, request: Request) -> bool:
+    async def authenticate(self, request: Request) -> Response | bool:
         async with self._sessionmaker() as session:
             user = await session_user(request, session)
         if user is None or not user.is_employer:
-            return False
+            # To the login form, which comes back here (SQLAdmin's own redirect would
+            # land on the dashboard, whichever page an email's link named).
+            login = str(request.url_for("admin:login"))
+            return RedirectResponse(login_address(request, login), status_code=302)
         request.state.employer = user
         return True
 
@@ -66,13 +72,15 @@ class EmployerAuth(AuthenticationBackend):
         employer = getattr(request.state, "employer", None)
         return employer.id if employer else None
 
-    async def _refuse(self, request: Request, error: ContosoError, email: str) -> Response:
+    async def _refuse(
+        self, request: Request, error: ContosoError, email: str, wanted: str
+    ) -> Response:
         """The login form again, with the error's own status and headers (429 keeps
-        its Retry-After), as every door answers it."""
+        its Retry-After), as every door answers it, still going back to `wanted`."""
         response = await self._render(
             request,
             "sqladmin/login.html",
-            {"error": error.message, "email": email},
+            {"error": error.message, "email": email, NEXT: wanted},
             status_code=error.status_code,
         )
         response.headers.update(error.response_headers() or {})

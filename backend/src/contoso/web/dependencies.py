@@ -1,6 +1,7 @@
 """Who is on the page: dependencies that answer with a redirect instead of returning."""
 
 from typing import Annotated
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
@@ -25,8 +26,42 @@ class Redirect(Exception):
         self.notice = notice
 
 
+# The query parameter and form field that carry, through the login form, the page a
+# logged-out visitor asked for (an email's link to a ticket, say).
+NEXT = "next"
+# Longer is no page of ours.
+MAX_NEXT = 2000
+
+
 def home_of(user: User) -> str:
     return "/admin/" if user.is_employer else "/tickets"
+
+
+def after_login(user: User, wanted: object) -> str:
+    """Where `user` goes once logged in: `wanted` when it is a page of this site under
+    their home (an employee's pages, or the console), else their home. Another site's
+    address is never followed: no scheme, no host, no "//" or backslash."""
+    home = home_of(user)
+    if not isinstance(wanted, str) or not wanted.startswith("/") or len(wanted) > MAX_NEXT:
+        return home
+    if wanted.startswith("//") or "\\" in wanted or not wanted.isprintable():
+        return home
+    parts = urlsplit(wanted)
+    base = home.rstrip("/")
+    if parts.scheme or parts.netloc or parts.fragment:
+        return home
+    if parts.path != base and not parts.path.startswith(f"{base}/"):
+        return home
+    return wanted
+
+
+def login_address(request: Request, login: str = "/") -> str:
+    """The login page `login`, asked to come back to this page once logged in when it
+    is a page to come back to (a GET: a form's POST would arrive empty)."""
+    if request.method != "GET":
+        return login
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"{login}?{urlencode({NEXT: here})}"
 
 
 async def get_employee(request: Request, session: SessionDep) -> User:
@@ -39,10 +74,11 @@ async def get_employee(request: Request, session: SessionDep) -> User:
     user_id = request.session.get(USER_ID)
     await end_session(request)
     if not isinstance(user_id, int):
-        raise Redirect("/")
+        raise Redirect(login_address(request))
     account = await session.get(User, user_id)
-    suspended = account is not None and account.suspended
-    raise Redirect("/", auth.SUSPENDED if suspended else "Please log in again.")
+    if account is not None and account.suspended:
+        raise Redirect("/", auth.SUSPENDED)
+    raise Redirect(login_address(request), "Please log in again.")
 
 
 CurrentEmployee = Annotated[User, Depends(get_employee)]

@@ -45,7 +45,13 @@ from contoso.sessions import end_session
 from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
-from contoso.web.dependencies import CurrentEmployee, OwnTicket, Redirect, home_of
+from contoso.web.dependencies import (
+    NEXT,
+    CurrentEmployee,
+    OwnTicket,
+    Redirect,
+    after_login,
+)
 from contoso.web.display import (
     OptionGroups,
     amount_example,
@@ -85,17 +91,19 @@ EMAIL_NOTIFICATIONS = "email_notifications"
 _new_password = TypeAdapter(NewPassword)
 
 
-def _go_home(user: User) -> RedirectResponse:
+def _go_home(user: User, wanted: object = None) -> RedirectResponse:
+    """To the page asked for before logging in (`wanted`), if it is one, else home."""
     # 303: after a POST the browser follows with a GET.
-    return RedirectResponse(home_of(user), status_code=303)
+    return RedirectResponse(after_login(user, wanted), status_code=303)
 
 
 @router.get("/")
 async def login_page(request: Request, session: SessionDep) -> Response:
+    wanted = request.query_params.get(NEXT)
     user = await session_user(request, session)
     if user is not None:
-        return _go_home(user)
-    return render(request, "login.html", {"email": ""})
+        return _go_home(user, wanted)
+    return render(request, "login.html", {"email": "", NEXT: wanted})
 
 
 @router.post("/")
@@ -105,25 +113,30 @@ async def login_or_register(
     """One button: log in an existing user, or start registering a new email."""
     form = await read_form(request)
     values = form_values(form, "email", "password")
+    # The page to come back to, which the form keeps when it comes back.
+    wanted = str(form.get(NEXT, ""))
+    again: dict[str, Any] = {NEXT: wanted}
     credentials, errors = parse(LoginRequest, values)
     if credentials is None:
-        return render(request, "login.html", {"email": values["email"], "errors": errors}, 400)
+        context = again | {"email": values["email"], "errors": errors}
+        return render(request, "login.html", context, 400)
     try:
         user = await auth.sign_in(
             session, security, credentials.email, credentials.password, client_address(request)
         )
     except ContosoError as exc:
         # The form again, with the error's own status and headers (429 keeps Retry-After).
-        context = {"email": credentials.email, "error": exc.message}
+        context = again | {"email": credentials.email, "error": exc.message}
         return render(request, "login.html", context, exc.status_code, exc.response_headers())
     if user is not None:
         await start_user_session(request, user)
-        return _go_home(user)
+        return _go_home(user, wanted)
     try:
         _new_password.validate_python(credentials.password)
     except ValidationError as exc:
         errors = {"password": field_errors(exc).get("form", "Choose a longer password")}
-        return render(request, "login.html", {"email": credentials.email, "errors": errors}, 400)
+        context = again | {"email": credentials.email, "errors": errors}
+        return render(request, "login.html", context, 400)
     # A new email: remember it and a hash of the password (never the password
     # itself) for the second step, which asks for the password again.
     request.session[REGISTERING] = {
