@@ -124,7 +124,12 @@ def upgrade() -> None:
         ),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("first_refused_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("attempts >= 0", name=op.f("ck_outbox_emails_attempts_not_negative")),
+        sa.CheckConstraint(
+            "sent_at IS NULL OR failed_at IS NULL", name=op.f("ck_outbox_emails_sent_or_failed")
+        ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_outbox_emails_user_id_users")
         ),
@@ -134,7 +139,7 @@ def upgrade() -> None:
         "ix_outbox_emails_due",
         "outbox_emails",
         ["next_attempt_at", "id"],
-        postgresql_where=sa.text("sent_at IS NULL"),
+        postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
     )
 
 

@@ -401,17 +401,19 @@ class OutboxEmail(Base):
     """An email to send, written in the transaction of the change it tells about, so a
     change that rolls back sends nothing and one that commits is never lost. `payload`
     holds what the message says (rendered when it is sent); the sender delivers rows
-    with retries (`attempts`, `next_attempt_at`) and marks them `sent_at`."""
+    with retries (`attempts`, `next_attempt_at`) and marks them `sent_at`, or `failed_at`
+    when the mail server has refused the email for too long (`mail.sender`)."""
 
     __tablename__ = "outbox_emails"
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("sent_at IS NULL OR failed_at IS NULL", name="sent_or_failed"),
         # What is left to send, soonest first.
         Index(
             "ix_outbox_emails_due",
             "next_attempt_at",
             "id",
-            postgresql_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
         ),
     )
 
@@ -427,6 +429,10 @@ class OutboxEmail(Base):
     )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When the mail server first refused this email (an outage is no refusal), and
+    # when the sender gave up on it.
+    first_refused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Receipt(Base):

@@ -4,11 +4,11 @@ never twice however many senders run."""
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from contoso.config import Settings
 from contoso.database import Database
-from contoso.mail.sender import backoff, deliver_due
+from contoso.mail.sender import GIVE_UP_AFTER, backoff, count_unsent, deliver_due
 from contoso.mail.transport import transport_for
 from contoso.models import OutboxEmail, TicketStatus, User
 from contoso.tickets import service as tickets
@@ -114,26 +114,25 @@ async def test_mail_waits_while_the_server_is_down_and_goes_once_it_is_back(
     transport = transport_for(mail_settings)
 
     await _approve(factory, employer, ticket["id"], None)
-    before = datetime.now(UTC)
-    down = await deliver_due(database, transport, mail_settings)
+    [queued] = await outbox(database)
+    outage = [await deliver_due(database, transport, mail_settings) for _ in range(3)]
     [waiting] = await outbox(database)
-    again = await deliver_due(database, transport, mail_settings)  # not due yet: not tried
     smtp_server.start()
-    await make_due(database)
-    back = await deliver_due(database, transport, mail_settings)
+    back = await deliver_due(database, transport, mail_settings)  # at once: no pause
     after_recovery = await deliver_due(database, transport, mail_settings)
 
-    assert (down.sent, down.failed) == (0, 1)
-    assert down.server_down is not None
-    assert waiting.sent_at is None and waiting.attempts == 1
+    assert all((down.sent, down.failed) == (0, 1) for down in outage)
+    assert all(down.server_down is not None for down in outage)
+    # An outage is no refusal: nothing counted against the email, its turn kept.
+    assert waiting.sent_at is None and waiting.failed_at is None
+    assert waiting.attempts == 0 and waiting.first_refused_at is None
+    assert waiting.next_attempt_at == queued.next_attempt_at
     assert waiting.last_error is not None and "unreachable" in waiting.last_error
-    assert waiting.next_attempt_at >= before + timedelta(seconds=29)
-    assert (again.sent, again.failed) == (0, 0)
     assert (back.sent, back.failed, back.server_down) == (1, 0, None)
     assert (after_recovery.sent, after_recovery.failed) == (0, 0)
     assert len(inbox.received) == 1
     [sent] = await outbox(database)
-    assert sent.sent_at is not None and sent.attempts == 2 and sent.last_error is None
+    assert sent.sent_at is not None and sent.attempts == 1 and sent.last_error is None
 
 
 async def test_two_senders_at_once_send_each_email_exactly_once(
@@ -191,6 +190,60 @@ async def test_a_refused_email_is_retried_later_and_the_others_still_go(
     assert refused.last_error is not None and "No such mailbox" in refused.last_error
     assert f"to {alice.email}, attempt 1; retrying in 0:00:30" in caplog.text
     assert sent.to_address == bob.email and sent.sent_at is not None
+
+
+async def _refused_for(database: Database, how_long: timedelta) -> datetime:
+    """Every unsent email first refused `how_long` ago and due now: when that was."""
+    async with database.sessionmaker.begin() as session:
+        since = await session.scalar(select(func.now() - how_long))
+        await session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.sent_at.is_(None))
+            .values(first_refused_at=since, next_attempt_at=func.now())
+        )
+    assert since is not None
+    return since
+
+
+async def test_an_email_refused_for_three_days_is_given_up_and_said_so(
+    factory, database: Database, mail_settings: Settings, inbox: Inbox, caplog
+):
+    employer, alice = await factory.employer(), await factory.employee()
+    await _approve(factory, employer, (await factory.ticket(alice))["id"], None)
+
+    async def refuse(server, session, envelope, address, rcpt_options):
+        return "550 No such mailbox"
+
+    inbox.handle_RCPT = refuse  # type: ignore[attr-defined]
+    transport = transport_for(mail_settings)
+
+    first = await deliver_due(database, transport, mail_settings)
+    [refused] = await outbox(database)
+    since = await _refused_for(database, GIVE_UP_AFTER - timedelta(minutes=1))
+    not_yet = await deliver_due(database, transport, mail_settings)
+    [still_refused] = await outbox(database)
+    await _refused_for(database, GIVE_UP_AFTER + timedelta(minutes=1))
+    last = await deliver_due(database, transport, mail_settings)
+    await make_due(database)
+    after = await deliver_due(database, transport, mail_settings)  # tried no more
+
+    assert refused.first_refused_at is not None and refused.failed_at is None
+    assert (first.failed, first.given_up) == (1, 0)
+    # The first refusal's time is kept, however many follow.
+    assert (not_yet.failed, not_yet.given_up) == (1, 0)
+    assert still_refused.first_refused_at == since and still_refused.failed_at is None
+    assert (last.failed, last.given_up) == (1, 1)
+    [given_up] = await outbox(database)
+    assert given_up.failed_at is not None and given_up.sent_at is None
+    assert given_up.attempts == 3 and "No such mailbox" in (given_up.last_error or "")
+    assert (after.sent, after.failed) == (0, 0)
+    assert await count_unsent(database) == 0
+    assert inbox.received == []
+    assert given_up.first_refused_at is not None
+    assert (
+        f"gave up on email {given_up.id} (tickets_approved) to {alice.email}, refused since "
+        f"{given_up.first_refused_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC (3 attempts): "
+    ) in caplog.text
 
 
 async def test_an_employee_who_turned_emails_off_gets_none(

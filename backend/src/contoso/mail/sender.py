@@ -7,18 +7,24 @@ Delivery is at least once: a sender that dies after the server accepted a messag
 before its transaction committed sends it again later, with the same Message-ID, by
 which receivers may recognise it.
 
-A failed attempt is recorded on the row (`attempts`, `last_error`) and retried after a
-growing pause (`backoff`); the row stays until it is sent. The employers' digest is
-queued here too, at most once per DIGEST_HOURS across every sender.
+An email the mail server refuses is recorded on its row (`attempts`, `last_error`,
+`first_refused_at`) and retried after a growing pause (`backoff`); refused for longer
+than GIVE_UP_AFTER (a wrong address, a mailbox that is gone), it is marked `failed_at`,
+logged as an error, and tried no more. An outage is no refusal: while the server cannot
+be reached the round stops, the email keeps its turn and goes as soon as the server is
+back (`run_sender` waits longer between rounds meanwhile), however long it lasted.
+
+The employers' digest is queued here too, at most once per DIGEST_HOURS across every
+sender.
 """
 
 import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Text, cast, func, insert, literal, or_, select, update
+from sqlalchemy import Text, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.config import Settings
@@ -42,6 +48,11 @@ ROUND_LIMIT = 20
 BUSY_PAUSE = timedelta(seconds=1)
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
+# How long an email may go on being refused before the sender gives up on it: as long
+# as a mail server keeps a message it cannot deliver (Postfix: 5 days, Exim: 4), less
+# what the relay itself will keep it. Long enough for a person to read the warnings and
+# fix a setting that refuses every email (a sender address the relay does not allow).
+GIVE_UP_AFTER = timedelta(days=3)
 # last_error keeps the start of the error, which says what went wrong.
 ERROR_CHARS = 1000
 
@@ -59,15 +70,20 @@ class Delivery:
     """What a `deliver_due` call did."""
 
     sent: int = 0
+    # Attempts that sent nothing: refused, or the server unreachable.
     failed: int = 0
+    # Emails refused for GIVE_UP_AFTER, marked failed by this call.
+    given_up: int = 0
     # Why the mail server could not be reached, when it stopped the round.
     server_down: str | None = None
 
 
+# Neither sent nor given up.
+UNSENT = (OutboxEmail.sent_at.is_(None), OutboxEmail.failed_at.is_(None))
 # The next email to send: due, unsent, and not being sent by another sender now.
 NEXT_DUE = (
     select(OutboxEmail)
-    .where(OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= func.now())
+    .where(*UNSENT, OutboxEmail.next_attempt_at <= func.now())
     # As the partial index `ix_outbox_emails_due` reads them.
     .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
     .limit(1)
@@ -79,10 +95,10 @@ async def deliver_due(
     database: Database, transport: Transport, settings: Settings, limit: int | None = None
 ) -> Delivery:
     """Send the due emails (all of them, or at most `limit` attempts), oldest due first,
-    each in its own transaction holding its row's lock. A failed email is recorded and
-    retried later (`backoff`), and the round goes on with the next; when the mail
-    server cannot be reached the round stops there (`server_down`), as every email
-    would fail."""
+    each in its own transaction holding its row's lock. A refused email is recorded and
+    retried later (`backoff`), or given up, and the round goes on with the next; when
+    the mail server cannot be reached the round stops there (`server_down`), as every
+    email would fail."""
     delivery = Delivery()
     async with transport.open() as outgoing:
         while limit is None or delivery.sent + delivery.failed < limit:
@@ -90,56 +106,86 @@ async def deliver_due(
                 email = await session.scalar(NEXT_DUE)
                 if email is None:
                     break
-                attempt = email.attempts + 1
-                error = await _send_one(session, outgoing, email, attempt, settings)
+                attempt = await _send_one(session, outgoing, email, settings)
             # Counted and logged once committed.
-            if error is None:
+            _log(email, attempt)
+            if attempt.error is None:
                 delivery.sent += 1
-                logger.info("sent email %d (%s) to %s", email.id, email.kind, email.to_address)
                 continue
             delivery.failed += 1
-            if isinstance(error, MailServerDown):
-                delivery.server_down = str(error)
+            if isinstance(attempt.error, MailServerDown):
+                delivery.server_down = str(attempt.error)
                 break
-            logger.warning(
-                "could not send email %d (%s) to %s, attempt %d; retrying in %s: %s",
-                email.id,
-                email.kind,
-                email.to_address,
-                attempt,
-                backoff(attempt),
-                _describe(error),
-            )
+            delivery.given_up += attempt.given_up
     return delivery
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One try at an email: its error, if any; the row's `attempts` after it; and,
+    when the sender gave up on it, since when it was refused."""
+
+    error: Exception | None
+    attempts: int
+    refused_since: datetime | None = None
+
+    @property
+    def given_up(self) -> bool:
+        return self.refused_since is not None
+
+
 async def _send_one(
-    session: AsyncSession,
-    outgoing: Outgoing,
-    email: OutboxEmail,
-    attempts: int,
-    settings: Settings,
-) -> Exception | None:
-    """Render and send `email` (its row locked by `session`), and record this attempt,
-    its `attempts`-th, on the row: sent, or the error and when to try again. The error,
-    if any."""
-    error: Exception | None = None
+    session: AsyncSession, outgoing: Outgoing, email: OutboxEmail, settings: Settings
+) -> _Attempt:
+    """Render and send `email` (its row locked by `session`), and record the attempt on
+    the row: sent; refused (when to try again, or failed for good once it has been
+    refused for GIVE_UP_AFTER); or, with the server unreachable, only why."""
+    row = update(OutboxEmail).where(OutboxEmail.id == email.id)
+    attempts = email.attempts + 1
     try:
         await outgoing.send(email.id, render(email, settings))
-    except Exception as exc:  # refused, unreachable, or not renderable: retry later
-        error = exc
-    outcome = (
-        {"sent_at": func.now(), "last_error": None}
-        if error is None
-        else {
-            "last_error": _describe(error)[:ERROR_CHARS],
-            "next_attempt_at": func.now() + backoff(attempts),
-        }
-    )
-    await session.execute(
-        update(OutboxEmail).where(OutboxEmail.id == email.id).values(attempts=attempts, **outcome)
-    )
-    return error
+    except MailServerDown as exc:
+        # Not this email's fault: no attempt counted, no later turn.
+        await session.execute(row.values(last_error=_describe(exc)[:ERROR_CHARS]))
+        return _Attempt(exc, email.attempts)
+    except Exception as exc:  # refused, or not renderable
+        # SET sees the row as it was: `first` is the first refusal's time, or now.
+        first = func.coalesce(OutboxEmail.first_refused_at, func.now())
+        recorded = await session.execute(
+            row.values(
+                attempts=attempts,
+                last_error=_describe(exc)[:ERROR_CHARS],
+                first_refused_at=first,
+                next_attempt_at=func.now() + backoff(attempts),
+                failed_at=case((first <= func.now() - GIVE_UP_AFTER, func.now())),
+            ).returning(OutboxEmail.first_refused_at, OutboxEmail.failed_at)
+        )
+        since, failed_at = recorded.one()
+        return _Attempt(exc, attempts, since if failed_at is not None else None)
+    await session.execute(row.values(attempts=attempts, sent_at=func.now(), last_error=None))
+    return _Attempt(None, attempts)
+
+
+def _log(email: OutboxEmail, attempt: _Attempt) -> None:
+    about = f"email {email.id} ({email.kind}) to {email.to_address}"
+    if attempt.error is None:
+        logger.info("sent %s", about)
+    elif attempt.given_up:
+        logger.error(
+            "gave up on %s, refused since %s (%d attempts): %s",
+            about,
+            f"{attempt.refused_since:%Y-%m-%d %H:%M %Z}",
+            attempt.attempts,
+            _describe(attempt.error),
+        )
+    elif not isinstance(attempt.error, MailServerDown):  # run_sender says it once
+        logger.warning(
+            "could not send %s, attempt %d; retrying in %s: %s",
+            about,
+            attempt.attempts,
+            backoff(attempt.attempts),
+            _describe(attempt.error),
+        )
 
 
 def _describe(error: Exception) -> str:
@@ -212,10 +258,9 @@ async def queue_digest(database: Database, settings: Settings) -> int:
 
 
 async def count_unsent(database: Database) -> int:
-    """How many emails wait to be sent (due now or later)."""
+    """How many emails wait to be sent (due now or later), given up ones not counted."""
     async with database.read_sessionmaker() as session:
-        unsent = select(func.count()).where(OutboxEmail.sent_at.is_(None))
-        return await session.scalar(unsent) or 0
+        return await session.scalar(select(func.count()).where(*UNSENT)) or 0
 
 
 async def run_sender(
