@@ -170,6 +170,13 @@ async def test_the_whole_story_in_a_real_browser(server, tmp_path):
                 f"Recorded 1 {currency} = ${rate} from {RATES_FROM}."
             )
         await shot(employer, "03b-console-exchange-rates")
+        # Every column on a 1280 px screen, and no menu or checkboxes for a selection
+        # that nothing could be done with (rates are never changed or deleted).
+        rates = employer.locator(".table-responsive").first
+        widths = await rates.evaluate("el => [el.scrollWidth, el.clientWidth]")
+        assert widths[0] <= widths[1], widths
+        await expect(employer.locator("#dropdownMenuButton")).to_be_hidden()
+        await expect(employer.locator(".select-box").first).to_be_hidden()
 
         # Back from a trip, the employee files a taxi in Tokyo in yen and a hotel in Lyon
         # in euros, each converted at the week's rate, and a minibar bill in dollars.

@@ -58,7 +58,7 @@ def _currency(rate: ExchangeRate, _: str) -> Markup:
 
 def _recorded_by(rate: ExchangeRate, _: str) -> Markup:
     if rate.created_by is None:
-        return Markup('<span class="text-muted">Imported from a rates file</span>')
+        return Markup('<span class="text-muted recorded-by">Imported from a rates file</span>')
     return Markup("{}").format(rate.created_by.username)
 
 
