@@ -29,7 +29,14 @@ BEGIN
 END
 $$
 """
-MAIL_KINDS = ("tickets_approved", "tickets_denied", "changes_requested", "tickets_paid", "digest")
+MAIL_KINDS = (
+    "tickets_approved",
+    "tickets_denied",
+    "changes_requested",
+    "tickets_paid",
+    "ticket_commented",
+    "digest",
+)
 
 
 def upgrade() -> None:

@@ -393,6 +393,8 @@ class MailKind(enum.StrEnum):
     TICKETS_DENIED = "tickets_denied"
     CHANGES_REQUESTED = "changes_requested"
     TICKETS_PAID = "tickets_paid"
+    # To the owner: an employer commented on their ticket.
+    TICKET_COMMENTED = "ticket_commented"
     # To an employer: tickets waiting for a decision.
     DIGEST = "digest"
 

@@ -1,5 +1,6 @@
 """Comments on tickets: the owner and employers talk about a ticket; append-only, and
-each one in the ticket's history."""
+each one in the ticket's history. An employer's comment is emailed to the owner, who
+would not know to look; the owner's comments are on the ticket's console page."""
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -8,7 +9,8 @@ from sqlalchemy.orm import joinedload
 
 from contoso.comments.schemas import CommentCreate, CommentRead
 from contoso.history import record_for_each
-from contoso.models import Comment, EventKind, User
+from contoso.mail import outbox
+from contoso.models import Comment, EventKind, MailKind, User
 from contoso.tickets.service import get_ticket
 
 
@@ -28,7 +30,8 @@ async def add_comment(
     session: AsyncSession, author: User, ticket_id: int, data: CommentCreate
 ) -> CommentRead:
     """Comment on a ticket `author` may see: their own, or any visible one for an
-    employer (NotFound otherwise, as for reading it). Recorded in the history too."""
+    employer (NotFound otherwise, as for reading it). Recorded in the history too, and
+    an employer's comment emailed to the owner."""
     await get_ticket(session, author, ticket_id)
     added = (
         insert(Comment)
@@ -45,4 +48,7 @@ async def add_comment(
         select(Comment).where(Comment.id == comment_id).options(joinedload(Comment.author))
     )
     assert comment is not None  # just written, in this transaction
+    if author.is_employer:
+        facts = {"by": author.username, "note": data.body}
+        await session.execute(outbox.tell_owners(MailKind.TICKET_COMMENTED, [ticket_id], facts))
     return CommentRead.model_validate(comment)

@@ -115,6 +115,7 @@ def _context(email: OutboxEmail, settings: Settings) -> dict[str, Any]:
         MailKind.TICKETS_DENIED: f"Denied: {what}",
         MailKind.CHANGES_REQUESTED: f"Changes requested: {what}",
         MailKind.TICKETS_PAID: f"Paid: {total} for {what}",
+        MailKind.TICKET_COMMENTED: f"New comment on {what}",
     }[email.kind]
     return base | {
         "subject": subject,
