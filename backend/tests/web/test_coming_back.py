@@ -62,28 +62,36 @@ async def test_a_wrong_password_keeps_the_page_to_come_back_to(client, factory):
     assert right.headers["location"] == f"/tickets/{ticket['id']}"
 
 
+EMPLOYEE_AT_PAGES = ("employee", "/", "/tickets")
+EMPLOYER_AT_CONSOLE = ("employer", "/admin/login", "/admin/")
+
+
 @pytest.mark.parametrize(
-    "wanted",
+    ("door", "wanted"),
     [
-        "https://evil.example/tickets",
-        "//evil.example/tickets",
-        "/\\evil.example/tickets",
-        "javascript:alert(1)",
-        "/tickets@evil.example",
-        "/ticketsfoo",
-        "/admin/",  # the console is not an employee's page
-        "/api/users/me",
-        "/tickets/1\r\nSet-Cookie: x=1",
-        "tickets/1",
+        (EMPLOYEE_AT_PAGES, "https://evil.example/tickets"),
+        (EMPLOYEE_AT_PAGES, "//evil.example/tickets"),
+        (EMPLOYEE_AT_PAGES, "/\\evil.example/tickets"),
+        (EMPLOYEE_AT_PAGES, "javascript:alert(1)"),
+        (EMPLOYEE_AT_PAGES, "/tickets@evil.example"),
+        (EMPLOYEE_AT_PAGES, "/ticketsfoo"),
+        (EMPLOYEE_AT_PAGES, "/admin/"),  # the console is not an employee's page
+        (EMPLOYEE_AT_PAGES, "/api/users/me"),
+        (EMPLOYEE_AT_PAGES, "/tickets/1\r\nSet-Cookie: x=1"),
+        (EMPLOYEE_AT_PAGES, "tickets/1"),
+        (EMPLOYER_AT_CONSOLE, "https://evil.example/admin/"),
+        (EMPLOYER_AT_CONSOLE, "//evil.example/admin/"),
+        (EMPLOYER_AT_CONSOLE, "/tickets"),  # an employee's page, not the console
     ],
 )
-async def test_only_an_employees_own_pages_are_followed(client, factory, wanted):
-    alice = await factory.employee()
+async def test_only_pages_under_the_users_home_are_followed(client, factory, door, wanted):
+    role, login, home = door
+    user = await factory.account(role)
 
-    logged_in = await _log_in_from(client, f"/?next={quote(wanted)}", alice.email)
+    logged_in = await _log_in_from(client, f"{login}?next={quote(wanted)}", user.email)
 
     assert logged_in.status_code == 303
-    assert logged_in.headers["location"] == "/tickets"
+    assert logged_in.headers["location"] == home
 
 
 async def test_a_logged_in_visitor_of_the_login_link_goes_straight_to_the_page(client, factory):
@@ -126,18 +134,6 @@ async def test_the_digests_console_link_lands_on_the_list_after_login(client, fa
     assert logged_in.status_code == 303
     assert logged_in.headers["location"] == "/admin/tickets/list?status=pending"
     assert shown.status_code == 200
-
-
-@pytest.mark.parametrize(
-    "wanted", ["https://evil.example/admin/", "//evil.example/admin/", "/tickets"]
-)
-async def test_the_console_login_follows_only_console_pages(client, factory, wanted):
-    boss = await factory.employer()
-
-    logged_in = await _log_in_from(client, f"/admin/login?next={quote(wanted)}", boss.email)
-
-    assert logged_in.status_code == 303
-    assert logged_in.headers["location"] == "/admin/"
 
 
 async def test_an_employer_at_the_pages_login_goes_to_a_console_page_asked_for(client, factory):
