@@ -369,6 +369,13 @@ async def test_the_whole_story_in_a_real_browser(server, tmp_path):
             "Attached: the station car park's."
         )
         await shot(employer, "04g-console-ticket-resubmitted")
+        # Paid in dollars and not yet decided: no rows for a conversion, a decision or a
+        # payment, only what there is.
+        details = employer.locator(".card-table").first
+        for shown in ("Amount", "Currency", "Status", "Description", "Filed at"):
+            await expect(details.get_by_role("cell", name=shown, exact=True)).to_be_visible()
+        for hidden in ("Amount spent", "Exchange rate", "Decided by", "Note", "Payment"):
+            await expect(details.get_by_role("cell", name=hidden, exact=True)).to_be_hidden()
         await employer.get_by_role("link", name="Approve").click()
         await employer.get_by_role("button", name="Approve").click()
         await expect(employer.get_by_text("Approved 1 ticket.")).to_be_attached()

@@ -171,6 +171,8 @@ class ShownReceipt:
 
 
 def _links(ticket: Ticket, _: str) -> Markup:
+    if not ticket.links:
+        return Markup("")  # no row (ticket_details.html)
     # Links are validated http(s) URLs on the way in; escaped again on the way out.
     listed = Markup("<br>").join(
         Markup('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>').format(
@@ -206,7 +208,9 @@ def _full_description(ticket: Ticket, _: str) -> Markup:
 
 
 def _note(ticket: Ticket, _: str) -> Markup:
-    return Markup('<span class="keep-lines">{}</span>').format(ticket.decision_note or "")
+    if not ticket.decision_note:
+        return Markup("")
+    return Markup('<span class="keep-lines">{}</span>').format(ticket.decision_note)
 
 
 def _spent(ticket: Ticket, _: str) -> Markup:
@@ -218,22 +222,28 @@ def _currency(ticket: Ticket, _: str) -> Markup:
 
 
 def _rate_date(ticket: Ticket, _: str) -> Markup:
-    if ticket.rate_date is None:
-        return Markup('<span class="text-muted">—</span>')
     return Markup('<span class="rate-date">{}</span>').format(ticket.rate_date)
 
 
 def _rate(company: str) -> Callable[[Ticket, str], Markup]:
-    """The detail page's rate: `1 EUR = $1.1512`, or none in the company's currency."""
+    """The detail page's rate: `1 EUR = $1.1512`."""
 
     def formatted(ticket: Ticket, _: str) -> Markup:
-        if ticket.currency == company:
-            return Markup(
-                '<span class="text-muted">None: {} is the company\'s currency</span>'
-            ).format(company)
         return Markup('<span class="exchange-rate">{}</span>').format(
             rate_of(ticket.exchange_rate, ticket.currency, company)
         )
+
+    return formatted
+
+
+def _when_converted(
+    company: str, shown: Callable[[Ticket, str], Markup]
+) -> Callable[[Ticket, str], Markup]:
+    """`shown` on the page of a ticket spent in another currency than `company`; for
+    one spent in `company` nothing, so the row is not drawn (its amount says it all)."""
+
+    def formatted(ticket: Ticket, name: str) -> Markup:
+        return Markup("") if ticket.currency == company else shown(ticket, name)
 
     return formatted
 
@@ -392,9 +402,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
     }
     column_formatters_detail: ClassVar = column_formatters | {
         Ticket.owner_id: _employee_in_full,
-        Ticket.amount: _spent,
         Ticket.currency: _currency,
-        Ticket.rate_date: _rate_date,
         Ticket.status: _status,
         Ticket.category_id: _category_detail,
         Ticket.description: _full_description,
@@ -431,7 +439,11 @@ class TicketAdmin(ConsoleView, model=Ticket):
         }
         view.column_formatters_detail = cls.column_formatters_detail | {
             Ticket.company_amount: lambda ticket, _: company_amount(ticket, company_currency),
-            Ticket.exchange_rate: _rate(company_currency),
+            # The amount as spent, its rate and the rate's date: rows of converted
+            # tickets only.
+            Ticket.amount: _when_converted(company_currency, _spent),
+            Ticket.exchange_rate: _when_converted(company_currency, _rate(company_currency)),
+            Ticket.rate_date: _when_converted(company_currency, _rate_date),
             Ticket.flags: lambda ticket, _: flag_reasons(
                 ticket.flags, ticket.category, ticket.duplicate_of, company_currency
             ),
