@@ -136,7 +136,7 @@ def send_mail(args: argparse.Namespace) -> None:
     from contoso.bootstrap import prepare
     from contoso.commands import send_mail as send
 
-    message, ok = asyncio.run(send(prepare(_settings())))
+    message, ok = asyncio.run(send(prepare(_settings()), retry=args.retry_failed))
     if not ok:
         sys.exit(f"contoso: {message}")
     print(message)
@@ -180,6 +180,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "send-mail",
         help="send the emails that are due now (and the employers' digest, if due), once; "
         "`contoso serve` does this every few seconds",
+    )
+    command.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="first give the emails the sender gave up on (refused for 3 days) another try, "
+        "e.g. once a mail setting that refused them is fixed",
     )
     command.set_defaults(run=send_mail)
 

@@ -15,7 +15,7 @@ from contoso.currencies.codes import exact_rate, to_minor_units
 from contoso.currencies.files import RateLine, RatesFileError, parse_rates
 from contoso.database import create_database
 from contoso.errors import ContosoError
-from contoso.mail.sender import count_unsent, deliver_due, queue_digest
+from contoso.mail.sender import count_unsent, deliver_due, queue_digest, retry_failed
 from contoso.mail.transport import transport_for
 from contoso.models import Role, TicketStatus
 from contoso.tickets import service as tickets
@@ -78,24 +78,30 @@ async def import_rates(settings: Settings, text: str) -> tuple[str, bool]:
     )
 
 
-async def send_mail(settings: Settings) -> tuple[str, bool]:
-    """Queue the employers' digest if it is due, then send every due email once: what
-    happened, and whether the mail server could be reached."""
+async def send_mail(settings: Settings, *, retry: bool = False) -> tuple[str, bool]:
+    """Queue the employers' digest if it is due, then send every due email once (with
+    `retry`, the ones given up on too, first queued again): what happened, and whether
+    the mail server could be reached."""
     database = create_database(settings)
     transport = transport_for(settings)
     try:
+        retried = await retry_failed(database) if retry else 0
         digests = await queue_digest(database, settings)
         delivery = await deliver_due(database, transport, settings)
         waiting = await count_unsent(database)
     finally:
         await database.dispose()
     said = [f"{_emails(delivery.sent)} sent to {transport.describe()}."]
+    if retry:
+        said.insert(0, f"{_emails(retried)} given up on earlier queued again.")
     if digests:
         said.append(f"The digest of tickets waiting for a decision went to {digests} employers.")
     if delivery.server_down:
         said.append(f"The mail server cannot be reached: {delivery.server_down}.")
     elif delivery.failed:
         said.append(f"{_emails(delivery.failed)} failed (logged above).")
+    if delivery.given_up:
+        said.append(f"{_emails(delivery.given_up)} given up on: refused for too long.")
     if waiting:
         said.append(f"{_emails(waiting)} wait for a later attempt.")
     return "\n".join(said), delivery.server_down is None

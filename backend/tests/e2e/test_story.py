@@ -539,6 +539,14 @@ async def test_an_employer_reviews_decides_and_exports_at_1366_by_768(server, tm
         await download.save_as(saved)
         rows = list(csv.DictReader(io.StringIO(saved.read_bytes().decode("utf-8-sig"))))
 
+        # The approval's email to the owner is on the Emails page, the whole row on screen.
+        await page.goto(base + "/admin/emails/list")
+        await expect(page.locator(".email-subject").first).to_contain_text("Approved: 2 tickets")
+        await shot(page, "13-console-emails-1366")
+        table = page.locator(".table-responsive").first
+        widths = await table.evaluate("el => [el.scrollWidth, el.clientWidth]")
+        assert widths[0] <= widths[1], widths
+
         await browser.close()
 
     assert shown == 2

@@ -7,13 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, text, update
 
 from contoso import main
 from contoso.config import Settings
 from contoso.database import Database, create_database
 from contoso.mail import sender
 from contoso.mail.sender import run_sender
+from contoso.models import OutboxEmail
 from tests.mail.conftest import Inbox, SmtpServer, outbox, settings_for
 from tests.support.databases import plain_url
 from tests.support.servers import contoso_env, free_port, run_contoso
@@ -124,3 +125,30 @@ async def test_send_mail_sends_and_reports_an_unreachable_server(
     assert "2 emails sent to files in" in sent.stdout
     assert "wait" not in sent.stdout
     assert len(list((tmp_path / "data" / "outbox").glob("*.eml"))) == 2
+
+
+async def test_send_mail_retry_failed_gives_given_up_emails_another_try(
+    factory, database: Database, database_url: str, tmp_path: Path
+):
+    employer, alice = await factory.employer(), await factory.employee()
+    ticket = await factory.ticket(alice)
+    await factory.client.post(
+        f"/api/tickets/{ticket['id']}/approve", json={}, headers=employer.headers
+    )
+    async with database.sessionmaker.begin() as session:
+        await session.execute(
+            update(OutboxEmail).values(
+                attempts=80, first_refused_at=func.now(), failed_at=func.now(), last_error="550"
+            )
+        )
+    env = contoso_env(tmp_path, plain_url(database_url))
+
+    plain = await asyncio.to_thread(run_contoso, ["send-mail"], env)
+    retried = await asyncio.to_thread(run_contoso, ["send-mail", "--retry-failed"], env)
+
+    assert "0 emails sent" in plain.stdout  # given up: not tried by a plain round
+    assert retried.returncode == 0, retried.stderr
+    assert "1 email given up on earlier queued again." in retried.stdout
+    assert "1 email sent to files in" in retried.stdout
+    [row] = await outbox(database)
+    assert row.sent_at is not None and row.failed_at is None and row.first_refused_at is None

@@ -18,6 +18,7 @@ from contoso.admin.audit import AuditLogAdmin
 from contoso.admin.auth import EmployerAuth
 from contoso.admin.categories import CategoryAdmin
 from contoso.admin.chart import monthly_spend_svg
+from contoso.admin.emails import EmailAdmin
 from contoso.admin.employees import EmployeeAdmin
 from contoso.admin.exchange_rates import ExchangeRateAdmin
 from contoso.admin.invitations import InvitationAdmin
@@ -43,6 +44,7 @@ CONSOLE_VIEWS: tuple[type[ConsoleView], ...] = (
     ExchangeRateAdmin,
     AuditLogAdmin,
     InvitationAdmin,
+    EmailAdmin,
 )
 
 

@@ -86,20 +86,49 @@ def message_id(email: OutboxEmail, settings: Settings) -> str:
     return f"<outbox-{email.id}.{created}@{domain}>"
 
 
+def subject(email: OutboxEmail) -> str:
+    """The email's subject, from its payload alone: what the console lists it by."""
+    payload = email.payload
+    if email.kind is MailKind.DIGEST:
+        return f"{_waiting(payload)} waiting for a decision ({_total(email)})"
+    listed = payload["tickets"]
+    what = f"ticket #{listed[0]['id']}" if len(listed) == 1 else f"{count(len(listed))} tickets"
+    total = _total(email)
+    return {
+        MailKind.TICKETS_APPROVED: f"Approved: {what}, {total}",
+        MailKind.TICKETS_DENIED: f"Denied: {what}",
+        MailKind.CHANGES_REQUESTED: f"Changes requested: {what}",
+        MailKind.TICKETS_PAID: f"Paid: {total} for {what}",
+        MailKind.TICKET_COMMENTED: f"New comment on {what}",
+    }[email.kind]
+
+
+def _waiting(digest: dict[str, Any]) -> str:
+    waiting = int(digest["count"])
+    return "1 ticket" if waiting == 1 else f"{count(waiting)} tickets"
+
+
+def _total(email: OutboxEmail) -> str:
+    """The digest's total, or the listed tickets' sum, in the company's currency."""
+    payload = email.payload
+    company = payload["company_currency"]
+    if email.kind is MailKind.DIGEST:
+        return money(Decimal(payload["total"]), company)
+    amounts = (Decimal(ticket["company_amount"]) for ticket in payload["tickets"])
+    return money(sum(amounts, Decimal(0)), company)
+
+
 def _context(email: OutboxEmail, settings: Settings) -> dict[str, Any]:
     payload = email.payload
     company = payload["company_currency"]
     base = {"public_url": settings.public_url, "tickets_url": f"{settings.public_url}/tickets"}
     if email.kind is MailKind.DIGEST:
-        waiting = int(payload["count"])
-        total = money(Decimal(payload["total"]), company)
-        tickets = "1 ticket" if waiting == 1 else f"{count(waiting)} tickets"
         oldest = datetime.fromisoformat(payload["oldest_filed_at"])
         return base | {
-            "subject": f"{tickets} waiting for a decision ({total})",
-            "tickets": tickets,
-            "waiting": waiting,
-            "total": total,
+            "subject": subject(email),
+            "tickets": _waiting(payload),
+            "waiting": int(payload["count"]),
+            "total": _total(email),
             "oldest_filed_at": moment(oldest, settings.zone),
             "oldest_spent_on": date.fromisoformat(payload["oldest_spent_on"]).isoformat(),
             "list_url": pending_tickets_url(settings),
@@ -107,22 +136,13 @@ def _context(email: OutboxEmail, settings: Settings) -> dict[str, Any]:
         }
     listed = payload["tickets"]
     lines = [_ticket_line(ticket, company, settings) for ticket in listed[:MAX_LISTED]]
-    total = money(sum((Decimal(t["company_amount"]) for t in listed), Decimal(0)), company)
     one = len(listed) == 1
-    what = f"ticket #{lines[0].id}" if one else f"{count(len(listed))} tickets"
-    subject = {
-        MailKind.TICKETS_APPROVED: f"Approved: {what}, {total}",
-        MailKind.TICKETS_DENIED: f"Denied: {what}",
-        MailKind.CHANGES_REQUESTED: f"Changes requested: {what}",
-        MailKind.TICKETS_PAID: f"Paid: {total} for {what}",
-        MailKind.TICKET_COMMENTED: f"New comment on {what}",
-    }[email.kind]
     return base | {
-        "subject": subject,
+        "subject": subject(email),
         "tickets": lines,
         "more": len(listed) - len(lines),
-        "what": f"your {what}" if one else f"{count(len(listed))} of your tickets",
-        "total": total,
+        "what": f"your ticket #{lines[0].id}" if one else f"{count(len(listed))} of your tickets",
+        "total": _total(email),
         "by": payload.get("by") or "Your employer",
         "note": payload.get("note"),
         "reference": payload.get("reference"),

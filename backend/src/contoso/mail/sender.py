@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contoso.config import Settings
 from contoso.database import Database
 from contoso.mail.messages import render
+from contoso.mail.queries import IN_STATE, EmailState
 from contoso.mail.transport import MailServerDown, Outgoing, Transport, transport_for
 from contoso.models import Company, MailKind, OutboxEmail, Role, Ticket, TicketStatus, User
 from contoso.tickets.queries import over_all_visible_tickets
@@ -78,12 +79,10 @@ class Delivery:
     server_down: str | None = None
 
 
-# Neither sent nor given up.
-UNSENT = (OutboxEmail.sent_at.is_(None), OutboxEmail.failed_at.is_(None))
 # The next email to send: due, unsent, and not being sent by another sender now.
 NEXT_DUE = (
     select(OutboxEmail)
-    .where(*UNSENT, OutboxEmail.next_attempt_at <= func.now())
+    .where(IN_STATE[EmailState.WAITING], OutboxEmail.next_attempt_at <= func.now())
     # As the partial index `ix_outbox_emails_due` reads them.
     .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
     .limit(1)
@@ -260,7 +259,21 @@ async def queue_digest(database: Database, settings: Settings) -> int:
 async def count_unsent(database: Database) -> int:
     """How many emails wait to be sent (due now or later), given up ones not counted."""
     async with database.read_sessionmaker() as session:
-        return await session.scalar(select(func.count()).where(*UNSENT)) or 0
+        waiting = select(func.count()).where(IN_STATE[EmailState.WAITING])
+        return await session.scalar(waiting) or 0
+
+
+async def retry_failed(database: Database) -> int:
+    """Give every email the sender gave up on another GIVE_UP_AFTER of tries, due now
+    (once a setting that refused them is fixed); how many."""
+    async with database.sessionmaker.begin() as session:
+        retried = await session.execute(
+            update(OutboxEmail)
+            .where(IN_STATE[EmailState.FAILED])
+            .values(failed_at=None, first_refused_at=None, next_attempt_at=func.now())
+            .returning(OutboxEmail.id)
+        )
+        return len(retried.all())
 
 
 async def run_sender(

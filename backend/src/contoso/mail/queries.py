@@ -1,0 +1,33 @@
+"""The outbox's states, as the sender, the console and `contoso send-mail` read them."""
+
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_
+
+from contoso.models import OutboxEmail
+
+
+class EmailState(StrEnum):
+    """Where an email is: still to go (queued, or retried after a refusal), sent, or
+    given up after GIVE_UP_AFTER of refusals (`mail.sender`)."""
+
+    WAITING = "waiting"
+    SENT = "sent"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {"waiting": "Waiting", "sent": "Sent", "failed": "Failed"}[self]
+
+
+IN_STATE: dict[EmailState, ColumnElement[bool]] = {
+    EmailState.WAITING: and_(OutboxEmail.sent_at.is_(None), OutboxEmail.failed_at.is_(None)),
+    EmailState.SENT: OutboxEmail.sent_at.is_not(None),
+    EmailState.FAILED: OutboxEmail.failed_at.is_not(None),
+}
+
+
+def state_of(email: OutboxEmail) -> EmailState:
+    if email.sent_at is not None:
+        return EmailState.SENT
+    return EmailState.WAITING if email.failed_at is None else EmailState.FAILED
