@@ -246,3 +246,46 @@ async def test_the_dashboard_and_policy_limits_are_in_the_company_currency(
     assert re.search(r"<title>\w{3} \d{4}: \$147\.74 pending</title>", svg)
     assert '<span class="amount">$1,500.00</span>' in categories
     assert "Max amount (USD)" in form and "Receipt required above (USD)" in form
+
+
+def history_changes(page: str) -> list[list[str]]:
+    """Each edit's changes as the ticket's history lists them, oldest edit first."""
+    lists = re.findall(r'<ul class="list-unstyled m-0 changes">(.*?)</ul>', page, re.S)
+    return [re.findall(r"<li>(.*?)</li>", found) for found in lists]
+
+
+async def test_the_history_words_each_edit_in_the_currencies_it_was_made_in(
+    browser, factory, client
+):
+    alice, boss = await factory.employee(), await factory.employer()
+    await with_rates(client, boss)
+    hotel = await spent(factory, alice, "120.00", "EUR", description="Hotel")
+    url = f"/api/tickets/{hotel['id']}"
+    for change in (
+        {"amount": "130.00", "description": "Hotel in Lyon"},
+        {"currency": "JPY", "amount": "20000"},
+        {"links": ["https://hotel.example.com/bill"], "spent_on": "2026-11-19"},
+    ):
+        edited = await client.patch(url, json=change, headers=alice.headers)
+        assert edited.status_code == 200, edited.text
+    await browser.login_as(boss)
+
+    page = (await browser.client.get(f"/admin/tickets/details/{hotel['id']}")).text
+
+    assert history_changes(page) == [
+        [
+            "Amount: €120.00 → €130.00",
+            "Amount in USD: $138.14 → $149.66",
+            "Description: “Hotel” → “Hotel in Lyon”",
+        ],
+        [
+            "Currency: EUR → JPY",
+            "Amount: €130.00 → ¥20,000",
+            "Amount in USD: $149.66 → $128.00",
+            "Exchange rate: 1 EUR = $1.1512 → 1 JPY = $0.0064",
+        ],
+        [
+            "Spent on: 2026-11-20 → 2026-11-19",
+            f"Links: added https://hotel.example.com/bill; removed {hotel['links'][0]}",
+        ],
+    ]

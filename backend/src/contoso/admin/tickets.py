@@ -46,7 +46,13 @@ from contoso.receipts import service as receipts_service
 from contoso.receipts.download import receipt_response
 from contoso.receipts.files import stored_type
 from contoso.tickets import service as tickets_service
-from contoso.tickets.display import FLAG_LABELS, flag_badges, status_badge, status_words
+from contoso.tickets.display import (
+    FLAG_LABELS,
+    edits_in_words,
+    flag_badges,
+    status_badge,
+    status_words,
+)
 from contoso.tickets.queries import Owner, TicketFilters, all_visible_ticket_models
 from contoso.tickets.schemas import (
     ChangesRequest,
@@ -522,7 +528,14 @@ class TicketAdmin(ConsoleView, model=Ticket):
         ]
         # `ticket`: as every door shows it, with who asked for changes.
         return context | {
-            "history": history,
+            # Each event with what it changed, in words.
+            "history": list(
+                zip(
+                    history,
+                    edits_in_words(history, ticket.currency, self.company_currency),
+                    strict=True,
+                )
+            ),
             "receipts": receipts,
             "comments": comments,
             "ticket": ticket,

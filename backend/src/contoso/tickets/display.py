@@ -1,13 +1,13 @@
 """How a ticket's status and flags read on a page: one vocabulary for the console and
 the pages."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from markupsafe import Markup
 
-from contoso.formatting import money
-from contoso.models import TicketFlag, TicketStatus
+from contoso.formatting import money, rate_of
+from contoso.models import Event, EventKind, TicketFlag, TicketStatus
 
 STATUS_COLOURS = {
     TicketStatus.PENDING: "yellow",
@@ -67,3 +67,73 @@ def flag_reason(
         )
         return f"Receipt required{above} and none attached"
     return "Possible duplicate of"
+
+
+# What an edit changed, as the history names it, in the order a ticket's page shows
+# the fields; {company} is the company's currency.
+_CHANGE_LABELS = {
+    "spent_on": "Spent on",
+    "currency": "Currency",
+    "amount": "Amount",
+    "company_amount": "Amount in {company}",
+    "exchange_rate": "Exchange rate",
+    "rate_date": "Rate valid from",
+    "category": "Category",
+    "description": "Description",
+    "links": "Links",
+}
+
+
+def edits_in_words(events: Sequence[Event], currency: str, company: str) -> list[list[str]]:
+    """What each of a ticket's `events` changed, in words (none for other events), in
+    their order: `Amount: ¥3,400 → ¥3,600`. `currency` is the ticket's currency now
+    (an older edit's amounts are in the currency it had then, found walking back
+    through the edits); `company` the company's."""
+    worded: list[list[str]] = []
+    for event in reversed(events):
+        changes = event.changes if event.kind is EventKind.TICKET_EDITED else None
+        if not changes:
+            worded.append([])
+            continue
+        before = str(changes["currency"][0]) if "currency" in changes else currency
+        worded.append(_edit_in_words(changes, (before, currency), company))
+        currency = before
+    return worded[::-1]
+
+
+def _edit_in_words(
+    changes: Mapping[str, Sequence[object]], currencies: tuple[str, str], company: str
+) -> list[str]:
+    def shown(name: str, value: object, side: int) -> str:
+        if value is None:
+            return "—"
+        if name == "amount":
+            return money(Decimal(str(value)), currencies[side])
+        if name == "company_amount":
+            return money(Decimal(str(value)), company)
+        if name == "exchange_rate":
+            return rate_of(Decimal(str(value)), currencies[side], company)
+        if name == "description":
+            return f"“{value}”"
+        return str(value)
+
+    def line(name: str, label: str) -> str:
+        before, after = changes[name]
+        if name == "links" and isinstance(before, list) and isinstance(after, list):
+            said = [f"added {_short(link)}" for link in after if link not in before]
+            said += [f"removed {_short(link)}" for link in before if link not in after]
+            return f"{label}: {'; '.join(said) or 'reordered'}"
+        return f"{label}: {shown(name, before, 0)} → {shown(name, after, 1)}"
+
+    # Any field this vocabulary does not know is still shown, by its own name.
+    labels = _CHANGE_LABELS | {name: name for name in changes if name not in _CHANGE_LABELS}
+    return [
+        line(name, label.format(company=company))
+        for name, label in labels.items()
+        if name in changes
+    ]
+
+
+def _short(link: object, most: int = 60) -> str:
+    text = str(link)
+    return text if len(text) <= most else text[: most - 1] + "…"
