@@ -228,7 +228,14 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         return JSONResponse({"status": "unavailable", "detail": DATABASE_DOWN_MESSAGE}, 503)
 
     app.state.session_store = PostgresSessionStore(database)
-    mount_console(app, database, app.state.security, settings.zone, settings.company_currency)
+    mount_console(
+        app,
+        database,
+        app.state.security,
+        settings.zone,
+        settings.company_currency,
+        settings.digest_hours,
+    )
     # Added innermost first: headers wrap everything, the session wraps the CSRF check.
     app.add_middleware(
         CsrfMiddleware,

@@ -2,6 +2,10 @@
 
 import re
 from datetime import date
+from urllib.parse import urlsplit
+
+from tests.support.factories import PASSWORD
+from tests.support.forms import csrf_from, submit_form
 
 PLOT_HEIGHT = 240  # the chart's plot area, in SVG units
 
@@ -220,3 +224,66 @@ async def test_the_payment_cards_lead_to_the_tickets_behind_them(browser, factor
     ):
         listed = (await browser.client.get(href(page, card))).text
         assert shown["description"] in listed and hidden["description"] not in listed, card
+
+
+def digest_card(page: str) -> str:
+    found = re.search(r'id="digest-setting">(.*?)</form>', page, re.S)
+    assert found, "no digest setting on the dashboard"
+    return found.group(1)
+
+
+async def test_an_employer_stops_and_restarts_the_digest_from_the_dashboard(
+    browser, factory, client
+):
+    boss = await factory.employer()
+    await browser.login_as(boss)
+
+    before = await browser.client.get("/admin/")
+    stopped = await browser.client.post(
+        "/admin/settings/emails",
+        data={"email_notifications": "off", "csrf_token": csrf_from(before)},
+        follow_redirects=True,
+    )
+    setting = (await client.get("/api/users/me", headers=boss.headers)).json()
+    restarted = await browser.client.post(
+        "/admin/settings/emails",
+        data={"email_notifications": "on", "csrf_token": csrf_from(stopped)},
+        follow_redirects=True,
+    )
+    forged = await browser.client.post(
+        "/admin/settings/emails", data={"email_notifications": "off"}
+    )
+    garbled = await browser.client.post(
+        "/admin/settings/emails",
+        data={"email_notifications": "maybe", "csrf_token": csrf_from(restarted)},
+    )
+
+    assert "at most every 12 hours" in digest_card(before.text)
+    assert "Stop the digest" in before.text
+    assert "You will get no more digests" in stopped.text
+    assert "You get no digest" in digest_card(stopped.text)
+    assert setting["email_notifications"] is False
+    assert "You will get the digest" in restarted.text and "Stop the digest" in restarted.text
+    assert (await client.get("/api/users/me", headers=boss.headers)).json()[
+        "email_notifications"
+    ] is True
+    assert forged.status_code == 403
+    assert garbled.status_code == 400
+
+
+async def test_the_digest_switch_is_for_logged_in_employers(client, factory):
+    alice = await factory.employee()
+    anonymous = await client.post("/admin/settings/emails", data={"email_notifications": "off"})
+    # Logged in on the pages, with a good token: still no employer.
+    await submit_form(client, "/", {"email": alice.email, "password": PASSWORD})
+    page = await client.get("/tickets")
+    as_employee = await client.post(
+        "/admin/settings/emails",
+        data={"email_notifications": "off", "csrf_token": csrf_from(page)},
+    )
+
+    assert anonymous.status_code == 403  # no CSRF token, no session: refused unread
+    assert as_employee.status_code == 302
+    assert urlsplit(as_employee.headers["location"]).path == "/admin/login"
+    me = await client.get("/api/users/me", headers=alice.headers)
+    assert me.json()["email_notifications"] is True

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from sqladmin import Admin
 from sqladmin.authentication import login_required
+from sqladmin.flash import Flash
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from contoso.admin.audit import AuditLogAdmin
@@ -26,6 +27,7 @@ from contoso.admin.money import ticket_amount
 from contoso.admin.payments import PaymentAdmin
 from contoso.admin.tickets import TicketAdmin
 from contoso.admin.views import ConsoleView
+from contoso.auth import service as auth
 from contoso.auth.security import Security
 from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
@@ -33,6 +35,7 @@ from contoso.errors import ContosoError
 from contoso.formatting import count, moment, money, month
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import flag_badges, status_badge
+from contoso.web.forms import EMAIL_NOTIFICATIONS, UNREADABLE_FORM, read_form
 
 TEMPLATES = Path(__file__).parent / "templates"
 # In the menu's order.
@@ -51,8 +54,10 @@ CONSOLE_VIEWS: tuple[type[ConsoleView], ...] = (
 class Console(Admin):
     """SQLAdmin with our dashboard as its index page."""
 
-    # The currency the dashboard's amounts are in (COMPANY_CURRENCY), set by `mount_console`.
+    # The currency the dashboard's amounts are in (COMPANY_CURRENCY), and how often the
+    # employers' digest may go (DIGEST_HOURS), set by `mount_console`.
     company_currency: str = ""
+    digest_hours: int = 0
 
     @login_required
     async def index(self, request: Request) -> Response:
@@ -67,12 +72,41 @@ class Console(Admin):
                 "title": "Dashboard",
                 "count": count,
                 "month_label": month,
+                "employer": request.state.employer,
+                "digest_hours": self.digest_hours,
+                "email_field": EMAIL_NOTIFICATIONS,
             },
         )
 
+    @login_required
+    async def email_setting(self, request: Request) -> Response:
+        """The dashboard's switch for the employer's own digest emails (the employees'
+        switch is on their page; both go through the same service)."""
+        form = await read_form(request)
+        chosen = form.get(EMAIL_NOTIFICATIONS)
+        if chosen not in ("on", "off"):
+            raise HTTPException(400, UNREADABLE_FORM)
+        assert isinstance(self.session_maker, async_sessionmaker)  # mount_console's
+        async with self.session_maker.begin() as session:
+            await auth.set_email_notifications(session, request.state.employer, chosen == "on")
+        Flash.success(
+            request,
+            (
+                "You will get the digest of tickets waiting for a decision."
+                if chosen == "on"
+                else "You will get no more digests of tickets waiting for a decision."
+            ),
+        )
+        return RedirectResponse(request.url_for("admin:index"), status_code=303)
+
 
 def mount_console(
-    app: FastAPI, database: Database, security: Security, zone: ZoneInfo, company_currency: str
+    app: FastAPI,
+    database: Database,
+    security: Security,
+    zone: ZoneInfo,
+    company_currency: str,
+    digest_hours: int,
 ) -> Console:
     """The console on `app`: times shown in `zone`, and money in `company_currency` (the
     company's, which limits, totals and payments are in) with originals beside it."""
@@ -88,6 +122,10 @@ def mount_console(
         authentication_backend=authentication,
     )
     console.company_currency = company_currency
+    console.digest_hours = digest_hours
+    console.admin.add_route(
+        "/settings/emails", console.email_setting, methods=["POST"], name="email-setting"
+    )
     authentication.templates = console.templates
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["csrf_field"] = CSRF_FIELD

@@ -64,6 +64,7 @@ from contoso.web.display import (
     ticket_summary,
 )
 from contoso.web.forms import (
+    EMAIL_NOTIFICATIONS,
     MAX_FORM_FILES,
     UNREADABLE_FORM,
     field_errors,
@@ -86,8 +87,6 @@ IDEMPOTENCY_KEY = "idempotency_key"
 FILES_DROPPED = "Nothing was saved; choose your receipt files again."
 # The ticket page's comment field.
 COMMENT_BODY = "body"
-# The email setting's field: what to turn it to ("on" or "off").
-EMAIL_NOTIFICATIONS = "email_notifications"
 _new_password = TypeAdapter(NewPassword)
 
 

@@ -18,6 +18,9 @@ MAX_FORM_FIELDS = 100
 MAX_FORM_FILES = 10
 # Where the CSRF check leaves a form with files that it parsed (see CsrfMiddleware).
 PARSED_FORM = "contoso.parsed_form"
+# The email switch's field, on the employee's page and the console's dashboard: what to
+# turn it to ("on" or "off").
+EMAIL_NOTIFICATIONS = "email_notifications"
 UNREADABLE_FORM = (
     "This form could not be read: it is malformed, has too many fields, or holds "
     "characters that are not text (NUL, half of a surrogate pair). Go back, reload the "
