@@ -6,14 +6,13 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
-from sqlalchemy import select
 from starlette.requests import Request
 
 from contoso.admin.views import AnySelect, ChoiceFilter, ConsoleView, contains
 from contoso.formatting import moment
 from contoso.mail.messages import subject
-from contoso.mail.queries import IN_STATE, EmailState, state_of
-from contoso.models import OutboxEmail, User
+from contoso.mail.queries import IN_STATE, EmailState, state_of, visible_emails
+from contoso.models import OutboxEmail
 
 # Tabler's light badge colours, by state.
 _COLOURS = {EmailState.WAITING: "yellow", EmailState.SENT: "green", EmailState.FAILED: "red"}
@@ -93,12 +92,7 @@ class EmailAdmin(ConsoleView, model=OutboxEmail):
         return view
 
     def list_query(self, request: Request) -> AnySelect:
-        # A suspended employee's emails are hidden with their tickets, which they tell about.
-        return (
-            select(OutboxEmail)
-            .join(User, User.id == OutboxEmail.user_id)
-            .where(User.suspended.is_(False))
-        )
+        return visible_emails()
 
     def search_query(self, stmt: AnySelect, term: str) -> AnySelect:
         return stmt.where(OutboxEmail.to_address.ilike(contains(term.strip())))

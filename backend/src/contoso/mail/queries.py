@@ -1,10 +1,11 @@
 """The outbox's states, as the sender, the console and `contoso send-mail` read them."""
 
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, Select, and_, select
 
-from contoso.models import OutboxEmail
+from contoso.models import OutboxEmail, User
 
 
 class EmailState(StrEnum):
@@ -25,6 +26,16 @@ IN_STATE: dict[EmailState, ColumnElement[bool]] = {
     EmailState.SENT: OutboxEmail.sent_at.is_not(None),
     EmailState.FAILED: OutboxEmail.failed_at.is_not(None),
 }
+
+
+def visible_emails() -> Select[Any]:
+    """The emails employers may list: a suspended employee's are hidden with the
+    tickets they tell about."""
+    return (
+        select(OutboxEmail)
+        .join(User, User.id == OutboxEmail.user_id)
+        .where(User.suspended.is_(False))
+    )
 
 
 def state_of(email: OutboxEmail) -> EmailState:
