@@ -70,6 +70,7 @@ def settings(database_url: str) -> Settings:
 async def app(settings: Settings) -> AsyncIterator:
     application = create_app(settings)
     yield application
+    application.state.receipt_cleaner.close()
     await application.state.database.dispose()
 
 

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # The largest receipt file accepted (each); upload routes allow bodies this large.
     receipt_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Receipt images are decoded in separate processes, each job under a CPU-time limit
+    # (a 49-megapixel PNG takes about 2.5 s) and each process under a memory limit (a
+    # 50-megapixel photo is about 200 MB decoded, twice that while turned upright).
+    receipt_decoders: int = Field(default=2, ge=1, le=64)
+    receipt_decode_seconds: int = Field(default=10, ge=1, le=600)
+    receipt_decode_memory_mb: int = Field(default=1536, ge=256)
+    # Uploads being received, decoded or stored at once, per user and per process;
+    # beyond them 429 with Retry-After.
+    receipt_uploads_per_user: int = Field(default=4, ge=1)
+    receipt_uploads_per_process: int = Field(default=16, ge=1)
 
     # uvicorn worker processes for `contoso serve` (each has its own DB pool).
     workers: int = Field(default=1, ge=1, le=64)

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,7 +24,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,6 +36,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from contoso.config import Settings
+from contoso.errors import BUSY_MESSAGE, BUSY_RETRY_SECONDS, Busy
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,24 +56,21 @@ class Database:
         object.__setattr__(self, "_admission", asyncio.Semaphore(self.admission_limit))
 
     @asynccontextmanager
-    async def admitted(self) -> AsyncIterator[None]:
+    async def admitted(self) -> AsyncIterator["Turn"]:
         """Wait for a turn to use the database, first come first served.
 
         SQLAlchemy's async pool does not serve waiters in order (a newcomer can take a
         returned connection before a request that was waiting), which gave the busiest
         endpoint a long tail. asyncio's semaphore queues in order; requests admitted
         here then find a pooled connection free. A wait longer than the connection
-        timeout is a PoolTimeoutError, answered as 503.
+        timeout is Busy, answered as 503 with Retry-After.
         """
+        turn = Turn(self)
+        await turn.take()
         try:
-            async with asyncio.timeout(self.admission_timeout):
-                await self._admission.acquire()
-        except TimeoutError as exc:
-            raise PoolTimeoutError("no database connection free in time") from exc
-        try:
-            yield
+            yield turn
         finally:
-            self._admission.release()
+            turn.give_back()
 
     async def is_ready(self) -> bool:
         """True if a trivial query answers now."""
@@ -83,6 +83,55 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class Turn:
+    """One request's turn at the database: taken on admission, given back at its end,
+    and given back for a while in between by `released`."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._held = False
+
+    async def take(self) -> None:
+        admission = self._database._admission
+        try:
+            async with asyncio.timeout(self._database.admission_timeout):
+                await admission.acquire()
+        except TimeoutError:
+            logger.warning(
+                "database connections exhausted: no turn came free in %.0f s",
+                self._database.admission_timeout,
+            )
+            raise Busy(BUSY_MESSAGE, retry_after=BUSY_RETRY_SECONDS) from None
+        self._held = True
+
+    def give_back(self) -> None:
+        if self._held:
+            self._held = False
+            self._database._admission.release()
+
+
+@asynccontextmanager
+async def released(session: AsyncSession) -> AsyncIterator[None]:
+    """Give back the request's connection and its turn at the database while a slow
+    step that needs neither runs (an upload being decoded), then wait for a turn again:
+    one slow client must not hold what every other request waits for.
+
+    The request's transaction is committed first: call this before anything is
+    written, after the checks that can refuse early.
+    """
+    turn: Turn | None = session.info.get(_TURN)
+    await session.commit()
+    if turn is None:
+        yield
+        return
+    turn.give_back()
+    yield
+    await turn.take()
+
+
+_TURN = "contoso.turn"
 
 
 def create_database(settings: Settings) -> Database:
@@ -133,12 +182,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     mode: each statement sees its own snapshot, and two round trips are saved.
     """
     database: Database = request.app.state.database
-    async with database.admitted():
+    async with database.admitted() as turn:
         if request.method in ("GET", "HEAD"):
             async with database.read_sessionmaker() as session:
                 yield session
             return
-        async with database.sessionmaker() as session:
+        async with database.sessionmaker(info={_TURN: turn}) as session:
             try:
                 yield session
             except BaseException:

@@ -78,8 +78,19 @@ class UnsupportedMediaType(ContosoError):
     status_code = 415
 
 
-class TooManyAttempts(ContosoError):
-    status_code = 429
+class UnprocessableFile(ContosoError):
+    """A file of an accepted type that cannot be processed within the limits (a JPEG
+    with thousands of scans, an image that needs too much time or memory to decode):
+    422, shaped as the API's validation errors, on the upload's `file` field."""
+
+    status_code = 422
+
+    def api_detail(self) -> Any:
+        return [{"type": "value_error", "loc": ["body", "file"], "msg": self.message}]
+
+
+class RetryLater(ContosoError):
+    """A refusal that passes: the answer says, in Retry-After, when to ask again."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
@@ -89,13 +100,31 @@ class TooManyAttempts(ContosoError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class TooManyAttempts(RetryLater):
+    status_code = 429
+
+
+class TooManyUploads(RetryLater):
+    status_code = 429
+
+
+class Busy(RetryLater):
+    """Every database connection this process may use is taken, and none came free in
+    time: the database is fine, the process is at capacity."""
+
+    status_code = 503
+
+
 DATABASE_DOWN_MESSAGE = "The database is unavailable right now; please retry shortly."
+BUSY_MESSAGE = "The service is busy right now; please retry in a few seconds."
+BUSY_RETRY_SECONDS = 2
 
 
 # What a database that is down, restarting or unreachable raises, wrapped or not.
+# (SQLAlchemy's pool timeout is not among them: every connection is in use, which is
+# being busy, and is answered as such.)
 _CONNECTION_ERRORS = (
     OSError,  # refused, reset, no socket file; also ConnectionError, TimeoutError
-    PoolTimeoutError,
     asyncpg.exceptions.PostgresConnectionError,  # SQLSTATE class 08
     asyncpg.exceptions.OperatorInterventionError,  # 57: shutdown, crash, starting up
     asyncpg.exceptions.ConnectionDoesNotExistError,
@@ -182,6 +211,10 @@ def install_error_handlers(app: FastAPI, render_page: PageRenderer) -> None:
         return answer(request, 404, PAGE_MESSAGES[404], None)
 
     async def _database_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, PoolTimeoutError):
+            logger.warning("database connections exhausted: %s", exc)
+            headers = {"Retry-After": str(BUSY_RETRY_SECONDS)}
+            return answer(request, 503, BUSY_MESSAGE, headers)
         refusal = unstorable_text(exc)
         if refusal is not None:
             return answer(request, 400, refusal, None)
@@ -234,8 +267,8 @@ _DESCRIPTIONS = {
     409: "The record is no longer in a state that allows this",
     413: "The request body or an uploaded file is too large",
     415: "The uploaded file is not of an accepted type",
-    429: "Too many failed attempts; see Retry-After",
-    503: "The database is unavailable; retry shortly",
+    429: "Too many attempts, or too many uploads at once; see Retry-After",
+    503: "The database is unavailable, or the service is busy; see Retry-After",
 }
 
 

@@ -37,6 +37,7 @@ from contoso.middleware import (
 )
 from contoso.openapi import keep_integer_bounds, mount_docs, operation_id
 from contoso.payments.endpoints import router as payments_router
+from contoso.receipts.decoding import ReceiptCleaner
 from contoso.receipts.endpoints import router as receipts_router
 from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
 from contoso.receipts.storage import DatabaseStorage
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
             )
         elif not await database.is_ready():
             logger.error("The database is unreachable; /readyz reports 503 until it answers.")
+        await asyncio.to_thread(app.state.receipt_cleaner.start)
         # Everything built so far lives as long as the process: move it out of the
         # collector's reach, so full collections stop pausing requests for 100+ ms.
         gc.collect()
@@ -178,6 +180,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
                 await sending
         if migrating is not None:
             migrating.cancel()
+        app.state.receipt_cleaner.close()
         await database.dispose()
 
     app = FastAPI(
@@ -193,6 +196,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     app.state.database = database
     app.state.security = Security.from_settings(settings)
     app.state.receipt_storage = DatabaseStorage(database.engine)
+    app.state.receipt_cleaner = ReceiptCleaner.from_settings(settings)
 
     api = APIRouter(prefix="/api", responses=error_responses(400, 413, 503))
     api.include_router(auth_router)

@@ -6,13 +6,19 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, Signer
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contoso.errors import DATABASE_DOWN_MESSAGE, is_connection_failure
+from contoso.errors import (
+    BUSY_MESSAGE,
+    BUSY_RETRY_SECONDS,
+    DATABASE_DOWN_MESSAGE,
+    is_connection_failure,
+)
 from contoso.web.forms import MAX_FORM_FILES, PARSED_FORM, read_form
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -320,9 +326,20 @@ class DatabaseOutageMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            if started or not is_connection_failure(exc):
+            if started:
                 raise
-            response = JSONResponse(
-                {"detail": DATABASE_DOWN_MESSAGE}, status_code=503, headers={"Retry-After": "5"}
-            )
+            if isinstance(exc, PoolTimeoutError):
+                response = JSONResponse(
+                    {"detail": BUSY_MESSAGE},
+                    status_code=503,
+                    headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
+                )
+            elif is_connection_failure(exc):
+                response = JSONResponse(
+                    {"detail": DATABASE_DOWN_MESSAGE},
+                    status_code=503,
+                    headers={"Retry-After": "5"},
+                )
+            else:
+                raise
             await response(scope, receive, send)

@@ -7,13 +7,14 @@ import struct
 import zlib
 
 import pytest
-from PIL import ExifTags, Image, features
+from PIL import ExifTags, Image, ImageCms, features
 from PIL.PngImagePlugin import PngInfo
 
-from contoso.errors import TooLarge, UnsupportedMediaType
+from contoso.errors import TooLarge, UnprocessableFile, UnsupportedMediaType
 from contoso.receipts.files import (
     ACCEPTED,
     JPEG,
+    MAX_JPEG_SCANS,
     PDF,
     PNG,
     WEBP,
@@ -22,6 +23,7 @@ from contoso.receipts.files import (
     safe_filename,
     sniff,
 )
+from tests.support.images import jpeg_scans, progressive_jpeg, scan_bomb
 
 MAX_BYTES = 10 * 1024 * 1024
 PAYLOAD = b"<script>alert(1)</script>"
@@ -393,6 +395,125 @@ def test_a_decompression_bomb_is_refused_as_too_large():
 
 
 # Names
+
+
+# Decoding work is bounded before decoding
+
+
+def test_a_jpeg_with_thousands_of_scans_is_refused_before_it_is_decoded():
+    bomb = scan_bomb(side=4000, repeats=20_000)  # 7 to 19 s of a CPU to decode
+
+    with pytest.raises(UnprocessableFile) as refused:
+        clean(bomb, "scan.jpg")
+
+    assert refused.value.message == (
+        f"“scan.jpg” is a JPEG with more than {MAX_JPEG_SCANS} scans, more than any camera "
+        "or scanner writes, and would take too long to open. Export or photograph the "
+        "receipt again and upload the new file."
+    )
+
+
+def test_one_scan_over_the_limit_is_refused_and_the_limit_itself_is_not():
+    at_limit = scan_bomb(side=64, repeats=MAX_JPEG_SCANS - 10)
+    assert len(jpeg_scans(at_limit)) == MAX_JPEG_SCANS
+
+    assert clean(at_limit).type == JPEG
+    with pytest.raises(UnprocessableFile):
+        clean(scan_bomb(side=64, repeats=MAX_JPEG_SCANS - 9))
+
+
+@pytest.mark.parametrize(("mode", "scans"), [("RGB", 10), ("L", 6), ("CMYK", 18)])
+def test_progressive_jpegs_as_encoders_write_them_are_accepted(mode, scans):
+    content = progressive_jpeg(mode)
+    assert len(jpeg_scans(content)) == scans
+
+    image, _ = opened(clean(content))
+
+    assert image.mode == mode
+
+
+# Colour profiles: kept only when they are one
+
+
+def srgb_profile():
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def with_private_tag(profile, size):
+    """`profile` with one more tag of `size` bytes: still a valid ICC profile."""
+    count = int.from_bytes(profile[128:132], "big")
+    table_end = 132 + 12 * count
+    entries = [
+        (
+            profile[at : at + 4],
+            int.from_bytes(profile[at + 4 : at + 8], "big") + 12,
+            int.from_bytes(profile[at + 8 : at + 12], "big"),
+        )
+        for at in range(132, table_end, 12)
+    ]
+    body = profile[table_end:]
+    body += b"\0" * (-len(body) % 4)
+    tag = b"data" + b"\0" * 4 + bytes(size - 8)
+    entries.append((b"zzzz", table_end + 12 + len(body), len(tag)))
+    table = b"".join(
+        sig + offset.to_bytes(4, "big") + length.to_bytes(4, "big")
+        for sig, offset, length in entries
+    )
+    header = bytearray(profile[:128])
+    header[84:100] = bytes(16)  # the profile ID (an MD5) no longer matches: none
+    whole = bytes(header) + len(entries).to_bytes(4, "big") + table + body + tag
+    return len(whole).to_bytes(4, "big") + whole[4:]
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "WEBP"])
+def test_a_real_colour_profile_is_kept(image_format):
+    profile = srgb_profile()
+
+    image, _ = opened(clean(image_bytes(image_format, icc_profile=profile)))
+
+    kept = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+    assert kept.profile.profile_description == "sRGB built-in"
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "WEBP"])
+@pytest.mark.parametrize(
+    "profile",
+    [
+        PAYLOAD.ljust(128, b" "),  # text where the profile should be
+        hashlib.shake_256(b"noise").digest(5 * 1024 * 1024),  # 5 MiB of anything
+    ],
+    ids=["text", "random-5MiB"],
+)
+def test_bytes_that_are_no_colour_profile_are_dropped(image_format, profile):
+    content = image_bytes(image_format, icc_profile=profile)
+    assert profile[:64] in content
+
+    image, cleaned = opened(clean(content))
+
+    assert "icc_profile" not in image.info
+    assert profile[:64] not in cleaned
+    assert len(cleaned) < 64 * 1024
+
+
+def test_a_profile_of_another_colour_space_is_dropped():
+    grey = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+
+    image, _ = opened(clean(image_bytes("JPEG", icc_profile=grey)))
+
+    assert "icc_profile" not in image.info
+
+
+def test_a_real_profile_over_a_megabyte_is_applied_then_dropped():
+    profile = with_private_tag(srgb_profile(), 1024 * 1024 + 8)
+    assert len(profile) > 1024 * 1024
+    ImageCms.ImageCmsProfile(io.BytesIO(profile))  # parses: a real profile, if a fat one
+
+    image, cleaned = opened(clean(image_bytes("JPEG", quality=95, icc_profile=profile)))
+
+    assert "icc_profile" not in image.info
+    assert len(cleaned) < 64 * 1024
+    red = image.getpixel((0, 0))  # sRGB to sRGB: the colours stay as they were
+    assert red[0] > 240 and red[1] < 20 and red[2] < 20
 
 
 @pytest.mark.parametrize(

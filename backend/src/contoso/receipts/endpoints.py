@@ -1,13 +1,13 @@
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Path, Response, UploadFile, status
 from starlette.responses import StreamingResponse
 
 from contoso.auth.dependencies import CurrentUser
-from contoso.database import SessionDep
+from contoso.database import SessionDep, released
 from contoso.errors import error_responses
 from contoso.receipts import service
-from contoso.receipts.dependencies import ReceiptStorageDep
+from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptStorageDep
 from contoso.receipts.download import receipt_response
 from contoso.receipts.files import JPEG, PDF, PNG, WEBP
 from contoso.tickets.dependencies import TicketId
@@ -28,28 +28,34 @@ RECEIPT_CONTENT = {
 ReceiptId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409, 413, 415))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409, 413, 415, 429),
+)
 async def add_receipt(
     ticket_id: TicketId,
     file: Annotated[
         UploadFile,
         File(description="A JPEG, PNG, WebP or PDF of at most RECEIPT_MAX_BYTES (10 MiB)"),
     ],
-    request: Request,
     session: SessionDep,
     storage: ReceiptStorageDep,
+    cleaner: ReceiptCleanerDep,
     user: CurrentUser,
 ) -> ReceiptRead:
     """Attach a receipt to your pending ticket (at most 10 per ticket). The type is
     read from the file's content; images are stored without their metadata (EXIF,
-    GPS location), PDFs as sent."""
-    await service.check_can_add(session, user, ticket_id)
-    max_bytes = request.app.state.settings.receipt_max_bytes
-    cleaned = await service.clean(file.file, file.filename, max_bytes)
-    try:
-        return await service.add_receipt(session, storage, user, ticket_id, cleaned)
-    finally:
-        cleaned.file.close()
+    GPS location), PDFs as sent. At most RECEIPT_UPLOADS_PER_USER uploads of yours
+    are handled at once: 429 with Retry-After beyond."""
+    async with cleaner.turn(user.id):
+        await service.check_can_add(session, user, ticket_id)
+        async with released(session):
+            cleaned = await cleaner.clean(file.file, file.filename)
+        try:
+            return await service.add_receipt(session, storage, user, ticket_id, cleaned)
+        finally:
+            cleaned.file.close()
 
 
 @router.get(

@@ -19,13 +19,19 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import quote
 
 from babel.numbers import format_decimal
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from contoso.errors import TooLarge, UnsupportedMediaType
+from contoso.errors import TooLarge, UnprocessableFile, UnsupportedMediaType
 from contoso.formatting import LOCALE, count
 
 ACCEPTED = "JPEG, PNG, WebP or PDF"
 MAX_PIXELS = 50_000_000
+# Decoding work grows with scans times pixels, and a progressive JPEG may repeat a scan
+# thousands of times (a 421 KB file took 19 s). Encoders write at most 18: libjpeg's
+# progressive script has 10 for colour and 2 + 4 per component otherwise (18 for CMYK).
+MAX_JPEG_SCANS = 20
+# A colour profile is a few KB (sRGB: 3 KB; a printer's: a few hundred KB).
+MAX_ICC_PROFILE_BYTES = 1024 * 1024
 MAX_FILENAME_LENGTH = 100
 SPOOL_MAX_MEMORY = 1024 * 1024
 
@@ -58,6 +64,14 @@ _EXTENSIONS = {JPEG: (".jpg", ".jpeg"), PNG: (".png",), WEBP: (".webp",), PDF: (
 
 # What Pillow raises on a file it cannot decode (UnidentifiedImageError is an OSError).
 _UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError)
+
+# In a JPEG's entropy-coded data a 0xFF byte is followed by 0x00 (a stuffed 0xFF), a
+# restart marker (0xD0-0xD7) or more 0xFF fill: anything else starts the next segment.
+_NEXT_JPEG_SEGMENT = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
+_JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # markers without a length
+# The colour spaces of Pillow's modes, as an ICC profile's header names them.
+_ICC_SPACES = {"RGB": "RGB", "RGBA": "RGB", "L": "GRAY", "LA": "GRAY", "CMYK": "CMYK"}
 
 # Characters nobody should find in a file name: controls, format characters (bidi
 # overrides, zero-width), half surrogates and line or paragraph separators.
@@ -95,17 +109,43 @@ class CleanReceipt:
 def clean_receipt(
     source: BinaryIO, filename: str | None, *, max_bytes: int, max_pixels: int = MAX_PIXELS
 ) -> CleanReceipt:
-    """Check an upload and return it in a form safe to store and serve. Blocking: run it
-    in a worker thread.
+    """Check an upload and return it in a form safe to store and serve, all in this
+    thread: `check_receipt`, then `clean_image` for an image. Blocking; the app runs the
+    image step in a decoding process instead (`receipts.decoding`).
 
-    `source` must be seekable; it is read in chunks and never whole. Images are re-encoded
-    in their own format without any metadata, turned upright first, first frame only.
-    Cleaning is deterministic (same input, same Pillow: same bytes), so equal uploads get
-    equal `sha256`. PDFs are kept as sent.
+    `source` must be seekable; it is read in chunks and never whole. The caller closes
+    the result's file.
+    """
+    receipt_type = check_receipt(source, filename, max_bytes=max_bytes)
+    cleaned: BinaryIO = source
+    if receipt_type.is_image:
+        cleaned = io.BytesIO()
+        clean_image(source, cleaned, receipt_type, filename, max_pixels)
+    cleaned.seek(0)
+    file, stored_size, sha256 = spool(cleaned)
+    return CleanReceipt(
+        filename=safe_filename(filename, receipt_type),
+        type=receipt_type,
+        size=stored_size,
+        sha256=sha256,
+        file=file,
+    )
 
-    Raises TooLarge for a file over `max_bytes` or an image over `max_pixels`, and
-    UnsupportedMediaType for an empty file, a type other than ACCEPTED, or a file that
-    cannot be decoded as the type its first bytes claim.
+
+def check_receipt(
+    source: BinaryIO,
+    filename: str | None,
+    *,
+    max_bytes: int,
+    max_scans: int = MAX_JPEG_SCANS,
+) -> ReceiptType:
+    """The type of an upload, by its first bytes, after the checks that need no
+    decoding: its size; for a PDF its first and last bytes; for a JPEG how many scans
+    it has, found by walking its markers (milliseconds for 10 MB).
+
+    Raises TooLarge for a file over `max_bytes`; UnprocessableFile for a JPEG with more
+    than `max_scans` scans; UnsupportedMediaType for an empty file, a type other than
+    ACCEPTED, or a PDF that does not start and end like one.
     """
     name = _client_name(filename)
     size = source.seek(0, io.SEEK_END)
@@ -126,29 +166,35 @@ def clean_receipt(
             f"{_shown(name, 'This file')} is not a {ACCEPTED} file. Upload a photo or scan of "
             "the receipt in one of those formats."
         )
-    cleaned: BinaryIO
-    if receipt_type.is_image:
-        cleaned = _clean_image(source, receipt_type, name, max_pixels)
-    else:
+    if not receipt_type.is_image:
         _check_pdf(source, size, name)
-        cleaned = source
-    cleaned.seek(0)
-    file, stored_size, sha256 = _spool(cleaned)
-    return CleanReceipt(
-        filename=safe_filename(filename, receipt_type),
-        type=receipt_type,
-        size=stored_size,
-        sha256=sha256,
-        file=file,
-    )
+    source.seek(0)
+    if receipt_type is JPEG and _jpeg_scans(source.read(), max_scans) > max_scans:
+        raise UnprocessableFile(
+            f"{_shown(name, 'This image')} is a JPEG with more than {max_scans} scans, "
+            "more than any camera or scanner writes, and would take too long to open. "
+            "Export or photograph the receipt again and upload the new file."
+        )
+    source.seek(0)
+    return receipt_type
 
 
-def _clean_image(
-    source: BinaryIO, receipt_type: ReceiptType, name: str | None, max_pixels: int
-) -> io.BytesIO:
-    """The image re-encoded in its own format with nothing but its pixels (and the
-    colour profile that says how to show them)."""
-    encoded = io.BytesIO()
+def clean_image(
+    source: BinaryIO,
+    target: BinaryIO,
+    receipt_type: ReceiptType,
+    filename: str | None,
+    max_pixels: int = MAX_PIXELS,
+) -> None:
+    """Write to `target` the image in `source` re-encoded in its own format with nothing
+    but its pixels (and a colour profile that parses as one): turned upright first,
+    first frame only. Deterministic (same input, same Pillow: same bytes), so equal
+    uploads get equal hashes.
+
+    Raises TooLarge for an image over `max_pixels`, and UnsupportedMediaType for a file
+    that cannot be decoded as the type its first bytes claim.
+    """
+    name = _client_name(filename)
     source.seek(0)
     try:
         # One decoder: a file whose first bytes say JPEG is only ever decoded as a JPEG.
@@ -162,7 +208,7 @@ def _clean_image(
                     "Take the photo at a lower resolution or scale the image down."
                 )
             image.load()  # the first frame only: a receipt is a still
-            _encode(image, receipt_type, encoded)
+            _encode(image, receipt_type, target)
     except Image.DecompressionBombError as error:
         raise TooLarge(
             f"{_shown(name, 'This image')} has too many pixels to open; receipts can be at "
@@ -175,12 +221,41 @@ def _clean_image(
             "be read; it may be damaged. Take the photo or export the image again, then "
             "upload the new file."
         ) from error
-    return encoded
 
 
-def _encode(image: Image.Image, receipt_type: ReceiptType, into: io.BytesIO) -> None:
+def _jpeg_scans(data: bytes, enough: int) -> int:
+    """How many scans (SOS segments) the JPEG in `data` has, found by walking its
+    markers without decoding; counting stops past `enough`. A file that stops making
+    sense is left to the decoder to refuse."""
+    position, scans = 2, 0  # after SOI
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill
+            position += 1
+            continue
+        if marker == _JPEG_EOI:
+            break
+        if marker in _JPEG_STANDALONE:
+            position += 2
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if length < 2:
+            break
+        position += 2 + length
+        if marker == _JPEG_SOS:
+            scans += 1
+            if scans > enough:
+                break
+            following = _NEXT_JPEG_SEGMENT.search(data, position)
+            if following is None:
+                break
+            position = following.start()
+    return scans
+
+
+def _encode(image: Image.Image, receipt_type: ReceiptType, into: BinaryIO) -> None:
     upright = _upright(image)
-    icc_profile = upright.info.get("icc_profile")
+    upright, icc_profile = _colour_profile(upright)
     transparency = upright.info.get("transparency")
     # Savers take defaults from `info` (a JPEG comment, for one): empty it rather than
     # trust each of them to leave metadata behind.
@@ -211,6 +286,37 @@ def _encode(image: Image.Image, receipt_type: ReceiptType, into: io.BytesIO) -> 
     upright.save(into, **options)
 
 
+def _colour_profile(image: Image.Image) -> tuple[Image.Image, bytes | None]:
+    """The image and the ICC profile to store with it: the image's own profile as the
+    colour engine writes it back, when it parses as an ICC profile of the image's colour
+    space and is at most MAX_ICC_PROFILE_BYTES. A profile that parses but is larger is
+    applied (the pixels converted to sRGB) and dropped; anything else is dropped, and the
+    pixels are read as sRGB, as browsers read an image without a profile. Whatever rides
+    in the profile's place is thus never stored as sent."""
+    raw = image.info.get("icc_profile")
+    if not raw:
+        return image, None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(raw))
+        space = profile.profile.xcolor_space.strip()
+    except (OSError, ImageCms.PyCMSError, ValueError, TypeError):
+        return image, None
+    if space != _ICC_SPACES.get(image.mode):
+        return image, None
+    if len(raw) <= MAX_ICC_PROFILE_BYTES:
+        return image, profile.tobytes()
+    try:
+        converted = ImageCms.profileToProfile(
+            image,
+            profile,
+            ImageCms.createProfile("sRGB"),
+            outputMode="RGBA" if "A" in image.mode else "RGB",
+        )
+    except (OSError, ImageCms.PyCMSError, ValueError):
+        return image, None
+    return (converted if converted is not None else image), None
+
+
 def _upright(image: Image.Image) -> Image.Image:
     """The image as it is meant to be seen. Phones store pixels as the sensor read them
     and say in EXIF how to turn them; EXIF is about to go, so apply the turn now."""
@@ -237,7 +343,17 @@ def _check_pdf(source: BinaryIO, size: int, name: str | None) -> None:
         )
 
 
-def _spool(cleaned: BinaryIO) -> tuple[BinaryIO, int, str]:
+def measure(cleaned: BinaryIO) -> tuple[int, str]:
+    """The size and SHA-256 of `cleaned` from its position on, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in _chunks(cleaned):
+        digest.update(chunk)
+        size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def spool(cleaned: BinaryIO) -> tuple[BinaryIO, int, str]:
     """A copy of `cleaned` from its position on, in a spooled temporary file at position 0,
     with its size and SHA-256, copied in chunks."""
     # Not a `with`: the caller owns the file. Typeshed does not count it as a BinaryIO.
@@ -305,6 +421,11 @@ def _client_name(filename: str | None) -> str | None:
 
 def _without_invisible(text: str) -> str:
     return "".join(char for char in text if unicodedata.category(char) not in _INVISIBLE)
+
+
+def shown_name(filename: str | None, otherwise: str) -> str:
+    """The client's file name as a message names it: “its name”, or `otherwise`."""
+    return _shown(_client_name(filename), otherwise)
 
 
 def _shown(name: str | None, otherwise: str) -> str:

@@ -1,15 +1,12 @@
 """The receipt rules: who may add, see and remove a ticket's receipts, and what is kept."""
 
-from typing import BinaryIO
-
-import anyio
 from sqlalchemy import BigInteger, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employee
 from contoso.errors import Conflict, NotFound
 from contoso.models import EDITABLE, Event, EventKind, Receipt, Ticket, User
-from contoso.receipts.files import CleanReceipt, clean_receipt
+from contoso.receipts.files import CleanReceipt
 from contoso.receipts.storage import ReceiptStorage
 from contoso.tickets import flags
 from contoso.tickets.queries import visible_ticket_ids
@@ -17,16 +14,6 @@ from contoso.tickets.schemas import ReceiptRead
 from contoso.tickets.service import get_ticket
 
 MAX_RECEIPTS_PER_TICKET = 10
-# Images are decoded whole to strip their metadata: two at a time per process bound
-# the memory that takes (a 50-megapixel photo is 150 MB decoded), however many upload.
-_DECODING = anyio.CapacityLimiter(2)
-
-
-async def clean(source: BinaryIO, filename: str | None, max_bytes: int) -> CleanReceipt:
-    """`files.clean_receipt` off the event loop; the caller closes the result's file."""
-    return await anyio.to_thread.run_sync(
-        lambda: clean_receipt(source, filename, max_bytes=max_bytes), limiter=_DECODING
-    )
 
 
 async def _own_pending_ticket(session: AsyncSession, owner: User, ticket_id: int) -> None:

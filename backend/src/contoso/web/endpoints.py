@@ -22,20 +22,23 @@ from contoso.categories.service import list_categories
 from contoso.comments import service as comments
 from contoso.comments.schemas import CommentCreate
 from contoso.currencies.service import currencies_with_rates
-from contoso.database import SessionDep
+from contoso.database import SessionDep, released
 from contoso.errors import (
     Conflict,
     ContosoError,
     Forbidden,
     InvalidField,
     TooLarge,
+    TooManyUploads,
+    UnprocessableFile,
     UnsupportedMediaType,
 )
 from contoso.formatting import plain_money
 from contoso.models import Role, TicketStatus, User
 from contoso.payments.service import reimbursement
 from contoso.receipts import service as receipts
-from contoso.receipts.dependencies import ReceiptStorageDep
+from contoso.receipts.decoding import ReceiptCleaner
+from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptStorageDep
 from contoso.receipts.download import receipt_response
 from contoso.receipts.endpoints import ReceiptId
 from contoso.receipts.files import ACCEPTED, CleanReceipt
@@ -85,6 +88,8 @@ RECEIPTS = "receipts"
 IDEMPOTENCY_KEY = "idempotency_key"
 # A browser cannot be told to pick the same files again: say so beside the refusal.
 FILES_DROPPED = "Nothing was saved; choose your receipt files again."
+# Why a form's receipt files were refused, each said beside the file input.
+_FILE_REFUSALS = (TooLarge, UnsupportedMediaType, UnprocessableFile, TooManyUploads)
 # The ticket page's comment field.
 COMMENT_BODY = "body"
 _new_password = TypeAdapter(NewPassword)
@@ -331,16 +336,25 @@ def _refused(form: FormData, errors: dict[str, str]) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def _cleaned_receipts(request: Request, form: FormData) -> AsyncIterator[list[CleanReceipt]]:
+async def _cleaned_receipts(
+    session: AsyncSession, cleaner: ReceiptCleaner, user: User, form: FormData
+) -> AsyncIterator[list[CleanReceipt]]:
     """The form's receipt files, each checked and cleaned before anything is stored (a
-    bad file fails fast), and closed on the way out. TooLarge or UnsupportedMediaType
-    for the first refused one."""
-    max_bytes: int = request.app.state.settings.receipt_max_bytes
+    bad file fails fast), and closed on the way out; the form counts as one upload in
+    flight of `user` until then. While files are cleaned the request holds no database
+    connection (`released`): call this before anything is written. One of
+    _FILE_REFUSALS for the first refused file."""
+    chosen = _chosen_files(form)
+    if not chosen:
+        yield []
+        return
     cleaned: list[CleanReceipt] = []
     try:
-        for upload in _chosen_files(form):
-            cleaned.append(await receipts.clean(upload.file, upload.filename, max_bytes))
-        yield cleaned
+        async with cleaner.turn(user.id):
+            async with released(session):
+                for upload in chosen:
+                    cleaned.append(await cleaner.clean(upload.file, upload.filename))
+            yield cleaned
     finally:
         for receipt in cleaned:
             receipt.file.close()
@@ -380,7 +394,11 @@ async def _file_with_receipts(
 
 @router.post("/tickets")
 async def file_ticket(
-    request: Request, session: SessionDep, storage: ReceiptStorageDep, user: CurrentEmployee
+    request: Request,
+    session: SessionDep,
+    storage: ReceiptStorageDep,
+    cleaner: ReceiptCleanerDep,
+    user: CurrentEmployee,
 ) -> Response:
     """File a ticket and its receipts in one transaction: a refused receipt files nothing."""
     form = await read_form(request, max_files=MAX_FORM_FILES)
@@ -395,14 +413,17 @@ async def file_ticket(
         try:
             # A savepoint: a refusal after the filing undoes it (and its key), and the
             # form is shown again from this same transaction.
-            async with _cleaned_receipts(request, form) as cleaned, session.begin_nested():
+            async with (
+                _cleaned_receipts(session, cleaner, user, form) as cleaned,
+                session.begin_nested(),
+            ):
                 ticket, receipt_count = await _file_with_receipts(
                     session, storage, user, data, key, cleaned
                 )
         except InvalidField as exc:
             context["errors"] = _refused(form, _field_error(exc))
             return await _tickets_page(request, session, user, 1, context, exc.status_code)
-        except (TooLarge, UnsupportedMediaType) as exc:
+        except _FILE_REFUSALS as exc:
             context["errors"] = {RECEIPTS: f"{exc.message} {FILES_DROPPED}"}
             return await _tickets_page(request, session, user, 1, context, exc.status_code)
         except Conflict as exc:
@@ -476,6 +497,7 @@ async def edit_ticket(
     request: Request,
     session: SessionDep,
     storage: ReceiptStorageDep,
+    cleaner: ReceiptCleanerDep,
     user: CurrentEmployee,
     ticket: OwnTicket,
 ) -> Response:
@@ -491,7 +513,10 @@ async def edit_ticket(
             return await _edit_page(request, session, user, ticket, values, context, 400)
         edited = False
         try:
-            async with _cleaned_receipts(request, form) as cleaned, session.begin_nested():
+            async with (
+                _cleaned_receipts(session, cleaner, user, form) as cleaned,
+                session.begin_nested(),
+            ):
                 saved = await tickets.update_ticket(session, user, ticket.id, data)
                 edited = True
                 for receipt in cleaned:
@@ -499,7 +524,7 @@ async def edit_ticket(
         except InvalidField as exc:
             context = {"errors": _refused(form, _field_error(exc))}
             return await _edit_page(request, session, user, ticket, values, context, 422)
-        except (TooLarge, UnsupportedMediaType, Conflict) as exc:
+        except (*_FILE_REFUSALS, Conflict) as exc:
             # A Conflict before the edit: the ticket was decided; after it: full of receipts.
             if isinstance(exc, Conflict) and not edited:
                 context = {"error": exc.message}
