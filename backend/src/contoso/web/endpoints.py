@@ -15,7 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 from contoso.auth import service as auth
-from contoso.auth.browser import session_user, start_user_session
+from contoso.auth.browser import end_user_session, session_user, start_user_session
 from contoso.auth.dependencies import SecurityDep, client_address
 from contoso.auth.schemas import LoginRequest, NewPassword, RegisterRequest
 from contoso.categories.service import list_categories
@@ -41,7 +41,6 @@ from contoso.receipts.endpoints import ReceiptId
 from contoso.receipts.files import ACCEPTED, CleanReceipt
 from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
 from contoso.receipts.storage import ReceiptStorage
-from contoso.sessions import end_session
 from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
@@ -175,7 +174,7 @@ async def register(request: Request, session: SessionDep, security: SecurityDep)
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    await end_session(request)
+    await end_user_session(request)
     raise Redirect("/", "You are logged out.")
 
 
