@@ -40,14 +40,21 @@ SECURITY_HEADERS = [
 # signed cookie, sent back beside the form's copy (double submit): viewing a form
 # writes nothing to the database.
 CSRF_COOKIE = "contoso_csrf"
+# Its name over HTTPS: a browser keeps a __Host- cookie only when it is Secure, for
+# Path=/ and without a Domain, so neither a sibling subdomain nor a plain-HTTP page of
+# the same host can plant one.
+SECURE_CSRF_COOKIE = f"__Host-{CSRF_COOKIE}"
 _BROWSER_TOKEN = "contoso.csrf_cookie_token"  # noqa: S105 (a scope key name)
+# Set when this response must give the browser its CSRF cookie (a new or renewed one).
+_SET_COOKIE = "contoso.csrf_cookie_set"
 
 
 def csrf_token(request: HTTPConnection) -> str:
     """This browser's CSRF token: render it in every form.
 
     A browser with a session (logged in, or half-way through registering) keeps it in
-    the session, created on first use; one without uses its CSRF cookie's token.
+    the session, created on first use, and only that one passes the check; one without
+    uses its CSRF cookie's token.
     """
     session = request.session
     token = session.get(_CSRF_SESSION_KEY)
@@ -58,6 +65,14 @@ def csrf_token(request: HTTPConnection) -> str:
     token = secrets.token_urlsafe(32)
     session[_CSRF_SESSION_KEY] = token
     return token
+
+
+def renew_csrf_cookie(request: HTTPConnection) -> None:
+    """Give this browser a new CSRF cookie with this response: at login and logout, so
+    that a token read before (on a shared computer, or planted with the cookie) is
+    worthless after."""
+    request.scope[_BROWSER_TOKEN] = secrets.token_urlsafe(32)
+    request.scope[_SET_COOKIE] = True
 
 
 # Tickets, sessions' pages and tokens must not stay in a browser's or a proxy's cache
@@ -96,7 +111,8 @@ class CsrfMiddleware:
     comes from) and carry this browser's CSRF token (`csrf_token`: the session's,
     or its CSRF cookie's), in the `csrf_token` form field or the X-CSRF-Token
     header. Anything else gets a 403. A browser without a valid CSRF cookie gets
-    one with its first page.
+    one with its first page; over HTTPS (`https_only`, or a request that arrived as
+    https) the cookie is SECURE_CSRF_COOKIE.
     """
 
     def __init__(
@@ -112,20 +128,17 @@ class CsrfMiddleware:
         self.applies = applies
         self.takes_files = takes_files
         self._signer = Signer(secret_key, salt="csrf-cookie")
-        self._cookie_flags = "Path=/; HttpOnly; SameSite=Strict" + (
-            "; Secure" if https_only else ""
-        )
+        self._https_only = https_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.applies(scope["path"]):
             await self.app(scope, receive, send)
             return
-        cookie_token = self._cookie_token(scope)
-        if cookie_token is None:
-            scope[_BROWSER_TOKEN] = secrets.token_urlsafe(32)
-            send = self._setting_cookie(send, scope[_BROWSER_TOKEN])
-        else:
-            scope[_BROWSER_TOKEN] = cookie_token
+        cookie_name = self._cookie_name(scope)
+        cookie_token = self._cookie_token(scope, cookie_name)
+        scope[_BROWSER_TOKEN] = cookie_token or secrets.token_urlsafe(32)
+        scope[_SET_COOKIE] = cookie_token is None
+        send = self._setting_cookie(scope, send, cookie_name)
         if scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
@@ -146,16 +159,16 @@ class CsrfMiddleware:
             replay = _replay(body)
             source = replay()
         # The session's token, or (a form shown before this browser had a session)
-        # its cookie's, which a cross-site page can neither read nor set.
-        session_token = HTTPConnection(scope).session.get(_CSRF_SESSION_KEY)
-        expected = [str(token) for token in (session_token, cookie_token) if token]
+        # its cookie's, which a cross-site page can neither read nor set. Never the
+        # cookie's beside a session's: a token from before login dies with it.
+        expected = HTTPConnection(scope).session.get(_CSRF_SESSION_KEY) or cookie_token
         try:
             form_token = await _form_token(scope, source, keep=keep_form)
             sent = headers.get(CSRF_HEADER) or form_token
         except HTTPException as exc:  # a form that cannot be read (read_form)
             await PlainTextResponse(str(exc.detail), exc.status_code)(scope, receive, send)
             return
-        if not sent or not any(hmac.compare_digest(str(sent), token) for token in expected):
+        if not sent or not expected or not hmac.compare_digest(str(sent), str(expected)):
             await _refuse(
                 "This form has expired or did not come from this site. "
                 "Go back, reload the page and try again."
@@ -163,9 +176,13 @@ class CsrfMiddleware:
             return
         await self.app(scope, replay(), send)
 
-    def _cookie_token(self, scope: Scope) -> str | None:
+    def _cookie_name(self, scope: Scope) -> str:
+        secure = self._https_only or scope.get("scheme") == "https"
+        return SECURE_CSRF_COOKIE if secure else CSRF_COOKIE
+
+    def _cookie_token(self, scope: Scope, name: str) -> str | None:
         """The token in this browser's CSRF cookie, if the cookie is ours and intact."""
-        value = HTTPConnection(scope).cookies.get(CSRF_COOKIE)
+        value = HTTPConnection(scope).cookies.get(name)
         if not value:
             return None
         try:
@@ -173,14 +190,19 @@ class CsrfMiddleware:
         except (BadSignature, UnicodeDecodeError):
             return None
 
-    def _setting_cookie(self, send: Send, token: str) -> Send:
-        cookie = f"{CSRF_COOKIE}={self._signer.sign(token).decode()}; {self._cookie_flags}"
+    def _setting_cookie(self, scope: Scope, send: Send, name: str) -> Send:
+        """`send`, adding the CSRF cookie to the response when it is new or renewed
+        (`renew_csrf_cookie`): what the scope says once the response starts."""
+        flags = "Path=/; HttpOnly; SameSite=Strict"
+        if name == SECURE_CSRF_COOKIE:
+            flags += "; Secure"
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and scope[_SET_COOKIE]:
+                value = self._signer.sign(scope[_BROWSER_TOKEN]).decode()
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"set-cookie", cookie.encode("latin-1")),
+                    (b"set-cookie", f"{name}={value}; {flags}".encode("latin-1")),
                 ]
             await send(message)
 

@@ -82,6 +82,24 @@ EMPLOYER_AT_CONSOLE = ("employer", "/admin/login", "/admin/")
         (EMPLOYER_AT_CONSOLE, "https://evil.example/admin/"),
         (EMPLOYER_AT_CONSOLE, "//evil.example/admin/"),
         (EMPLOYER_AT_CONSOLE, "/tickets"),  # an employee's page, not the console
+        # Dot segments, which a browser resolves before asking (RFC 3986, 5.2.4), also
+        # percent-encoded (the URL standard decodes %2e in a segment), and encoded
+        # separators: each leaves the user's home once resolved.
+        (EMPLOYEE_AT_PAGES, "/tickets/../admin/"),
+        (EMPLOYEE_AT_PAGES, "/tickets/./../admin/"),
+        (EMPLOYEE_AT_PAGES, "/tickets/1/../../api/users/me"),
+        (EMPLOYEE_AT_PAGES, "/tickets/.."),
+        (EMPLOYEE_AT_PAGES, "/tickets/%2e%2e/admin/"),
+        (EMPLOYEE_AT_PAGES, "/tickets/.%2E/admin"),
+        (EMPLOYEE_AT_PAGES, "/tickets/%2E./admin"),
+        (EMPLOYEE_AT_PAGES, "/tickets/..%2fadmin"),
+        (EMPLOYEE_AT_PAGES, "/tickets/..%2Fadmin"),
+        (EMPLOYEE_AT_PAGES, "/tickets/..%5cadmin"),
+        (EMPLOYEE_AT_PAGES, "/tickets/%2F%2Fevil.example"),
+        (EMPLOYER_AT_CONSOLE, "/admin/../tickets"),
+        (EMPLOYER_AT_CONSOLE, "/admin/%2e%2e/tickets"),
+        (EMPLOYER_AT_CONSOLE, "/admin/..%2Ftickets"),
+        (EMPLOYER_AT_CONSOLE, "/admin/..%5Ctickets"),
     ],
 )
 async def test_only_pages_under_the_users_home_are_followed(client, factory, door, wanted):
@@ -92,6 +110,31 @@ async def test_only_pages_under_the_users_home_are_followed(client, factory, doo
 
     assert logged_in.status_code == 303
     assert logged_in.headers["location"] == home
+
+
+@pytest.mark.parametrize(
+    ("door", "wanted", "landed"),
+    [
+        (EMPLOYEE_AT_PAGES, "/tickets/7/../8", "/tickets/8"),
+        (EMPLOYEE_AT_PAGES, "/tickets/./8/.", "/tickets/8/"),
+        # Only the path is checked for encoded separators: a query may hold any.
+        (
+            EMPLOYER_AT_CONSOLE,
+            "/admin/tickets/../payments/list?search=a%2Fb",
+            "/admin/payments/list?search=a%2Fb",
+        ),
+    ],
+)
+async def test_a_page_under_the_users_home_is_followed_with_its_dot_segments_resolved(
+    client, factory, door, wanted, landed
+):
+    role, login, _ = door
+    user = await factory.account(role)
+
+    logged_in = await _log_in_from(client, f"{login}?next={quote(wanted)}", user.email)
+
+    assert logged_in.status_code == 303
+    assert logged_in.headers["location"] == landed
 
 
 async def test_a_logged_in_visitor_of_the_login_link_goes_straight_to_the_page(client, factory):

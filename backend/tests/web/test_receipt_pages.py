@@ -5,7 +5,7 @@ receipts on the edit page, and the flags in words."""
 import asyncio
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -145,6 +145,98 @@ async def test_a_renamed_program_is_refused_on_the_form_and_nothing_is_filed(cli
     assert "Dinner with the client</textarea>" in response.text
     assert f'<option value="{travel["id"]}" selected>Travel</option>' in response.text
     assert await my_tickets(client, dana) == []  # not even the good PNG's ticket
+
+
+async def test_eleven_receipts_are_refused_beside_the_field_and_nothing_is_filed(client, factory):
+    boss, dana = await factory.employer(), await factory.employee()
+    travel = await category(client, boss, name="Travel")
+    await log_in(client, dana)
+    spent_on = (date.today() - timedelta(days=3)).isoformat()
+    links = "https://hotel.example.com/b/7\nhttps://hotel.example.com/b/8"
+
+    response = await file_from_page(
+        client,
+        [png(f"page-{n}.png") for n in range(11)],
+        spent_on=spent_on,
+        amount="123.45",
+        description="Conference hotel",
+        links=links,
+        category_id=str(travel["id"]),
+    )
+
+    assert response.status_code == 400
+    error = re.search(r'id="error-receipts">([^<]+)<', response.text).group(1)
+    assert "A ticket can have at most 10 receipts; you chose 11." in error
+    assert "choose at most 10 files again" in error
+    assert f'value="{spent_on}"' in response.text
+    assert 'value="123.45"' in response.text
+    assert "Conference hotel</textarea>" in response.text
+    assert f"{links}</textarea>" in response.text
+    assert f'<option value="{travel["id"]}" selected>Travel</option>' in response.text
+    assert await my_tickets(client, dana) == []
+
+
+async def test_a_form_with_more_than_twice_the_receipts_limit_is_not_read(client, factory):
+    dana = await factory.employee()
+    await log_in(client, dana)
+
+    response = await file_from_page(client, [png(f"page-{n}.png") for n in range(21)])
+
+    assert response.status_code == 400
+    assert "This form could not be read" in response.text
+    assert await my_tickets(client, dana) == []
+
+
+async def test_ten_receipts_are_filed_with_their_ticket(client, factory):
+    dana = await factory.employee()
+    await log_in(client, dana)
+
+    response = await file_from_page(client, [png(f"page-{n}.png") for n in range(10)])
+    listed = await client.get("/tickets")
+
+    assert response.status_code == 303
+    assert "filed with 10 receipts" in listed.text
+    [ticket] = await my_tickets(client, dana)
+    assert len(ticket["receipts"]) == 10
+
+
+async def test_the_edit_page_refuses_more_receipts_than_the_ticket_has_room_for(client, factory):
+    dana = await factory.employee()
+    await log_in(client, dana)
+    await file_from_page(client, [png(f"first-{n}.png") for n in range(3)])
+    [ticket] = await my_tickets(client, dana)
+    edit_url = f"/tickets/{ticket['id']}/edit"
+    edit = await client.get(edit_url)
+
+    eight = await client.post(
+        edit_url,
+        data=ticket_form(amount="99.00", description="Hotel, three nights")
+        | {"csrf_token": csrf_from(edit)},
+        files=[png(f"more-{n}.png") for n in range(8)],
+    )
+    seven = await client.post(
+        edit_url,
+        data=ticket_form(amount="99.00") | {"csrf_token": csrf_from(edit)},
+        files=[png(f"more-{n}.png") for n in range(7)],
+    )
+    full = await client.get(edit_url)
+    one_more = await client.post(
+        edit_url,
+        data=ticket_form(amount="98.00") | {"csrf_token": csrf_from(full)},
+        files=[png("last.png")],
+    )
+
+    assert eight.status_code == 400
+    error = re.search(r'id="error-receipts">([^<]+)<', eight.text).group(1)
+    assert "at most 10 receipts; this one has 3 and you chose 8" in error
+    assert "choose at most 7 files again" in error
+    assert 'value="99.00"' in eight.text and "Hotel, three nights</textarea>" in eight.text
+    assert seven.status_code == 303
+    assert "Attached receipts (10 of 10)" in full.text
+    assert one_more.status_code == 400
+    assert "delete one before adding another" in one_more.text
+    [saved] = await my_tickets(client, dana)
+    assert saved["amount"] == "99.00" and len(saved["receipts"]) == 10
 
 
 @pytest.fixture

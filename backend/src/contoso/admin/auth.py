@@ -7,12 +7,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from contoso.auth import service as auth
-from contoso.auth.browser import session_user, start_user_session
+from contoso.auth.browser import end_user_session, session_user, start_user_session
 from contoso.auth.dependencies import client_address
 from contoso.auth.schemas import normalise_email
 from contoso.auth.security import Security
 from contoso.errors import ContosoError, Forbidden
-from contoso.sessions import end_session
 from contoso.web.dependencies import NEXT, after_login, login_address
 from contoso.web.forms import read_form
 
@@ -54,7 +53,7 @@ class EmployerAuth(AuthenticationBackend):
         # asks for confirmation and only the POST (CSRF-checked) logs out.
         if request.method == "GET":
             return await self._render(request, "logout.html", {})
-        await end_session(request)
+        await end_user_session(request)
         return RedirectResponse(request.url_for("admin:login"), status_code=303)
 
     async def authenticate(self, request: Request) -> Response | bool:

@@ -3,21 +3,29 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from contoso.middleware import csrf_token
+from contoso.middleware import csrf_token, renew_csrf_cookie
 from contoso.models import User
-from contoso.sessions import rotate_session
+from contoso.sessions import end_session, rotate_session
 
 USER_ID = "user_id"
 TOKEN_VERSION = "token_version"  # noqa: S105 (a session key name)
 
 
 async def start_user_session(request: Request, user: User) -> None:
-    """Log `user` into this browser session under a new session id (no fixation)."""
+    """Log `user` into this browser session under a new session id (no fixation) and
+    a new CSRF token; the login page's (its cookie's) is renewed too."""
     await rotate_session(request)
     request.session[USER_ID] = user.id
     # Suspension bumps the version: the session dies with it, like API tokens.
     request.session[TOKEN_VERSION] = user.token_version
     csrf_token(request)
+    renew_csrf_cookie(request)
+
+
+async def end_user_session(request: Request) -> None:
+    """Log out: the session ends (server-side too) and the CSRF cookie is renewed."""
+    await end_session(request)
+    renew_csrf_cookie(request)
 
 
 async def session_user(request: Request, session: AsyncSession) -> User | None:

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 from contoso.auth import service as auth
-from contoso.auth.browser import session_user, start_user_session
+from contoso.auth.browser import end_user_session, session_user, start_user_session
 from contoso.auth.dependencies import SecurityDep, client_address
 from contoso.auth.schemas import LoginRequest, NewPassword, RegisterRequest
 from contoso.categories.service import list_categories
@@ -44,7 +44,6 @@ from contoso.receipts.endpoints import ReceiptId
 from contoso.receipts.files import ACCEPTED, CleanReceipt
 from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
 from contoso.receipts.storage import ReceiptStorage
-from contoso.sessions import end_session
 from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketCreate, TicketRead, TicketUpdate
@@ -180,7 +179,7 @@ async def register(request: Request, session: SessionDep, security: SecurityDep)
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    await end_session(request)
+    await end_user_session(request)
     raise Redirect("/", "You are logged out.")
 
 
@@ -327,6 +326,22 @@ def _chosen_files(form: FormData) -> list[UploadFile]:
     ]
 
 
+def _receipts_over_limit(form: FormData, attached: int = 0) -> dict[str, str]:
+    """A word for the receipts field when the form chose more than the ticket has room
+    for (MAX_RECEIPTS_PER_TICKET beside the `attached` ones), before any file is read;
+    none otherwise. The receipts service holds the limit under the ticket's lock."""
+    chosen = len(_chosen_files(form))
+    room = MAX_RECEIPTS_PER_TICKET - attached
+    if chosen <= room:
+        return {}
+    has = f"this one has {attached} and " if attached else ""
+    again = f"choose at most {room} files again" if room > 0 else "delete one before adding another"
+    return {
+        RECEIPTS: f"A ticket can have at most {MAX_RECEIPTS_PER_TICKET} receipts; {has}you "
+        f"chose {chosen}. Nothing was saved: {again} (one PDF can hold several receipts)."
+    }
+
+
 def _refused(form: FormData, errors: dict[str, str]) -> dict[str, str]:
     """`errors`, and a word on the file input when files were chosen: a page shown
     again cannot keep them."""
@@ -405,9 +420,10 @@ async def file_ticket(
     try:
         values = _ticket_values(form)
         data, errors = parse(TicketCreate, _ticket_data(values))
+        errors |= _receipts_over_limit(form)
         key = _idempotency_key(form)
         context: dict[str, Any] = {"values": values}
-        if data is None:
+        if data is None or errors:
             context["errors"] = _refused(form, errors)
             return await _tickets_page(request, session, user, 1, context, 400)
         try:
@@ -508,7 +524,8 @@ async def edit_ticket(
     try:
         values = _ticket_values(form)
         data, errors = parse(TicketUpdate, _ticket_data(values))
-        if data is None:
+        errors |= _receipts_over_limit(form, len(ticket.receipts))
+        if data is None or errors:
             context = {"errors": _refused(form, errors)}
             return await _edit_page(request, session, user, ticket, values, context, 400)
         edited = False

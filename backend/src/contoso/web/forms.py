@@ -8,21 +8,24 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
+from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
 from contoso.validation import unreadable
 
 M = TypeVar("M", bound=BaseModel)
 
 # Our largest form has fewer than ten fields.
 MAX_FORM_FIELDS = 100
-# The most files a form may carry: a ticket's receipts.
-MAX_FORM_FILES = 10
+# The most files a form may carry before it cannot be read at all: twice a ticket's
+# receipts, so that a form with a few too many is still read, kept, and answered with
+# the receipts' own limit beside its field (web.endpoints).
+MAX_FORM_FILES = 2 * MAX_RECEIPTS_PER_TICKET
 # Where the CSRF check leaves a form with files that it parsed (see CsrfMiddleware).
 PARSED_FORM = "contoso.parsed_form"
 # The email switch's field, on the employee's page and the console's dashboard: what to
 # turn it to ("on" or "off").
 EMAIL_NOTIFICATIONS = "email_notifications"
 UNREADABLE_FORM = (
-    "This form could not be read: it is malformed, has too many fields, or holds "
+    "This form could not be read: it is malformed, has too many fields or files, or holds "
     "characters that are not text (NUL, half of a surrogate pair). Go back, reload the "
     "page and try again."
 )
