@@ -85,6 +85,10 @@ class Database:
         await self.engine.dispose()
 
 
+# Where a request's session keeps its Turn (Session.info).
+TURN = "contoso.turn"
+
+
 class Turn:
     """One request's turn at the database: taken on admission, given back at its end,
     and given back for a while in between by `released`."""
@@ -121,7 +125,7 @@ async def released(session: AsyncSession) -> AsyncIterator[None]:
     The request's transaction is committed first: call this before anything is
     written, after the checks that can refuse early.
     """
-    turn: Turn | None = session.info.get(_TURN)
+    turn: Turn | None = session.info.get(TURN)
     await session.commit()
     if turn is None:
         yield
@@ -129,9 +133,6 @@ async def released(session: AsyncSession) -> AsyncIterator[None]:
     turn.give_back()
     yield
     await turn.take()
-
-
-_TURN = "contoso.turn"
 
 
 def create_database(settings: Settings) -> Database:
@@ -187,7 +188,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             async with database.read_sessionmaker() as session:
                 yield session
             return
-        async with database.sessionmaker(info={_TURN: turn}) as session:
+        async with database.sessionmaker(info={TURN: turn}) as session:
             try:
                 yield session
             except BaseException:

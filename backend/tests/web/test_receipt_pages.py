@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 from PIL import ExifTags, Image
 
+from contoso.receipts.decoding import ReceiptCleaner
 from tests.support.factories import PASSWORD
 from tests.support.forms import csrf_from, submit_form
 
@@ -242,10 +243,12 @@ async def test_the_edit_page_refuses_more_receipts_than_the_ticket_has_room_for(
 @pytest.fixture
 def receipts_of_2_kb(app):
     # Set and put back by hand: monkeypatch's undo deletes a Starlette State attribute.
-    settings = app.state.settings
+    settings, cleaner = app.state.settings, app.state.receipt_cleaner
     app.state.settings = settings.model_copy(update={"receipt_max_bytes": 2048})
+    app.state.receipt_cleaner = ReceiptCleaner.from_settings(app.state.settings)
     yield
-    app.state.settings = settings
+    app.state.receipt_cleaner.close()
+    app.state.settings, app.state.receipt_cleaner = settings, cleaner
 
 
 @pytest.mark.usefixtures("receipts_of_2_kb")
