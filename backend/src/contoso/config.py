@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # Login attempts per account and client, not followed by a correct password,
     # before 429 (`limits` syntax).
     login_rate_limit: str = "10 per 15 minutes"
+    # Attempts per account from all clients together past which each client is paced
+    # on it (one attempt per window/count seconds), never locked out (auth.throttle).
+    login_account_rate_limit: str = "100 per 15 minutes"
     # Where the counts live: per process by default; async+redis://host:6379 to share.
     login_rate_limit_storage: str = "async+memory://"
 
