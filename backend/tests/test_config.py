@@ -62,3 +62,19 @@ def test_an_unknown_time_zone_stops_start_up_with_what_to_write():
     with pytest.raises(ValidationError, match="IANA time zone name such as UTC or Europe/Paris"):
         Settings(_env_file=None, timezone="Mars/Olympus")
     assert Settings(_env_file=None, timezone="Asia/Shanghai").zone.key == "Asia/Shanghai"
+
+
+def test_production_answers_only_public_urls_host_unless_told_otherwise():
+    own = production(public_url="https://expenses.example.com:8443/")
+    listed = production(trusted_hosts="expenses.example.com, *.contoso.example")
+
+    assert own.trusted_hosts == ["expenses.example.com"]
+    assert listed.trusted_hosts == ["expenses.example.com", "*.contoso.example"]
+    # Development and tests answer any host (localhost, a LAN address, a test client).
+    assert Settings(_env_file=None).trusted_hosts == ["*"]
+
+
+def test_production_refuses_any_host(monkeypatch):
+    monkeypatch.setenv("TRUSTED_HOSTS", "*")
+    with pytest.raises(ValidationError, match="TRUSTED_HOSTS=\\* is refused in production"):
+        production()

@@ -79,9 +79,9 @@ async def test_trusted_hosts_refuse_other_host_headers(settings):
     app = create_app(settings.model_copy(update={"trusted_hosts": ["expenses.example.com"]}))
     transport = ASGITransport(app=app)
     async with AsyncClient(transport=transport, base_url="http://expenses.example.com") as ok:
-        allowed = await ok.get("/healthz")
+        allowed = await ok.get("/")
     async with AsyncClient(transport=transport, base_url="http://evil.example.com") as bad:
-        refused = await bad.get("/healthz")
+        refused = await bad.get("/")
     await app.state.database.dispose()
     assert allowed.status_code == 200
     assert refused.status_code == 400

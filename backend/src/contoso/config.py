@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # Login attempts per account and client, not followed by a correct password,
     # before 429 (`limits` syntax).
     login_rate_limit: str = "10 per 15 minutes"
+    # Attempts per account from all clients together past which each client is paced
+    # on it (one attempt per window/count seconds), never locked out (auth.throttle).
+    login_account_rate_limit: str = "100 per 15 minutes"
     # Where the counts live: per process by default; async+redis://host:6379 to share.
     login_rate_limit_storage: str = "async+memory://"
 
@@ -94,8 +97,9 @@ class Settings(BaseSettings):
 
     # uvicorn worker processes for `contoso serve` (each has its own DB pool).
     workers: int = Field(default=1, ge=1, le=64)
-    # Host headers the app answers to; ["*"] accepts any (set your domain in production).
-    trusted_hosts: Annotated[list[str], NoDecode] = ["*"]
+    # Host headers the app answers to (others get 400); "*" accepts any. Unset: any in
+    # development and tests, PUBLIC_URL's host in production, which refuses "*".
+    trusted_hosts: Annotated[list[str], NoDecode] = []
     # Proxies whose X-Forwarded-For/-Proto are believed (the load balancer's address).
     forwarded_allow_ips: str = "127.0.0.1"
     # "text" for people, "json" for log collectors; either way with request ids.
@@ -214,6 +218,23 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL is required in production")
         if self.password_hash_rounds < 10:
             raise ValueError("PASSWORD_HASH_ROUNDS must be at least 10 in production")
+        return self
+
+    @model_validator(mode="after")
+    def _own_hosts_in_production(self) -> Self:
+        # The console builds its links from the Host header: in production only the
+        # app's own names may be that header (see contoso.hosts).
+        if not self.is_production:
+            self.trusted_hosts = self.trusted_hosts or ["*"]
+            return self
+        if "*" in self.trusted_hosts:
+            raise ValueError(
+                "TRUSTED_HOSTS=* is refused in production: the console writes the Host "
+                "header it is sent into its links, so any host would do. List your "
+                "domain(s), or leave TRUSTED_HOSTS unset to answer PUBLIC_URL's host."
+            )
+        host = urlsplit(self.public_url).hostname
+        self.trusted_hosts = self.trusted_hosts or ([host] if host else [])
         return self
 
     @model_validator(mode="after")

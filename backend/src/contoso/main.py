@@ -14,7 +14,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from contoso.admin.console import mount_console
 from contoso.auth.endpoints import router as auth_router
@@ -27,6 +26,7 @@ from contoso.currencies.endpoints import router as exchange_rates_router
 from contoso.database import create_database
 from contoso.employees.endpoints import router as employees_router
 from contoso.errors import DATABASE_DOWN_MESSAGE, error_responses, install_error_handlers
+from contoso.hosts import RelativeRedirectMiddleware, TrustedHostsMiddleware
 from contoso.logs import RequestIdMiddleware, configure_logging
 from contoso.mail.sender import run_sender
 from contoso.middleware import (
@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 
 BROWSER_PREFIXES = ("/admin", "/tickets", "/register", "/logout")
 STATIC_PREFIXES = ("/admin/statics", "/docs/assets")
+HEALTH_PATHS = ("/healthz", "/readyz")
 
 
 def is_static_path(path: str) -> bool:
@@ -259,8 +260,12 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     app.add_middleware(BodySizeLimitMiddleware, max_bytes_for=body_limits(settings))
     app.add_middleware(SecurityHeadersMiddleware, is_static=is_static_path)
     app.add_middleware(DatabaseOutageMiddleware)
-    if settings.trusted_hosts != ["*"]:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(RelativeRedirectMiddleware)
+    app.add_middleware(
+        TrustedHostsMiddleware,
+        allowed_hosts=settings.trusted_hosts,
+        exempt=lambda path: path in HEALTH_PATHS,
+    )
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:
         # Bearer tokens, not cookies, authorise the API: no credentials cross origins.

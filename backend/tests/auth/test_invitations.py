@@ -223,3 +223,73 @@ async def test_the_console_refuses_a_bad_email_on_its_page(signup, factory):
     assert refused.status_code == 400
     assert "email" in refused.text.lower()
     assert "invitation-code" not in refused.text
+
+
+@pytest.mark.parametrize("signup", ["invite"], indirect=True)
+async def test_wrong_codes_sent_at_once_get_no_more_tries_than_a_login(signup, factory):
+    # Outside probe, finding 9: 60 wrong codes were 60 answers of 403.
+    boss = await factory.employer()
+    invitation = await _invite(signup, boss, "carol@example.com")
+    guesses = [
+        _employer("carol@example.com", invitation_code=f"AAAA-BBBB-{n:04}") for n in range(30)
+    ]
+
+    responses = await asyncio.gather(
+        *(signup.post("/api/auth/register", json=body) for body in guesses)
+    )
+    right = await signup.post(
+        "/api/auth/register",
+        json=_employer("carol@example.com", invitation_code=invitation["code"]),
+    )
+
+    codes = [r.status_code for r in responses]
+    assert codes.count(403) == 10  # LOGIN_RATE_LIMIT: 10 per 15 minutes
+    assert codes.count(429) == 20
+    # As with a right password after the limit: the wait is the same for everyone.
+    assert right.status_code == 429
+    assert int(right.headers["retry-after"]) > 14 * 60
+    assert right.json()["detail"].endswith("try again in 15 minutes.")
+
+
+@pytest.mark.parametrize("signup", ["invite"], indirect=True)
+async def test_a_right_code_gives_the_slots_of_wrong_ones_back(signup, factory):
+    boss = await factory.employer()
+    invitation = await _invite(signup, boss, "carol@example.com")
+    for n in range(9):
+        await signup.post(
+            "/api/auth/register",
+            json=_employer("carol@example.com", invitation_code=f"AAAA-BBBB-{n:04}"),
+        )
+
+    registered = await signup.post(
+        "/api/auth/register",
+        json=_employer("carol@example.com", invitation_code=invitation["code"]),
+    )
+    typos = [
+        await signup.post(
+            "/api/auth/login", json={"email": "carol@example.com", "password": f"typo-{n}"}
+        )
+        for n in range(10)
+    ]
+
+    assert registered.status_code == 201
+    assert {r.status_code for r in typos} == {401}
+
+
+@pytest.mark.parametrize("signup", ["invite"], indirect=True)
+async def test_the_register_page_refuses_wrong_codes_past_the_limit(signup, factory):
+    boss = await factory.employer()
+    await _invite(signup, boss, "carol@example.com")
+    step_two, first = await _register_on_the_page(
+        signup, "carol@example.com", invitation_code="AAAA-BBBB-0000"
+    )
+    # The first step (a new email's password) took one of the ten slots, as a login does.
+    answers = [first]
+    for n in range(1, 10):
+        form = {"username": "Carol", "role": "employer", "password": PASSWORD}
+        form |= {"invitation_code": f"AAAA-BBBB-{n:04}", "csrf_token": csrf_from(step_two)}
+        answers.append(await signup.post("/register", data=form))
+
+    assert [a.status_code for a in answers] == [403] * 9 + [429]
+    assert int(answers[-1].headers["retry-after"]) > 14 * 60
+    assert "try again in 15 minutes" in answers[-1].text

@@ -33,6 +33,7 @@ from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
 from contoso.errors import ContosoError
 from contoso.formatting import count, moment, money, month
+from contoso.hosts import path_for
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import flag_badges, status_badge
 from contoso.web.forms import EMAIL_NOTIFICATIONS, UNREADABLE_FORM, read_form
@@ -127,6 +128,8 @@ def mount_console(
         "/settings/emails", console.email_setting, methods=["POST"], name="email-setting"
     )
     authentication.templates = console.templates
+    # Links and files by path: SQLAdmin's own url_for names the request's Host.
+    console.templates.env.globals["url_for"] = path_for
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["csrf_field"] = CSRF_FIELD
     console.templates.env.globals |= {

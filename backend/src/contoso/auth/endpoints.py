@@ -30,14 +30,17 @@ LOGIN_REFUSALS = error_responses(401, 403, 429) | {
 
 
 @router.post(
-    "/auth/register", status_code=status.HTTP_201_CREATED, responses=error_responses(403, 409)
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(403, 409, 429),
 )
 async def register(
-    body: RegisterRequest, session: SessionDep, security: SecurityDep
+    body: RegisterRequest, request: Request, session: SessionDep, security: SecurityDep
 ) -> LoginResponse:
     """Create an account. Choosing the employer role may need an `invitation_code`
-    (when the service's EMPLOYER_SIGNUP is "invite") or not be open at all ("closed")."""
-    user = await service.register(session, security, body)
+    (when the service's EMPLOYER_SIGNUP is "invite") or not be open at all ("closed");
+    wrong codes count as wrong passwords for that email (429 past the login limit)."""
+    user = await service.register(session, security, body, client_address(request))
     return LoginResponse(
         access_token=security.tokens.issue(user), user=UserRead.model_validate(user)
     )

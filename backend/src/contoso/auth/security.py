@@ -28,6 +28,10 @@ class Security:
                 settings.secret_key.get_secret_value(),
                 timedelta(minutes=settings.access_token_minutes),
             ),
-            throttle=LoginThrottle(settings.login_rate_limit, settings.login_rate_limit_storage),
+            throttle=LoginThrottle(
+                settings.login_rate_limit,
+                settings.login_account_rate_limit,
+                settings.login_rate_limit_storage,
+            ),
             employer_signup=settings.employer_signup,
         )

@@ -29,13 +29,16 @@ _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE_GROUPS, _CODE_GROUP_LENGTH = 3, 4
 
 
-async def register(session: AsyncSession, security: Security, request: RegisterRequest) -> User:
+async def register(
+    session: AsyncSession, security: Security, request: RegisterRequest, client: str
+) -> User:
     """Self-service sign-up, on the API and the pages: `EMPLOYER_SIGNUP` decides who may
     choose the employer role (anyone; holders of an invitation for their email; nobody).
-    Forbidden, with what to do instead, when the role is not open to them."""
+    Forbidden, with what to do instead, when the role is not open to them; an invitation
+    code is a password for its email, throttled as logins are (TooManyAttempts)."""
     invitation_id = None
     if request.role is Role.EMPLOYER:
-        invitation_id = await _employer_signup_allowed(session, security.employer_signup, request)
+        invitation_id = await _employer_signup_allowed(session, security, request, client)
     user = await create_account(session, security.hasher, request)
     if invitation_id is not None:
         await session.execute(
@@ -47,10 +50,13 @@ async def register(session: AsyncSession, security: Security, request: RegisterR
 
 
 async def _employer_signup_allowed(
-    session: AsyncSession, policy: EmployerSignup, request: RegisterRequest
+    session: AsyncSession, security: Security, request: RegisterRequest, client: str
 ) -> int | None:
     """The invitation this employer sign-up uses (locked until the transaction ends, so
-    a code is used once), None when none is needed; Forbidden when it may not happen."""
+    a code is used once), None when none is needed; Forbidden when it may not happen.
+    Each code tried takes a login throttle slot of the email and client first; a right
+    one gives them back."""
+    policy = security.employer_signup
     if policy is EmployerSignup.OPEN:
         return None
     if policy is EmployerSignup.CLOSED:
@@ -63,6 +69,7 @@ async def _employer_signup_allowed(
             f"Registering as an employer needs an invitation code. Ask an employer to invite "
             f"{request.email} (in the console under Invitations), then enter the code they send."
         )
+    await security.throttle.attempt(request.email, client)
     invitation_id = await session.scalar(
         select(Invitation.id)
         .where(
@@ -79,6 +86,7 @@ async def _employer_signup_allowed(
             f"ask an employer for a new one (a code works once, for its own email, for "
             f"{INVITATION_LIFETIME.days} days)."
         )
+    await security.throttle.succeeded(request.email, client)
     return invitation_id
 
 

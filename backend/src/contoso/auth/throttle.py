@@ -1,19 +1,41 @@
 """Brute-force protection for logins, on the `limits` library (moving windows).
 
-Every attempt takes a slot per account and client before the password is checked;
-after `login_rate_limit` attempts in the window, that pair gets 429 with Retry-After
-until the oldest leaves the window. A correct password gives the slots back.
+Two counts, both of attempts not followed by a correct password:
+
+- **Per account and client address** (`login_rate_limit`, 10 per 15 minutes): the hard
+  limit. Every attempt takes a slot before the password is checked; once a pair has used
+  them all, its next attempt gets 429 with Retry-After until its oldest attempt leaves the
+  window (so the 11th within 15 minutes is the first refused). A correct password gives
+  that pair's slots back. One client's attempts never use up another's.
+- **Per account, all clients together** (`login_account_rate_limit`, 100 per 15 minutes):
+  a ceiling that slows, never locks. Past it the account is being guessed at from many
+  places, and every client is paced on it: one attempt per `window / ceiling` seconds
+  (9 by default), else 429 with a Retry-After of those few seconds. The pace is counted
+  per client too, so strangers flooding the account from other addresses cannot use up
+  the owner's turns: the owner, from an address with slots left, waits at most those
+  seconds and gets in with the right password.
+
+Why no lock for everyone: until the password is checked, a stranger and the owner are
+told apart only by their address, and a per-account lock turns any stranger's ten wrong
+guesses into the owner's lock-out (the outside probe's finding 11). So a guesser's total
+stays bounded by its addresses times the hard limit, each address's guesses are spread
+out once the account is flooded, and nobody is locked out by someone else, except by a
+client sharing their address (one NAT, or a proxy that FORWARDED_ALLOW_IPS does not
+trust, which makes everyone that proxy).
 """
 
 import math
 import time
 
-from limits import parse
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from contoso.errors import TooManyAttempts
+
+# Namespaces of the three counts' keys, so none can be read as another.
+_PAIR, _ACCOUNT, _PACE = "login", "login-account", "login-pace"
 
 
 class _MemoryStorage(MemoryStorage):
@@ -31,9 +53,21 @@ class _MemoryStorage(MemoryStorage):
             self.events[key] = []
 
 
+def wait_in_words(seconds: int) -> str:
+    """ "14 minutes" (rounded up) from a minute on, "45 seconds" below."""
+    if seconds >= 60:
+        minutes = math.ceil(seconds / 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
 class LoginThrottle:
-    def __init__(self, limit: str, storage_uri: str) -> None:
-        self._item = parse(limit)
+    def __init__(self, limit: str, account_limit: str, storage_uri: str) -> None:
+        self._pair = parse(limit)
+        self._account = parse(account_limit)
+        # The ceiling's own average rate, per client, once the account is past it.
+        pace = max(1, self._account.get_expiry() // self._account.amount)
+        self._pace: RateLimitItem = RateLimitItemPerSecond(1, pace)
         storage = (
             _MemoryStorage(storage_uri)
             if storage_uri.startswith("async+memory://")
@@ -52,20 +86,43 @@ class LoginThrottle:
 
         Taken before the password hash runs (~0.3 s), in one atomic step of the
         storage: counting only after a failure let concurrent guesses all pass the
-        check before the first was counted.
+        check before the first was counted. Whether the account is past its ceiling is
+        read just before, so a few concurrent attempts around it may go unpaced. Only
+        attempts a pair admits count toward the ceiling: one address adds at most
+        `login_rate_limit` to it.
         """
-        if await self._limiter.hit(self._item, email, client):
-            return
-        reset_at, _ = await self._limiter.get_window_stats(self._item, email, client)
-        retry_after = max(1, math.ceil(reset_at - time.time()))
-        raise TooManyAttempts(
-            f"Too many failed logins for this account; try again in {retry_after} seconds.",
-            retry_after=retry_after,
-        )
+        flooded = not await self._limiter.test(self._account, _ACCOUNT, email)
+        # A pair that has no slot left is told so, in minutes, below; and a turn is
+        # taken before a slot, so waiting for a turn never costs one.
+        if (
+            flooded
+            and await self._limiter.test(self._pair, _PAIR, email, client)
+            and not await self._limiter.hit(self._pace, _PACE, email, client)
+        ):
+            wait = await self._wait(self._pace, _PACE, email, client)
+            raise TooManyAttempts(
+                "This account is getting many failed logins, so each login waits its "
+                f"turn; try again in {wait_in_words(wait)}.",
+                retry_after=wait,
+            )
+        if not await self._limiter.hit(self._pair, _PAIR, email, client):
+            wait = await self._wait(self._pair, _PAIR, email, client)
+            raise TooManyAttempts(
+                "Too many failed logins for this account; try again in " f"{wait_in_words(wait)}.",
+                retry_after=wait,
+            )
+        await self._limiter.hit(self._account, _ACCOUNT, email)
+
+    async def _wait(self, item: RateLimitItem, *key: str) -> int:
+        """Seconds until the oldest attempt under `key` leaves `item`'s window."""
+        reset_at, _ = await self._limiter.get_window_stats(item, *key)
+        return max(1, math.ceil(reset_at - time.time()))
 
     async def succeeded(self, email: str, client: str) -> None:
-        """The password was right: this pair's attempts are given back."""
-        await self._limiter.clear(self._item, email, client)
+        """The password (or code) was right: this pair's attempts and turn are given back.
+        The account's count stays: the owner's success says nothing of the others."""
+        await self._limiter.clear(self._pair, _PAIR, email, client)
+        await self._limiter.clear(self._pace, _PACE, email, client)
 
     async def reset(self) -> None:
         """Forget every count (between tests; or by an operator after an incident)."""

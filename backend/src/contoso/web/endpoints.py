@@ -29,6 +29,7 @@ from contoso.errors import (
     Forbidden,
     InvalidField,
     TooLarge,
+    TooManyAttempts,
     TooManyUploads,
     UnprocessableFile,
     UnsupportedMediaType,
@@ -165,10 +166,11 @@ async def register(request: Request, session: SessionDep, security: SecurityDep)
     if data is None:
         return render(request, "register.html", context | {"errors": errors}, 400)
     try:
-        user = await auth.register(session, security, data)
-    except Forbidden as exc:
+        user = await auth.register(session, security, data, client_address(request))
+    except (Forbidden, TooManyAttempts) as exc:
         errors = {"invitation_code" if data.role is Role.EMPLOYER else "role": exc.message}
-        return render(request, "register.html", context | {"errors": errors}, exc.status_code)
+        context |= {"errors": errors}
+        return render(request, "register.html", context, exc.status_code, exc.response_headers())
     except Conflict as exc:
         request.session.pop(REGISTERING, None)
         raise Redirect("/", exc.message) from exc
