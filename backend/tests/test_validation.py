@@ -113,7 +113,7 @@ async def test_the_page_form_says_so_next_to_the_name(client):
 
 
 @pytest.mark.parametrize(
-    "text", ["\u05e9\u05dc\u05d5\u05dd \u202bTaxi\u202c", "Cafe\u0301", "\u200bTaxi", "\U0001f695"]
+    "text", ["\u05e9\u05dc\u05d5\u05dd \u200fTaxi", "Cafe\u0301", "\u200bTaxi", "\U0001f695"]
 )
 async def test_visible_text_with_invisible_characters_inside_is_kept(client, factory, text):
     employee = await factory.employee()

@@ -1,5 +1,6 @@
 """Numbers and times as people read them, formatted by Babel (CLDR data), the same on
-every door that shows them: the console, the pages and exports."""
+every door that shows them: the console, the pages and exports; and people's text set
+apart in HTML (`isolated`)."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ from babel.numbers import (
     get_currency_precision,
     get_currency_symbol,
 )
+from markupsafe import Markup
 
 LOCALE = "en_US"
 # en_US's currency pattern with a no-break space after the symbol.
@@ -69,3 +71,9 @@ def moment(value: datetime, zone: ZoneInfo) -> str:
     `2026-11-21 14:03 Europe/Paris` (abbreviations such as CST are ambiguous)."""
     local = format_datetime(value, "yyyy-MM-dd HH:mm", tzinfo=zone, locale=LOCALE)
     return f"{local} {zone.key}"
+
+
+def isolated(text: str) -> Markup:
+    """`text` (what a person typed: a name, a reference, a link) escaped in a `<bdi>`, so
+    right-to-left text in it cannot reorder the words shown around it."""
+    return Markup("<bdi>{}</bdi>").format(text)

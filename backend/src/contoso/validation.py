@@ -26,6 +26,19 @@ _SMALLEST = Decimal(1).scaleb(-MAX_MINOR_UNITS)
 _CONTROL_INLINE = "\\x00-\\x1f\\x7f-\\x9f"
 _CONTROL_MULTILINE = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
 _CONTROL = re.compile(f"[{_CONTROL_INLINE}]")
+# Text-direction embeddings, overrides and isolates (U+202A-202E, U+2066-2069): they make
+# stored text display as something else ("https://\u202emoc.elgoog\u202c.evil.example"
+# reads "...google.com..."), and right-to-left text needs none of them (the Unicode bidi
+# algorithm lays it out; the marks U+200E and U+200F stay allowed).
+_DIRECTION_CONTROLS = "\\u202a-\\u202e\\u2066-\\u2069"
+_DIRECTION_CONTROL = re.compile(f"[{_DIRECTION_CONTROLS}]")
+DIRECTION_CONTROLS_REFUSED = (
+    "must not contain text-direction controls (U+202A to U+202E, U+2066 to U+2069), "
+    "which can make text display as something else: remove them"
+)
+# Unicode's line and paragraph separators: line breaks, in one-line text refused.
+_SEPARATORS = "\\u2028\\u2029"
+_SEPARATOR = re.compile(f"[{_SEPARATORS}]")
 
 # Characters drawn as nothing: zero-width spaces and joiners, text-direction marks,
 # embeddings, overrides and isolates, fillers, variation selectors, the byte order mark.
@@ -42,9 +55,11 @@ def _visible(control: str) -> str:
 @dataclass(frozen=True)
 class TextRules(GroupedMetadata):
     """`Annotated[str, TextRules(...)]`: a string of at most `max_length` characters as
-    sent, with no control characters and with a visible character: not only invisible or
-    text-direction characters, nor blank unless not `required`. Stored without
-    surrounding whitespace."""
+    sent, with no control characters, no text-direction controls (embeddings, overrides,
+    isolates) and with a visible character: not only invisible or text-direction
+    characters, nor blank unless not `required`. One-line text (not `multiline`) refuses
+    the line and paragraph separators U+2028 and U+2029; multi-line text stores them as
+    the line breaks they are ("\\n"). Stored without surrounding whitespace."""
 
     max_length: int
     multiline: bool = True
@@ -52,12 +67,16 @@ class TextRules(GroupedMetadata):
     what: str = "Text"
 
     def __iter__(self) -> Iterator[object]:
-        control = _CONTROL_MULTILINE if self.multiline else _CONTROL_INLINE
+        # Refused anywhere in the text, with the visible character the pattern asks for.
+        refused = _CONTROL_MULTILINE if self.multiline else _CONTROL_INLINE + _SEPARATORS
+        refused += _DIRECTION_CONTROLS
         # Optional text may be left blank; text that is there must show something.
-        blank = "" if self.required else f"[^\\S{control}]*|"
-        pattern = f"^(?:{blank}{_visible(control)})$"
+        blank = "" if self.required else f"[^\\S{refused}]*|"
+        pattern = f"^(?:{blank}{_visible(refused)})$"
+        control = _CONTROL_MULTILINE if self.multiline else _CONTROL_INLINE
         compiled, controls = re.compile(pattern), re.compile(f"[{control}]")
-        required, what = self.required, self.what
+        shows = re.compile(f"[^\\s{control}{_INVISIBLE}]")
+        multiline, required, what = self.multiline, self.required, self.what
 
         def check(value: str) -> str:
             if not compiled.fullmatch(value):
@@ -65,11 +84,24 @@ class TextRules(GroupedMetadata):
                     raise ValueError(f"{what} must not be blank")
                 if controls.search(value):
                     raise ValueError(f"{what} must not contain control characters")
-                raise ValueError(
+                if value.strip() and not shows.search(value):
+                    raise ValueError(
+                        f"{what} must contain a visible character, not only invisible or "
+                        "text-direction characters"
+                    )
+                if _DIRECTION_CONTROL.search(value):
+                    raise ValueError(f"{what} {DIRECTION_CONTROLS_REFUSED}")
+                if not multiline and _SEPARATOR.search(value):
+                    raise ValueError(
+                        f"{what} must be on one line: remove the line or paragraph "
+                        "separator (U+2028, U+2029)"
+                    )
+                raise ValueError(  # pragma: no cover - the checks above name every way
                     f"{what} must contain a visible character, not only invisible or "
                     "text-direction characters"
                 )
-            return value.strip()
+            # Same length: `max_length` above still holds.
+            return _SEPARATOR.sub("\n", value).strip() if multiline else value.strip()
 
         # The pattern is documented here and checked in `check`, with a readable message.
         yield Field(
@@ -143,11 +175,16 @@ def unreadable(value: object) -> str | None:
     return None
 
 
-LINK_PATTERN = "^https?://[^\\s/?#\\x00-\\x1f\\x7f-\\x9f]+(?:[/?#][^\\s\\x00-\\x1f\\x7f-\\x9f]*)?$"
+# Neither spaces (U+2028 and U+2029 among them), control characters nor text-direction
+# controls: an address must display as the one it opens.
+_NOT_IN_LINKS = f"\\s\\x00-\\x1f\\x7f-\\x9f{_DIRECTION_CONTROLS}"
+LINK_PATTERN = f"^https?://[^{_NOT_IN_LINKS}/?#]+(?:[/?#][^{_NOT_IN_LINKS}]*)?$"
 _LINK_RE = re.compile(LINK_PATTERN)
 
 
 def _web_link(link: str) -> str:
+    if _DIRECTION_CONTROL.search(link):
+        raise ValueError(f"Links {DIRECTION_CONTROLS_REFUSED}")
     if not _LINK_RE.fullmatch(link):
         raise ValueError(
             "Links must be http:// or https:// web addresses, without spaces or control characters"

@@ -71,7 +71,7 @@ async def test_a_note_is_shown_whole_with_its_line_breaks(browser, factory, clie
     page = (await browser.client.get("/admin/audit-log/list")).text
 
     assert (
-        '<div class="audit-note">No receipt attached.\n'
+        '<div class="audit-note" dir="auto">No receipt attached.\n'
         "Please add the itemised one &amp; file again.</div>" in page
     )
     assert re.search(r"\.audit-note\s*\{[^}]*white-space:\s*pre-line", page)

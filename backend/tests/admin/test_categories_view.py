@@ -62,7 +62,7 @@ async def test_an_employer_creates_a_category_and_finds_it_listed_with_its_limit
     travel = (await categories(client, boss))["Travel"]
     assert travel["max_amount"] == "1500.00"
     assert travel["receipt_required_above"] is None  # blank: never required
-    assert f'href="{travel["id"]}/edit">Travel</a>' in listed.text
+    assert f'href="{travel["id"]}/edit"><bdi>Travel</bdi></a>' in listed.text
 
 
 async def test_a_taken_name_or_a_bad_amount_is_said_on_the_form_as_typed(browser, factory, client):
@@ -128,7 +128,7 @@ async def test_a_deactivated_category_is_shown_inactive_and_offered_to_nobody_un
         url, data=edit_form(meals, active=True) | {"csrf_token": csrf_from(inactive_form)}
     )
 
-    row = re.search(r"<tr>(?:(?!</tr>).)*>Meals</a>.*?</tr>", inactive_list.text, re.S)[0]
+    row = re.search(r"<tr>(?:(?!</tr>).)*>Meals</bdi></a>.*?</tr>", inactive_list.text, re.S)[0]
     assert "Inactive" in row
     assert "Inactive" in inactive_form.text
     assert "checked" not in inactive_form.text.split('id="category-active"')[1].split(">")[0]

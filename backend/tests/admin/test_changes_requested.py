@@ -216,7 +216,8 @@ async def test_comments_are_listed_oldest_first_escaped_and_added_from_the_page(
     assert added.status_code == 303
     assert added.headers["location"].endswith(f"/admin/tickets/details/{ticket['id']}#comments")
     comments = re.findall(
-        r'class="comment-author">([^<]*)</strong>.*?class="keep-lines comment-body">(.*?)</div>',
+        r'class="comment-author"><bdi>([^<]*)</bdi></strong>.*?'
+        r'class="keep-lines comment-body" dir="auto">(.*?)</div>',
         after.text,
         re.S,
     )

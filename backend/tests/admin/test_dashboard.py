@@ -91,7 +91,7 @@ async def test_a_top_employee_links_to_their_page(browser, factory):
     page = (await browser.client.get("/admin/")).text
 
     top = page[page.index('id="top-pending"') :]
-    link = re.search(r'<a href="([^"]+)">Alice</a>', top)
+    link = re.search(r'<a href="([^"]+)"><bdi>Alice</bdi></a>', top)
     assert link
     employee_page = await browser.client.get(link.group(1))
 

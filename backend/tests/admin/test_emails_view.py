@@ -12,7 +12,7 @@ from contoso.models import OutboxEmail
 def listed(page: str) -> list[tuple[str, str, str]]:
     """The list's rows as (to, subject, state), in its order."""
     rows = re.findall(
-        r'<td><span class="email-to" title="[^"]+">([^<>\s]+@[^<>\s]+)</span></td>\s*'
+        r'<td><span class="email-to" title="[^"]+"><bdi>([^<>\s]+@[^<>\s]+)</bdi></span></td>\s*'
         r'<td><span class="email-subject">([^<]+)</span></td>\s*'
         r'<td><span class="badge [^"]+ email-state">(\w+)</span>',
         page,

@@ -264,7 +264,9 @@ async def test_the_payments_list_shows_the_newest_batch_first_in_the_configured_
 
     page = (await browser.client.get("/admin/payments/list")).text
 
-    references = re.findall(r'<a class="reference" href="details/(\d+)">([^<]+)</a>', page)
+    references = re.findall(
+        r'<a class="reference" href="details/(\d+)"><bdi>([^<]+)</bdi></a>', page
+    )
     assert [reference for _, reference in references] == ["RUN-2", "RUN-1"]
     assert '<span class="amount">$1,000.00</span>' in page
     assert '<span class="amount">$20.50</span>' in page
@@ -289,9 +291,9 @@ async def test_a_payments_page_shows_each_employees_share_with_their_tickets(
     ticket_page = await browser.client.get(f"/admin/tickets/details/{alices[0]['id']}")
     missing = await browser.client.get("/admin/payments/details/999999")
 
-    assert 'id="payment-reference">SEPA 14<' in page
+    assert 'id="payment-reference" dir="auto">SEPA 14<' in page
     assert "3 tickets, $125.50" in page
-    assert 'id="payment-by">Pay Master<' in page
+    assert 'id="payment-by" dir="auto">Pay Master<' in page
     first, second = (t["id"] for t in alices)
     assert table_rows(page, "shares") == [
         ["Alice", "alice@example.com", "2", "$120.50", f"#{first}, #{second}"],
@@ -362,10 +364,13 @@ async def test_a_paid_tickets_page_names_its_payment_and_the_list_its_status(
     batch = await browser.client.get(urljoin(f"/admin/tickets/details/{paid['id']}", link))
     listed = (await browser.client.get("/admin/tickets/list?status=paid")).text
 
-    assert f'<a id="payment" href="../../payments/details/{payment["id"]}">SEPA 14</a>' in page
+    assert (
+        f'<a id="payment" href="../../payments/details/{payment["id"]}"><bdi>SEPA 14</bdi></a>'
+        in page
+    )
     paid_at = re.search(r"<td>Paid at</td>\s*<td>([^<]*)</td>", page).group(1)
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d Europe/Paris", paid_at)
-    assert re.search(r"<td>Paid by</td>\s*<td>Pay Master</td>", page)
+    assert re.search(r"<td>Paid by</td>\s*<td><bdi>Pay Master</bdi></td>", page)
     assert 'badge bg-blue-lt status">paid<' in page
     assert 'id="payment"' not in other
     assert "SEPA 14" in batch.text

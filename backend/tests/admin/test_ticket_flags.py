@@ -64,8 +64,8 @@ async def test_the_list_shows_each_tickets_category_and_flags_as_badges(browser,
         "again": ["Possible duplicate"],
         "plain": [],
     }
-    assert 'title="Category: Travel">Travel</span>' in rows[tickets["plain"]["id"]]
-    assert 'title="Category: General">General</span>' in rows[tickets["first"]["id"]]
+    assert 'title="Category: Travel"><bdi>Travel</bdi></span>' in rows[tickets["plain"]["id"]]
+    assert 'title="Category: General"><bdi>General</bdi></span>' in rows[tickets["first"]["id"]]
     # Still the columns a reviewer decides by: flags sit under the status, the category
     # under the description (the list fits 1366 px wide, see the end-to-end test).
     assert "badge bg-yellow-lt status" in rows[tickets["over"]["id"]]

@@ -128,7 +128,7 @@ async def test_the_detail_page_offers_a_decision_only_while_pending(browser, fac
     assert "/action/approve?pks=" in open_page and "/action/deny?pks=" in open_page
     assert "/action/approve" not in closed_page and "/action/deny" not in closed_page
     assert (
-        '<span class="keep-lines">Please attach the receipt.\nThe itemised one.</span>'
+        '<span class="keep-lines" dir="auto">Please attach the receipt.\nThe itemised one.</span>'
         in closed_page
     )
 

@@ -27,6 +27,8 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    # The message as the server received it, headers unparsed.
+    raw: bytes
 
     @property
     def text(self) -> str:
@@ -52,7 +54,11 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content, policy=default)
         assert isinstance(message, EmailMessage)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        self.received.append(
+            Received(
+                envelope.mail_from, list(envelope.rcpt_tos), message, envelope.original_content
+            )
+        )
         return "250 OK"
 
     def authenticate(
@@ -66,20 +72,24 @@ class Inbox:
 
 
 class SmtpServer:
-    """An aiosmtpd server on a fixed port that a test can stop and start again."""
+    """An aiosmtpd server on a fixed port that a test can stop and start again; with
+    `smtputf8`, it offers SMTPUTF8 (addresses with non-ASCII local parts)."""
 
-    def __init__(self, inbox: Inbox, *, password: str | None = None) -> None:
+    def __init__(
+        self, inbox: Inbox, *, password: str | None = None, smtputf8: bool = False
+    ) -> None:
         self.inbox = inbox
         self.port = free_port()
         self.password = password
+        self.smtputf8 = smtputf8
         inbox.password = password
         self.controller: Controller | None = None
 
     def start(self) -> None:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"enable_SMTPUTF8": self.smtputf8}
         if self.password is not None:
             # AUTH without TLS: this test server has no certificate.
-            options = {"authenticator": self.inbox.authenticate, "auth_require_tls": False}
+            options |= {"authenticator": self.inbox.authenticate, "auth_require_tls": False}
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 

@@ -3,11 +3,14 @@
 Schemathesis generates JSON that fits or breaks the schema, but always JSON a strict
 parser accepts. Python's parser also reads NaN, Infinity, numbers too large to hold and
 lone surrogate escapes; forms carry NUL, and a multipart form names its own charset
-(`unicode_escape` decodes to any text, surrogates included). Hypothesis puts these into
-every string and number field of every JSON operation (found in `/openapi.json`), every
-field of the page forms and the console login, and the console's list queries.
+(`unicode_escape` decodes to any text, surrogates included). People also type (or paste)
+text-direction controls and internationalised addresses (`ü@exämple.com`). Hypothesis
+puts these into every string and number field of every JSON operation (found in
+`/openapi.json`), every field of the page forms and the console login, and the console's
+list queries.
 Held: no 5xx and no traceback; a number that is not finite or a lone surrogate in JSON is
-a 4xx, and so is a form holding NUL or a surrogate.
+a 4xx, and so is a form holding NUL or a surrogate; a text-direction control is never
+stored (no answer that accepts it shows it back).
 """
 
 import json
@@ -35,6 +38,17 @@ NOT_FINITE = ["NaN", "Infinity", "-Infinity", "1e309", "-1e309", "1" + "0" * 400
 TOO_LONG = "9" * 5000  # an integer over Python's 4,300-digit limit for reading one
 SURROGATES = ["\udfff", "\ud800", "\udc00\udc00"]
 NUL = "\x00"
+# Bidi embeddings, overrides and isolates, and the line and paragraph separators.
+DIRECTION_CONTROLS = [chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]]
+SEPARATORS = ["\u2028", "\u2029"]
+DIRECTION_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Internationalised addresses: a UTF-8 local part, an IDN domain, its punycode form.
+ADDRESSES = [
+    "\u00fc@ex\u00e4mple.com",
+    "mei@ex\u00e4mple.com",
+    "\u00fc@xn--exmple-cua.com",
+    "\u00dc@EX\u00c4MPLE.com",
+]
 UNREADABLE_FORM = "This form could not be read"
 _NUMBER_MARK = "__odd_number__"
 
@@ -161,16 +175,24 @@ def json_fields(document: dict) -> list[JsonField]:
 def odd_values(
     draw,
     baseline: object = None,
-    kinds: tuple[str, ...] = ("number", "too long", "surrogate", "nul"),
+    kinds: tuple[str, ...] = ("number", "too long", "surrogate", "nul", "bidi", "address"),
 ) -> tuple[str, object]:
-    """(kind, value): a number that is not finite or too long to read, or text with NUL
-    or a lone surrogate, spliced into the example value when there is one."""
+    """(kind, value): a number that is not finite or too long to read, an
+    internationalised address, or text with NUL, a lone surrogate or a text-direction
+    control, spliced into the example value when there is one."""
     kind = draw(st.sampled_from(kinds))
     if kind == "number":
         return kind, draw(st.sampled_from(NOT_FINITE))
     if kind == "too long":
         return kind, TOO_LONG
-    odd = NUL if kind == "nul" else draw(st.sampled_from(SURROGATES))
+    if kind == "address":
+        return kind, draw(st.sampled_from(ADDRESSES))
+    odd = {
+        "nul": st.just(NUL),
+        "surrogate": st.sampled_from(SURROGATES),
+        "bidi": st.sampled_from(DIRECTION_CONTROLS + SEPARATORS),
+    }[kind]
+    odd = draw(odd)
     around = baseline if isinstance(baseline, str) and draw(st.booleans()) else draw(st.text())
     cut = draw(st.integers(0, len(around)))
     return kind, around[:cut] + odd + around[cut:]
@@ -211,8 +233,12 @@ def _send_odd_json(people: People, field: JsonField, count) -> None:
             headers={"Content-Type": "application/json"} | people.headers(who),
         )
         assert response.status_code < 500, (field, odd, response.text)
-        if kind != "nul":  # NUL is text; whether it may be stored is each field's rule
+        if kind in ("number", "too long", "surrogate"):
             assert response.status_code == 422, (field, odd, response.text)
+        # NUL, separators and addresses are text; whether each may be stored is the
+        # field's rule. A direction control never is.
+        if kind == "bidi" and response.status_code < 300:
+            assert not DIRECTION_CONTROL.search(response.text), (field, odd, response.text)
         assert "Value error, " not in response.text
         count(requests=1, **{f"status {response.status_code}": 1})
 
@@ -305,7 +331,7 @@ def test_odd_text_in_every_form_field_is_refused_without_a_5xx(people, figures):
 
 def _post_odd_form(people: People, form: Form, name: str, browser, token: str, count) -> None:
     @given(
-        odd=odd_values(form.baseline[name], kinds=("nul", "surrogate")),
+        odd=odd_values(form.baseline[name], kinds=("nul", "surrogate", "bidi", "address")),
         encoding=st.sampled_from(["urlencoded", "multipart", "unicode_escape"]),
     )
     @_examples(EXAMPLES)
@@ -319,7 +345,7 @@ def _post_odd_form(people: People, form: Form, name: str, browser, token: str, c
         )
         assert response.status_code < 500, (form.url, name, odd, encoding, response.text)
         # NUL survives every encoding; a surrogate only the one that makes it.
-        if kind == "nul" or encoding == "unicode_escape":
+        if kind == "nul" or (kind == "surrogate" and encoding == "unicode_escape"):
             assert response.status_code == 400, (form.url, name, odd, encoding)
             assert UNREADABLE_FORM in response.text
         count(requests=1, **{f"status {response.status_code}": 1})
@@ -336,7 +362,11 @@ def test_odd_console_list_queries_are_a_4xx_or_a_page(people, figures):
 
     @given(
         view=st.sampled_from(sorted(lists)),
-        search=st.one_of(st.none(), st.text(max_size=12), st.sampled_from([":foo", "%", "\\"])),
+        search=st.one_of(
+            st.none(),
+            st.text(max_size=12),
+            st.sampled_from([":foo", "%", "\\", *ADDRESSES, *DIRECTION_CONTROLS]),
+        ),
         filter_value=st.one_of(st.none(), st.text(max_size=12), st.just("bogus")),
         page=st.one_of(st.none(), st.sampled_from(["0", "-1", "NaN", "1e309", "99999999999"])),
     )

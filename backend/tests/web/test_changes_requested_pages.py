@@ -154,7 +154,8 @@ async def test_a_tickets_page_lists_its_comments_and_adds_one(client, factory):
     assert added.status_code == 303
     assert added.headers["location"] == f"{url}#comments"
     comments = re.findall(
-        r'class="comment-author">([^<]*)</strong>.*?class="comment-body">(.*?)</div>',
+        r'class="comment-author"><bdi>([^<]*)</bdi></strong>.*?'
+        r'class="comment-body" dir="auto">(.*?)</div>',
         page.text,
         re.S,
     )

@@ -22,7 +22,7 @@ MINIMAL_PDF = (
     b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
     b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
 )
-RECEIPT_LINK = re.compile(r'href="/tickets/(\d+)/receipts/(\d+)">([^<]+)</a>')
+RECEIPT_LINK = re.compile(r'href="/tickets/(\d+)/receipts/(\d+)"><bdi>([^<]+)</bdi></a>')
 IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 
 

@@ -3,7 +3,7 @@ payments and suspensions, read-only."""
 
 from typing import ClassVar
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from starlette.requests import Request
@@ -14,6 +14,7 @@ from contoso.admin.views import (
     ChoiceFilter,
     ConsoleView,
 )
+from contoso.formatting import isolated
 from contoso.models import Event, EventKind, Ticket, User
 
 # What the log lists, as people name it; the filter's URL values stay the enum values.
@@ -38,12 +39,14 @@ def _event_subject(event: Event, _: str) -> Markup:
     if event.ticket_id is not None:
         return Markup('<a href="../tickets/details/{0}">Ticket #{0}</a>').format(event.ticket_id)
     subject = event.subject
-    return escape(f"{subject.username} <{subject.email}>" if subject else "")
+    if subject is None:
+        return Markup("")
+    return Markup("{} &lt;{}&gt;").format(isolated(subject.username), isolated(subject.email))
 
 
 def _note(event: Event, _: str) -> Markup:
     # Wrapped, with the line breaks the employer typed.
-    return Markup('<div class="audit-note">{}</div>').format(event.note or "")
+    return Markup('<div class="audit-note" dir="auto">{}</div>').format(event.note or "")
 
 
 class AuditLogAdmin(ConsoleView, model=Event):

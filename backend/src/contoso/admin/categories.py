@@ -20,7 +20,7 @@ from contoso.admin.views import AnySelect, ConsoleView, contains, pk_of
 from contoso.categories import service as categories_service
 from contoso.categories.schemas import CategoryCreate, CategoryRead, CategoryUpdate
 from contoso.errors import ContosoError
-from contoso.formatting import money
+from contoso.formatting import isolated, money
 from contoso.models import Category
 from contoso.web.forms import field_errors, read_form
 
@@ -32,12 +32,14 @@ LIMIT_FIELDS = ("max_amount", "receipt_required_above")
 def _name(category: Category, _: str) -> Markup:
     # Relative to the list (/admin/categories/list): the category's edit page.
     return Markup('<a class="category-name" href="{0}/edit">{1}</a>').format(
-        category.id, category.name
+        category.id, isolated(category.name)
     )
 
 
 def _description(category: Category, _: str) -> Markup:
-    return Markup('<span class="category-description">{}</span>').format(category.description)
+    return Markup('<span class="category-description" dir="auto">{}</span>').format(
+        category.description
+    )
 
 
 def _state(category: Category, _: str) -> Markup:

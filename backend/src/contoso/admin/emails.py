@@ -9,7 +9,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 
 from contoso.admin.views import AnySelect, ChoiceFilter, ConsoleView, contains
-from contoso.formatting import moment
+from contoso.formatting import isolated, moment
 from contoso.mail.messages import subject
 from contoso.mail.queries import IN_STATE, EmailState, state_of, visible_emails
 from contoso.models import OutboxEmail
@@ -31,7 +31,9 @@ class StateFilter(ChoiceFilter):
 
 
 def _to(email: OutboxEmail, _: str) -> Markup:
-    return Markup('<span class="email-to" title="{0}">{0}</span>').format(email.to_address)
+    return Markup('<span class="email-to" title="{0}">{1}</span>').format(
+        email.to_address, isolated(email.to_address)
+    )
 
 
 def _subject(email: OutboxEmail, _: str) -> Markup:

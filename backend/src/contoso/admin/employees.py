@@ -21,6 +21,7 @@ from contoso.admin.views import (
 )
 from contoso.employees import service as employees_service
 from contoso.employees.queries import employees, with_ticket_counts
+from contoso.formatting import isolated
 from contoso.models import User
 
 
@@ -59,7 +60,11 @@ class EmployeeAdmin(ConsoleView, model=User):
         "total_tickets": "All tickets",
         User.created_at: "Joined",
     }
-    column_formatters: ClassVar = {User.suspended: lambda employee, _: state_badge(employee)}
+    column_formatters: ClassVar = {
+        User.email: lambda employee, _: isolated(employee.email),
+        User.username: lambda employee, _: isolated(employee.username),
+        User.suspended: lambda employee, _: state_badge(employee),
+    }
     column_formatters_detail = column_formatters
     column_searchable_list: ClassVar = [User.email, User.username]
     column_sortable_list: ClassVar = [User.email, User.username, User.created_at]

@@ -21,7 +21,7 @@ from contoso.currencies import service as currencies_service
 from contoso.currencies.codes import CURRENCIES_IN_USE, is_currency, name
 from contoso.currencies.schemas import ExchangeRateCreate
 from contoso.errors import ContosoError
-from contoso.formatting import rate_of
+from contoso.formatting import isolated, rate_of
 from contoso.models import ExchangeRate
 from contoso.web.forms import field_errors, read_form
 
@@ -59,7 +59,7 @@ def _currency(rate: ExchangeRate, _: str) -> Markup:
 def _recorded_by(rate: ExchangeRate, _: str) -> Markup:
     if rate.created_by is None:
         return Markup('<span class="text-muted recorded-by">Imported from a rates file</span>')
-    return Markup("{}").format(rate.created_by.username)
+    return isolated(rate.created_by.username)
 
 
 class ExchangeRateAdmin(ConsoleView, model=ExchangeRate):

@@ -11,6 +11,7 @@ from contoso.admin.views import ConsoleView
 from contoso.auth import service as auth
 from contoso.auth.schemas import InvitationCreate
 from contoso.errors import ContosoError
+from contoso.formatting import isolated
 from contoso.models import Invitation
 from contoso.web.forms import field_errors, read_form
 
@@ -41,9 +42,10 @@ class InvitationAdmin(ConsoleView, model=Invitation):
         Invitation.used_at: "Registered",
     }
     column_formatters: ClassVar = {
-        Invitation.invited_by: lambda invitation, _: invitation.invited_by.username,
+        Invitation.email: lambda invitation, _: isolated(invitation.email),
+        Invitation.invited_by: lambda invitation, _: isolated(invitation.invited_by.username),
         Invitation.used_by: lambda invitation, _: (
-            invitation.used_by.username if invitation.used_by else ""
+            isolated(invitation.used_by.username) if invitation.used_by else ""
         ),
     }
     column_searchable_list: ClassVar = [Invitation.email]

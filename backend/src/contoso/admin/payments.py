@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from contoso.admin.views import AnySelect, ConsoleView, contains, pk_of, single_id
-from contoso.formatting import money
+from contoso.formatting import isolated, money
 from contoso.models import Payment
 from contoso.payments import service as payments_service
 from contoso.payments.export import payment_csv
@@ -21,7 +21,7 @@ from contoso.payments.export import payment_csv
 def _reference(payment: Payment, _: str) -> Markup:
     # Relative to the list (/admin/payments/list): the payment's page.
     return Markup('<a class="reference" href="details/{0}">{1}</a>').format(
-        payment.id, payment.reference
+        payment.id, isolated(payment.reference)
     )
 
 

@@ -38,7 +38,7 @@ from contoso.comments import service as comments_service
 from contoso.comments.schemas import CommentCreate
 from contoso.database import estimated_count
 from contoso.errors import ContosoError
-from contoso.formatting import money, plain_money, rate_of
+from contoso.formatting import isolated, money, plain_money, rate_of
 from contoso.models import EventKind, Ticket, TicketFlag, TicketStatus
 from contoso.payments import service as payments_service
 from contoso.payments.schemas import PaymentCreate, PaymentReport, PaymentSkipped
@@ -181,8 +181,8 @@ def _links(ticket: Ticket, _: str) -> Markup:
         return Markup("")  # no row (ticket_details.html)
     # Links are validated http(s) URLs on the way in; escaped again on the way out.
     listed = Markup("<br>").join(
-        Markup('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>').format(
-            link
+        Markup('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{1}</a>').format(
+            link, isolated(link)
         )
         for link in ticket.links
     )
@@ -204,19 +204,19 @@ def _short_description(ticket: Ticket, _: str) -> Markup:
     """The list's description cell: its start, and beneath it the category."""
     text = ticket.description
     short = text if len(text) <= SHORT_DESCRIPTION else f"{text[:SHORT_DESCRIPTION].rstrip()}…"
-    return Markup('<span class="description" title="{}">{}</span><br>{}').format(
+    return Markup('<span class="description" title="{}" dir="auto">{}</span><br>{}').format(
         text, short, _category_badge(ticket)
     )
 
 
 def _full_description(ticket: Ticket, _: str) -> Markup:
-    return Markup('<span class="keep-lines">{}</span>').format(ticket.description)
+    return Markup('<span class="keep-lines" dir="auto">{}</span>').format(ticket.description)
 
 
 def _note(ticket: Ticket, _: str) -> Markup:
     if not ticket.decision_note:
         return Markup("")
-    return Markup('<span class="keep-lines">{}</span>').format(ticket.decision_note)
+    return Markup('<span class="keep-lines" dir="auto">{}</span>').format(ticket.decision_note)
 
 
 def _spent(ticket: Ticket, _: str) -> Markup:
@@ -257,19 +257,24 @@ def _when_converted(
 def _employee(ticket: Ticket, _: str) -> Markup:
     # `person`: cut to the list's column (_ticket_style.html); the tooltip has it all.
     return Markup(
-        '<span class="person" title="{0} <{1}>">{0}<br><small class="text-muted">{1}</small>'
+        '<span class="person" title="{0} <{1}>">{2}<br><small class="text-muted">{3}</small>'
         "</span>"
-    ).format(ticket.owner.username, ticket.owner.email)
+    ).format(
+        ticket.owner.username,
+        ticket.owner.email,
+        isolated(ticket.owner.username),
+        isolated(ticket.owner.email),
+    )
 
 
 def _employee_in_full(ticket: Ticket, _: str) -> Markup:
     return Markup('{0}<br><small class="text-muted">{1}</small>').format(
-        ticket.owner.username, ticket.owner.email
+        isolated(ticket.owner.username), isolated(ticket.owner.email)
     )
 
 
-def _decider(ticket: Ticket, _: str) -> str:
-    return ticket.decided_by.username if ticket.decided_by else ""
+def _decider(ticket: Ticket, _: str) -> Markup:
+    return isolated(ticket.decided_by.username) if ticket.decided_by else Markup("")
 
 
 def _status(ticket: Ticket, _: str) -> Markup:
@@ -294,19 +299,21 @@ def _category_name(ticket: Ticket) -> str:
 def _category_badge(ticket: Ticket) -> Markup:
     return Markup(
         '<span class="badge bg-azure-lt category" title="Category: {0}">{1}</span>'
-    ).format(_category_name(ticket), ticket.category.name)
+    ).format(_category_name(ticket), isolated(ticket.category.name))
 
 
-def _category_detail(ticket: Ticket, _: str) -> str:
-    return _category_name(ticket)
+def _category_detail(ticket: Ticket, _: str) -> Markup:
+    return Markup("{}{}").format(
+        isolated(ticket.category.name), "" if ticket.category.active else " (inactive)"
+    )
 
 
 def _flag_names(ticket: Ticket) -> str:
     return ", ".join(FLAG_LABELS[TicketFlag(flag)] for flag in ticket.flags)
 
 
-def _payer(ticket: Ticket, _: str) -> str:
-    return ticket.paid_by.username if ticket.paid_by else ""
+def _payer(ticket: Ticket, _: str) -> Markup:
+    return isolated(ticket.paid_by.username) if ticket.paid_by else Markup("")
 
 
 def _payment(ticket: Ticket, _: str) -> Markup:
@@ -314,7 +321,7 @@ def _payment(ticket: Ticket, _: str) -> Markup:
     if ticket.payment is None:
         return Markup("")
     return Markup('<a id="payment" href="../../payments/details/{0}">{1}</a>').format(
-        ticket.payment.id, ticket.payment.reference
+        ticket.payment.id, isolated(ticket.payment.reference)
     )
 
 

@@ -1,6 +1,7 @@
 from datetime import datetime
 from typing import Annotated
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -19,7 +20,13 @@ PASSWORD_MAX = 1024
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The one form an address is stored and looked up in: email-validator's normalised
+    form (the domain in Unicode, so `ü@xn--exmple-cua.com` is `ü@exämple.com`), in
+    lower case. Text that is no address is only trimmed and lowered: it finds nobody."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return email.strip().lower()
 
 
 def _password_length(password: str) -> str:

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
+from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from contoso.config import Settings
@@ -62,10 +64,13 @@ def render(email: OutboxEmail, settings: Settings) -> EmailMessage:
     Date when the change happened, and a Message-ID derived from the row, the same
     however often it is sent."""
     context = _context(email, settings)
-    message = EmailMessage()
+    to = envelope_address(email.to_address)
+    # A local part beyond ASCII is written raw (RFC 6532) and sent with SMTPUTF8:
+    # RFC 2047 encoded-words are not allowed in an address.
+    message = EmailMessage(policy=SMTP if to.isascii() else SMTPUTF8)
     message["Subject"] = context["subject"]
     message["From"] = settings.mail_from
-    message["To"] = email.to_address
+    message["To"] = to
     message["Date"] = format_datetime(email.created_at)
     message["Message-ID"] = message_id(email, settings)
     # RFC 3834: an automatic message; vacation responders leave it alone.
@@ -76,6 +81,18 @@ def render(email: OutboxEmail, settings: Settings) -> EmailMessage:
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
     return message
+
+
+def envelope_address(address: str) -> str:
+    """`address` as it goes to the mail server: the domain IDNA-encoded
+    (`mei@exämple.com` is `mei@xn--exmple-cua.com`), the local part as it is (beyond
+    ASCII it needs a server with SMTPUTF8). Text email-validator refuses goes as it is:
+    the mail server refuses it, recorded on its row."""
+    try:
+        valid = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return address
+    return f"{valid.local_part}@{valid.ascii_domain}"
 
 
 def message_id(email: OutboxEmail, settings: Settings) -> str:

@@ -8,7 +8,6 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +28,11 @@ SERVICE_NOT_AVAILABLE = 421
 class MailServerDown(Exception):
     """The mail server cannot be reached, or refuses the connection or the login: no
     message can go now, whichever it is."""
+
+
+class NeedsSmtpUtf8(Exception):
+    """The mail server does not offer SMTPUTF8, which an address with non-ASCII
+    characters in its local part needs: this message cannot go through it."""
 
 
 class Outgoing(Protocol):
@@ -94,6 +98,13 @@ class _SmtpSession:
                 raise MailServerDown(_reason(exc)) from exc
         try:
             await self.client.send_message(message)
+        except aiosmtplib.SMTPNotSupported as exc:
+            # aiosmtplib checks the server's extensions before sending anything.
+            raise NeedsSmtpUtf8(
+                f"the mail server does not accept addresses with non-ASCII characters (no "
+                f"SMTPUTF8), so {message['To']} cannot be sent through it; use a server "
+                "that offers SMTPUTF8"
+            ) from exc
         except OSError as exc:
             # The connection broke or stalled (aiosmtplib's disconnection and timeout
             # errors are a ConnectionError and a TimeoutError).
@@ -134,7 +145,8 @@ class FileTransport:
 
     async def send(self, outbox_id: int, message: EmailMessage) -> None:
         path = self.directory / f"{outbox_id}.eml"
-        await asyncio.to_thread(_write_atomically, path, message.as_bytes(policy=SMTP))
+        # The message's own policy: SMTP, or SMTPUTF8 for an address beyond ASCII.
+        await asyncio.to_thread(_write_atomically, path, message.as_bytes())
         logger.info(
             "email %d to %s written to %s: %s", outbox_id, message["To"], path, message["Subject"]
         )

@@ -190,5 +190,6 @@ def payment_note(ticket: TicketRead, zone: ZoneInfo) -> Markup | None:
     if ticket.paid_at is None or ticket.payment is None:
         return None
     return Markup(
-        'Paid on <time datetime="{}">{}</time> · <span class="payment-reference">ref {}</span>'
+        'Paid on <time datetime="{}">{}</time> · '
+        '<span class="payment-reference">ref <bdi>{}</bdi></span>'
     ).format(ticket.paid_at.isoformat(), moment(ticket.paid_at, zone), ticket.payment.reference)
