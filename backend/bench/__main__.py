@@ -14,6 +14,7 @@ the same configurations, and every figure is also given as a ratio to it. Needs 
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -36,7 +37,7 @@ import psutil
 
 from bench.report import Result, report
 from bench.seed import EMPLOYEES, PASSWORD, TICKETS, seed
-from bench.uploads import on_load_core, upload_burst
+from bench.uploads import FLOOD_CLIENTS, on_load_core, upload_burst
 from contoso.auth.hashing import PasswordHasher
 from contoso.bootstrap import migrate
 from contoso.embedded import ensure_database, start_embedded_server, to_asyncpg_url, with_database
@@ -465,6 +466,35 @@ def login_storm(server: Server, list_env: dict[str, str]) -> Result:
     return result
 
 
+def list_during_upload_flood(server: Server, tokens_file: str) -> Result:
+    """Other employees' list traffic while one employee's FLOOD_CLIENTS clients upload
+    heavy PNGs back to back (the hardening issue's denial of service)."""
+    tokens = Path(tokens_file).read_text().split()
+    flooder, others = tokens[0], WORK / "other_employee_tokens.txt"
+    others.write_text("\n".join(tokens[1:]) + "\n")
+    flooding = subprocess.Popen(
+        _on_core(
+            server.placement.load_core,
+            [sys.executable, "-m", "bench.uploads", server.url, flooder, str(DURATION + 4)],
+        ),
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=BACKEND,
+    )
+    time.sleep(3)  # the decoders busy, the per-user cap reached
+    result = run_wrk(
+        server,
+        "employee list during one employee's upload flood",
+        "rotate.lua",
+        64,
+        {"BENCH_TOKENS": str(others), "BENCH_PATH": "/api/tickets?limit=50"},
+    )
+    answers = json.loads(flooding.communicate()[0] or "{}")
+    shown = ", ".join(f"{count} x {status}" for status, count in sorted(answers.items()))
+    result.note = f"{FLOOD_CLIENTS} clients of one employee uploading meanwhile: {shown}"
+    return result
+
+
 def two_workers_list(
     name: str, target: list[str], env: dict[str, str], list_env: dict[str, str]
 ) -> Result:
@@ -595,6 +625,7 @@ def main() -> None:
         for request in (BULK_APPROVAL, BULK_PAYMENT):
             results.append(asyncio.run(bulk(app, url, data["boss_token"], request)))
         results.append(login_storm(app, list_env))
+        results.append(list_during_upload_flood(app, data["tokens"]))
     finally:
         app.stop()
     # The bulk approval and payment above rewrote 20,000 rows: vacuum as before the

@@ -111,3 +111,61 @@ def on_load_core(core: str | None) -> Iterator[None]:
         yield
     finally:
         os.sched_setaffinity(0, every)
+
+
+FLOOD_CLIENTS = 20
+
+
+def heavy_png(side: int = 7000) -> bytes:
+    """A 49-megapixel PNG of about 160 KB: under every limit, and a second or two of a
+    decoder's CPU (the probe's flood sent a 190 KB 7000 x 7000 PNG)."""
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((side, side)).convert("RGB").save(out, "PNG")
+    return out.getvalue()
+
+
+async def flood(server_url: str, token: str, seconds: float) -> dict[str, int]:
+    """One employee's FLOOD_CLIENTS clients uploading heavy PNGs back to back for
+    `seconds`, never waiting for Retry-After; how the server answered, by status."""
+    body = heavy_png()
+    answers: dict[str, int] = {}
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def client(http: httpx.AsyncClient, number: int) -> None:
+        ticket = None
+        while time.monotonic() < deadline:
+            if ticket is None:
+                filed = await http.post(
+                    "/api/tickets",
+                    json={
+                        "spent_on": "2026-02-01",
+                        "amount": f"{number}.75",
+                        "description": "Benchmark flood",
+                    },
+                )
+                ticket = filed.json()["id"] if filed.status_code == 201 else None
+                continue
+            response = await http.post(
+                f"/api/tickets/{ticket}/receipts",
+                files={"file": ("flood.png", body, "image/png")},
+            )
+            answers[str(response.status_code)] = answers.get(str(response.status_code), 0) + 1
+            if response.status_code == 409:  # ten receipts: the next ticket
+                ticket = None
+
+    limits = httpx.Limits(max_connections=FLOOD_CLIENTS)
+    async with httpx.AsyncClient(
+        base_url=server_url, headers=headers, timeout=120, limits=limits
+    ) as http:
+        with contextlib.suppress(httpx.HTTPError):
+            await asyncio.gather(*(client(http, n) for n in range(1, FLOOD_CLIENTS + 1)))
+    return answers
+
+
+if __name__ == "__main__":
+    # python -m bench.uploads URL TOKEN SECONDS: the flood alone, its answers on stdout.
+    import json
+    import sys
+
+    print(json.dumps(asyncio.run(flood(sys.argv[1], sys.argv[2], float(sys.argv[3])))))

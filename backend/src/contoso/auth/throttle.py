@@ -108,7 +108,7 @@ class LoginThrottle:
         if not await self._limiter.hit(self._pair, _PAIR, email, client):
             wait = await self._wait(self._pair, _PAIR, email, client)
             raise TooManyAttempts(
-                "Too many failed logins for this account; try again in " f"{wait_in_words(wait)}.",
+                f"Too many failed logins for this account; try again in {wait_in_words(wait)}.",
                 retry_after=wait,
             )
         await self._limiter.hit(self._account, _ACCOUNT, email)
