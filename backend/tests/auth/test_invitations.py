@@ -226,7 +226,7 @@ async def test_the_console_refuses_a_bad_email_on_its_page(signup, factory):
 
 
 @pytest.mark.parametrize("signup", ["invite"], indirect=True)
-async def test_wrong_codes_sent_at_once_get_no_more_tries_than_a_login(signup, factory):
+async def test_wrong_codes_sent_at_once_get_no_more_tries_than_a_login(signup, factory, figures):
     # Outside probe, finding 9: 60 wrong codes were 60 answers of 403.
     boss = await factory.employer()
     invitation = await _invite(signup, boss, "carol@example.com")
@@ -249,6 +249,11 @@ async def test_wrong_codes_sent_at_once_get_no_more_tries_than_a_login(signup, f
     assert right.status_code == 429
     assert int(right.headers["retry-after"]) > 14 * 60
     assert right.json()["detail"].endswith("try again in 15 minutes.")
+    figures.add(
+        "hardening: 30 wrong invitation codes at once",
+        refused_403=codes.count(403),
+        refused_429=codes.count(429),
+    )
 
 
 @pytest.mark.parametrize("signup", ["invite"], indirect=True)
