@@ -527,6 +527,7 @@ def main() -> None:
         "SECRET_KEY": SECRET,
         "PASSWORD_HASH_ROUNDS": "12",
         "LOGIN_RATE_LIMIT": "1000000 per minute",
+        "LOGIN_ACCOUNT_RATE_LIMIT": "1000000 per minute",
         "DOCS_ENABLED": "false",
         # No access log line per request: the reference writes none either.
         "LOG_LEVEL": "warning",

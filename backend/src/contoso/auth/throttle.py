@@ -1,13 +1,14 @@
 """Brute-force protection for logins, on the `limits` library (moving windows).
 
-Two counts, both of attempts not followed by a correct password:
+Two counts of login attempts:
 
 - **Per account and client address** (`login_rate_limit`, 10 per 15 minutes): the hard
   limit. Every attempt takes a slot before the password is checked; once a pair has used
   them all, its next attempt gets 429 with Retry-After until its oldest attempt leaves the
   window (so the 11th within 15 minutes is the first refused). A correct password gives
   that pair's slots back. One client's attempts never use up another's.
-- **Per account, all clients together** (`login_account_rate_limit`, 100 per 15 minutes):
+- **Per account, all clients together** (`login_account_rate_limit`, 100 per 15 minutes,
+  right or wrong: the owner's success says nothing of the strangers still guessing):
   a ceiling that slows, never locks. Past it the account is being guessed at from many
   places, and every client is paced on it: one attempt per `window / ceiling` seconds
   (9 by default), else 429 with a Retry-After of those few seconds. The pace is counted
