@@ -413,13 +413,16 @@ def test_a_jpeg_with_thousands_of_scans_is_refused_before_it_is_decoded():
     )
 
 
-def test_one_scan_over_the_limit_is_refused_and_the_limit_itself_is_not():
-    at_limit = scan_bomb(side=64, repeats=MAX_JPEG_SCANS - 10)
+@pytest.mark.parametrize(
+    ("side", "noise"), [(64, False), (1500, True)], ids=["short-scans", "scans-of-100s-of-KB"]
+)
+def test_one_scan_over_the_limit_is_refused_and_the_limit_itself_is_not(side, noise):
+    at_limit = scan_bomb(side=side, repeats=MAX_JPEG_SCANS - 10, noise=noise)
     assert len(jpeg_scans(at_limit)) == MAX_JPEG_SCANS
 
     assert clean(at_limit).type == JPEG
     with pytest.raises(UnprocessableFile):
-        clean(scan_bomb(side=64, repeats=MAX_JPEG_SCANS - 9))
+        clean(scan_bomb(side=side, repeats=MAX_JPEG_SCANS - 9, noise=noise))
 
 
 @pytest.mark.parametrize(("mode", "scans"), [("RGB", 10), ("L", 6), ("CMYK", 18)])

@@ -22,12 +22,14 @@ def jpeg_scans(data: bytes) -> list[tuple[int, int]]:
     return scans
 
 
-def scan_bomb(side: int = 4000, repeats: int = 20_000) -> bytes:
+def scan_bomb(side: int = 4000, repeats: int = 20_000, noise: bool = False) -> bytes:
     """A `side` x `side` progressive JPEG whose third scan is repeated `repeats` times:
     each repeat is a few bytes, and makes the decoder walk every block again (4000 px
-    and 20,000 repeats: 374 KB, and 7 to 19 s of a CPU to decode)."""
+    and 20,000 repeats: 374 KB, and 7 to 19 s of a CPU to decode). With `noise`, the
+    scans are long (hundreds of KB at 1500 px)."""
     buffer = io.BytesIO()
-    Image.new("RGB", (side, side), "white").save(buffer, "JPEG", progressive=True, quality=90)
+    image = Image.effect_noise((side, side), 80) if noise else Image.new("L", (side, side), 255)
+    image.convert("RGB").save(buffer, "JPEG", progressive=True, quality=90)
     data = buffer.getvalue()
     start, end = jpeg_scans(data)[2]
     return data[:end] + data[start:end] * repeats + data[end:]

@@ -169,7 +169,7 @@ def check_receipt(
     if not receipt_type.is_image:
         _check_pdf(source, size, name)
     source.seek(0)
-    if receipt_type is JPEG and _jpeg_scans(source.read(), max_scans) > max_scans:
+    if receipt_type is JPEG and _jpeg_scans(source, max_scans) > max_scans:
         raise UnprocessableFile(
             f"{_shown(name, 'This image')} is a JPEG with more than {max_scans} scans, "
             "more than any camera or scanner writes, and would take too long to open. "
@@ -223,34 +223,45 @@ def clean_image(
         ) from error
 
 
-def _jpeg_scans(data: bytes, enough: int) -> int:
-    """How many scans (SOS segments) the JPEG in `data` has, found by walking its
-    markers without decoding; counting stops past `enough`. A file that stops making
-    sense is left to the decoder to refuse."""
-    position, scans = 2, 0  # after SOI
-    while position + 4 <= len(data) and data[position] == 0xFF:
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill
-            position += 1
-            continue
-        if marker == _JPEG_EOI:
+def _jpeg_scans(source: BinaryIO, enough: int) -> int:
+    """How many scans (SOS segments) the JPEG in `source` has, found by walking its
+    markers without decoding, a chunk at a time; counting stops past `enough`. A file
+    that stops making sense is left to the decoder to refuse."""
+    source.seek(2)  # after SOI
+    scans = 0
+    while source.read(1) == b"\xff":
+        marker = source.read(1)
+        while marker == b"\xff":  # fill
+            marker = source.read(1)
+        if not marker or marker[0] == _JPEG_EOI:
             break
-        if marker in _JPEG_STANDALONE:
-            position += 2
+        if marker[0] in _JPEG_STANDALONE:
             continue
-        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        length = int.from_bytes(source.read(2), "big")
         if length < 2:
             break
-        position += 2 + length
-        if marker == _JPEG_SOS:
+        source.seek(length - 2, io.SEEK_CUR)
+        if marker[0] == _JPEG_SOS:
             scans += 1
-            if scans > enough:
+            if scans > enough or not _past_entropy_coded_data(source):
                 break
-            following = _NEXT_JPEG_SEGMENT.search(data, position)
-            if following is None:
-                break
-            position = following.start()
     return scans
+
+
+def _past_entropy_coded_data(source: BinaryIO) -> bool:
+    """Move `source` to the 0xFF that starts the segment after a scan's data; False if
+    the file ends first."""
+    carried = b""  # a 0xFF at a chunk's end may start the marker
+    position = source.tell()
+    while chunk := source.read(_CHUNK):
+        data = carried + chunk
+        found = _NEXT_JPEG_SEGMENT.search(data)
+        if found is not None:
+            source.seek(position - len(carried) + found.start())
+            return True
+        position += len(chunk)
+        carried = data[-1:]
+    return False
 
 
 def _encode(image: Image.Image, receipt_type: ReceiptType, into: BinaryIO) -> None:
