@@ -20,6 +20,16 @@ SIZE = 1024 * 1024
 RECEIPTS_PER_TICKET = 10
 
 
+async def file_ticket(http: httpx.AsyncClient, amount: str, description: str) -> int | None:
+    """A new ticket of the client's employee (its own amount: no ticket here is a
+    possible duplicate of another); its id, or None if refused."""
+    filed = await http.post(
+        "/api/tickets",
+        json={"spent_on": "2026-01-15", "amount": amount, "description": description},
+    )
+    return filed.json()["id"] if filed.status_code == 201 else None
+
+
 def photo(size: int = SIZE) -> bytes:
     """A JPEG of about `size` bytes: noise, which compresses about as badly as a photo
     of a crumpled receipt, at the camera's usual quality."""
@@ -58,19 +68,10 @@ async def upload_burst(
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=server_url, headers=headers, timeout=60) as http:
             while time.monotonic() < deadline:
-                # Its own amount: no ticket here is a possible duplicate of another.
-                filed = await http.post(
-                    "/api/tickets",
-                    json={
-                        "spent_on": "2026-01-15",
-                        "amount": f"{next(amounts)}.25",
-                        "description": "Benchmark hotel",
-                    },
-                )
-                if filed.status_code != 201:
+                ticket = await file_ticket(http, f"{next(amounts)}.25", "Benchmark hotel")
+                if ticket is None:
                     errors += 1
                     continue
-                ticket = filed.json()["id"]
                 for _ in range(RECEIPTS_PER_TICKET):
                     if time.monotonic() >= deadline:
                         break
@@ -128,23 +129,16 @@ async def flood(server_url: str, token: str, seconds: float) -> dict[str, int]:
     """One employee's FLOOD_CLIENTS clients uploading heavy PNGs back to back for
     `seconds`, never waiting for Retry-After; how the server answered, by status."""
     body = heavy_png()
+    amounts = itertools.count(1)
     answers: dict[str, int] = {}
     deadline = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {token}"}
 
-    async def client(http: httpx.AsyncClient, number: int) -> None:
+    async def client(http: httpx.AsyncClient) -> None:
         ticket = None
         while time.monotonic() < deadline:
             if ticket is None:
-                filed = await http.post(
-                    "/api/tickets",
-                    json={
-                        "spent_on": "2026-02-01",
-                        "amount": f"{number}.75",
-                        "description": "Benchmark flood",
-                    },
-                )
-                ticket = filed.json()["id"] if filed.status_code == 201 else None
+                ticket = await file_ticket(http, f"{next(amounts)}.75", "Benchmark flood")
                 continue
             response = await http.post(
                 f"/api/tickets/{ticket}/receipts",
@@ -159,7 +153,7 @@ async def flood(server_url: str, token: str, seconds: float) -> dict[str, int]:
         base_url=server_url, headers=headers, timeout=120, limits=limits
     ) as http:
         with contextlib.suppress(httpx.HTTPError):
-            await asyncio.gather(*(client(http, n) for n in range(1, FLOOD_CLIENTS + 1)))
+            await asyncio.gather(*(client(http) for _ in range(FLOOD_CLIENTS)))
     return answers
 
 

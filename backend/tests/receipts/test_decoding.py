@@ -39,6 +39,15 @@ async def in_flight(cleaner, user_id, count):
             await asyncio.sleep(0.01)
 
 
+async def lists_until_done(task, client, viewer):
+    """`viewer`'s ticket list, asked for again and again until `task` is done."""
+    listed = []
+    while not task.done():
+        listed.append(await client.get("/api/tickets", headers=viewer.headers))
+        await asyncio.sleep(0.05)
+    return listed
+
+
 async def receipt_count(client, owner, ticket):
     response = await client.get(f"/api/tickets/{ticket['id']}", headers=owner.headers)
     return len(response.json()["receipts"])
@@ -134,10 +143,7 @@ async def test_an_upload_holds_no_database_connection_while_its_image_is_decoded
         await upload(http, alice, ticket, slow_png(side=100), "warm.png")  # decoders up
         uploading = asyncio.create_task(upload(http, alice, ticket, slow_png(), "big.png"))
         await in_flight(cleaner, alice.id, 1)
-        listed = []
-        while not uploading.done():
-            listed.append(await http.get("/api/tickets", headers=bob.headers))
-            await asyncio.sleep(0.05)
+        listed = await lists_until_done(uploading, http, bob)
         uploaded = await uploading
 
     assert uploaded.status_code == 201, uploaded.text
@@ -209,10 +215,7 @@ async def test_the_filing_form_holds_no_database_connection_while_its_receipt_is
         receipt = ("receipts", ("big.png", slow_png(), "image/png"))
         filing = asyncio.create_task(file_from_page(http, [receipt], page=page))
         await in_flight(cleaner, alice.id, 1)
-        listed = []
-        while not filing.done():
-            listed.append(await http.get("/api/tickets", headers=bob.headers))
-            await asyncio.sleep(0.05)
+        listed = await lists_until_done(filing, http, bob)
         filed = await filing
 
     assert filed.status_code == 303, filed.text
