@@ -8,12 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from starlette.requests import Request
 
+from contoso.admin.compat import AnySelect
 from contoso.admin.export import ExportColumn
-from contoso.admin.views import (
-    AnySelect,
-    ChoiceFilter,
-    ConsoleView,
-)
+from contoso.admin.views import ChoiceFilter, ConsoleView
 from contoso.formatting import isolated
 from contoso.models import Event, EventKind, Ticket, User
 

@@ -1,11 +1,11 @@
 """Console login: employers only, sessions server-side, the employer re-read on every click."""
 
-from sqladmin.authentication import AuthenticationBackend
 from sqladmin.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from contoso.admin.compat import SessionlessAuthentication
 from contoso.auth import service as auth
 from contoso.auth.browser import end_user_session, session_user, start_user_session
 from contoso.auth.dependencies import client_address
@@ -18,13 +18,13 @@ from contoso.web.forms import read_form
 EMPLOYERS_ONLY = "This console is for employers; your account is an employee account."
 
 
-class EmployerAuth(AuthenticationBackend):
+class EmployerAuth(SessionlessAuthentication):
     """SQLAdmin's login hooks, on the app-wide server-side session."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], security: Security) -> None:
         # No middleware of its own: the app installs one session middleware for
         # the console and the pages (SQLAdmin's default is a cookie session).
-        self.middlewares = []
+        super().__init__()
         self._sessionmaker = sessionmaker
         self._security = security
         # SQLAdmin's templates, set once the Admin that creates them exists.

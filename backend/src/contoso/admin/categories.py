@@ -16,7 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from contoso.admin.views import AnySelect, ConsoleView, contains, pk_of
+from contoso.admin.compat import AnySelect
+from contoso.admin.views import ConsoleView, contains, pk_of
 from contoso.categories import service as categories_service
 from contoso.categories.schemas import CategoryCreate, CategoryRead, CategoryUpdate
 from contoso.errors import ContosoError

@@ -2,7 +2,6 @@
 
 from functools import partial
 from pathlib import Path
-from typing import cast
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -13,12 +12,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from contoso.admin.audit import AuditLogAdmin
 from contoso.admin.auth import EmployerAuth
 from contoso.admin.categories import CategoryAdmin
 from contoso.admin.chart import monthly_spend_svg
+from contoso.admin.compat import accept_posts, error_page, links_by_path
 from contoso.admin.emails import EmailAdmin
 from contoso.admin.employees import EmployeeAdmin
 from contoso.admin.exchange_rates import ExchangeRateAdmin
@@ -33,7 +32,6 @@ from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
 from contoso.errors import ContosoError
 from contoso.formatting import count, moment, money, month
-from contoso.hosts import path_for
 from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import flag_badges, status_badge
 from contoso.web.forms import EMAIL_NOTIFICATIONS, UNREADABLE_FORM, read_form
@@ -128,8 +126,7 @@ def mount_console(
         "/settings/emails", console.email_setting, methods=["POST"], name="email-setting"
     )
     authentication.templates = console.templates
-    # Links and files by path: SQLAdmin's own url_for names the request's Host.
-    console.templates.env.globals["url_for"] = path_for
+    links_by_path(console.templates)
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["csrf_field"] = CSRF_FIELD
     console.templates.env.globals |= {
@@ -146,7 +143,7 @@ def mount_console(
     console.admin.state.receipt_storage = app.state.receipt_storage
     for view in CONSOLE_VIEWS:
         console.add_view(view.for_app(zone, company_currency))
-    _accept_posts(console)
+    accept_posts(console)
     return console
 
 
@@ -155,24 +152,11 @@ def _show_domain_errors(console: Admin) -> None:
     that does not exist) is shown as SQLAdmin shows its own errors, with the status and
     headers its class declares. The console is an app of its own, so the main app's
     handlers (`errors.install_error_handlers`) never see its exceptions."""
-    show_http_error = console.admin.exception_handlers[HTTPException]
+    show_http_error = error_page(console)
 
     async def show_domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ContosoError)
         error = HTTPException(exc.status_code, exc.message, exc.response_headers())
-        return cast(Response, await show_http_error(request, error))
+        return await show_http_error(request, error)
 
     console.admin.add_exception_handler(ContosoError, show_domain_error)
-
-
-def _accept_posts(console: Admin) -> None:
-    """Let actions and logout take the POST their confirmation page sends.
-
-    SQLAdmin routes them GET-only and would do the work on a GET that any
-    cross-site link can trigger; ours only confirm on GET and act on POST.
-    """
-    for route in console.admin.router.routes:
-        if isinstance(route, Route) and (
-            route.name == "logout" or (route.name or "").startswith("action-")
-        ):
-            route.methods = {"GET", "HEAD", "POST"}

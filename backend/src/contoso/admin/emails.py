@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 from starlette.requests import Request
 
-from contoso.admin.views import AnySelect, ChoiceFilter, ConsoleView, contains
+from contoso.admin.compat import AnySelect
+from contoso.admin.views import ChoiceFilter, ConsoleView, contains
 from contoso.formatting import isolated, moment
 from contoso.mail.messages import subject
 from contoso.mail.queries import IN_STATE, EmailState, state_of, visible_emails

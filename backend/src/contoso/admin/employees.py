@@ -11,8 +11,8 @@ from sqlalchemy import false, or_
 from starlette.requests import Request
 from starlette.responses import Response
 
+from contoso.admin.compat import AnySelect
 from contoso.admin.views import (
-    AnySelect,
     ConsoleView,
     contains,
     outcome_message,

@@ -15,8 +15,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from contoso.admin.compat import ALL_VALUES, AnySelect
 from contoso.admin.money import currency_name
-from contoso.admin.views import AnySelect, ConsoleView, ServiceLookup, contains
+from contoso.admin.views import ConsoleView, ServiceLookup, contains
 from contoso.currencies import service as currencies_service
 from contoso.currencies.codes import CURRENCIES_IN_USE, is_currency, name
 from contoso.currencies.schemas import ExchangeRateCreate
@@ -42,10 +43,10 @@ class CurrencyFilter(ServiceLookup):
     ) -> list[tuple[str, str]]:
         async with self.sessions() as session:
             recorded = await currencies_service.currencies_with_rates(session)
-        return [("__all", "All")] + [(code, f"{code} · {name(code)}") for code in recorded]
+        return [(ALL_VALUES, "All")] + [(code, f"{code} · {name(code)}") for code in recorded]
 
     async def get_filtered_query(self, query: AnySelect, value: Any, model: Any) -> AnySelect:
-        if value in (None, "", "__all"):
+        if value in (None, "", ALL_VALUES):
             return query
         if not isinstance(value, str) or not is_currency(value):
             raise HTTPException(400, "There is no such currency to filter by; choose one listed.")

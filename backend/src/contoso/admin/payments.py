@@ -11,7 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from contoso.admin.views import AnySelect, ConsoleView, contains, pk_of, single_id
+from contoso.admin.compat import AnySelect
+from contoso.admin.views import ConsoleView, contains, pk_of, single_id
 from contoso.formatting import isolated, money
 from contoso.models import Payment
 from contoso.payments import service as payments_service

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 from pydantic import ValidationError
 from sqladmin import action, expose
-from sqladmin._types import ColumnFilter
 from sqladmin.flash import Flash
 from sqlalchemy import Select, Subquery, false, or_
 from sqlalchemy.orm import joinedload
@@ -18,11 +17,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from contoso.admin.compat import ALL_VALUES, AnySelect, ColumnFilter
 from contoso.admin.export import ExportColumn
 from contoso.admin.flags import flag_reasons
 from contoso.admin.money import company_amount, currency_name, ticket_amount
 from contoso.admin.views import (
-    AnySelect,
     ChoiceFilter,
     ConsoleView,
     ServiceLookup,
@@ -138,12 +137,12 @@ class CategoryFilter(ServiceLookup):
             categories = await categories_service.list_categories(
                 session, request.state.employer, include_inactive=True
             )
-        return [("__all", "All")] + [
+        return [(ALL_VALUES, "All")] + [
             (str(c.id), c.name if c.active else f"{c.name} (inactive)") for c in categories
         ]
 
     async def get_filtered_query(self, query: AnySelect, value: Any, model: Any) -> AnySelect:
-        if value in (None, "", "__all"):
+        if value in (None, "", ALL_VALUES):
             return query
         category_id = single_id(str(value))
         if category_id is None:

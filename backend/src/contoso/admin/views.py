@@ -6,23 +6,25 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqladmin import ModelView
-from sqladmin._types import _UNSET, OperationColumnFilter, SimpleColumnFilter
 from sqladmin.filters import StaticValuesFilter
 from sqladmin.formatters import BASE_FORMATTERS
-from sqladmin.pagination import Pagination
-from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from contoso.admin.compat import (
+    ALL_VALUES,
+    LOOKUP_FILTER_TEMPLATE,
+    NO_DEFAULT,
+    AnySelect,
+    CompatView,
+)
 from contoso.admin.export import CHUNK_ROWS, ExportColumn, csv_chunks
 from contoso.employees.schemas import EmployeeSkip
 from contoso.errors import ContosoError, InvalidField
@@ -36,8 +38,6 @@ from contoso.web.forms import read_form
 # The confirmation form's field that carries the list to go back to.
 BACK_FIELD = "back"
 
-# SQLAdmin's hooks take and return statements of any columns.
-AnySelect = Select[*tuple[Any, ...]]
 # Why an action left a selected record alone.
 Skip = TypeVar("Skip", TicketSkip, EmployeeSkip, PaymentSkip)
 
@@ -48,8 +48,8 @@ class ServiceLookup:
     `lookups` and `get_filtered_query`)."""
 
     has_operator = False
-    template = "sqladmin/filters/lookup_filter.html"
-    default_value: Any = _UNSET
+    template = LOOKUP_FILTER_TEMPLATE
+    default_value: Any = NO_DEFAULT
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
@@ -89,7 +89,7 @@ class ChoiceFilter(StaticValuesFilter):
     def chosen(self, value: Any) -> str | None:
         """The choice `value` names; None for no filter (absent or "All")."""
         choices = [choice for choice, _ in self.values]
-        if value not in (None, "", "__all", *choices):
+        if value not in (None, "", ALL_VALUES, *choices):
             raise HTTPException(
                 400,
                 f"There is no such {self.parameter_name} to filter by; "
@@ -134,7 +134,7 @@ def outcome_message(
     return message + "."
 
 
-class ConsoleView(ModelView):
+class ConsoleView(CompatView):
     """Read-only: records change only through the actions, which call the services."""
 
     # Set per app by `for_app`: timestamps in the configured zone.
@@ -237,46 +237,13 @@ class ConsoleView(ModelView):
     async def listed(self, request: Request) -> AnySelect:
         """Every row the list shows under the request's search, filters and sort, in its
         order, unpaged: what the list pages through and the export streams, so the two
-        always agree. (SQLAdmin's own `list` builds the same statement inline.)"""
-        search = request.query_params.get("search", "")
+        always agree."""
         # Checked before any query: PostgreSQL cannot take NUL in text (a 500 otherwise).
         try:
-            search_text(search)
+            search_text(request.query_params.get("search", ""))
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
-        statement = self.list_query(request)
-        for relation in self._list_relations:
-            statement = statement.options(selectinload(relation))
-        for column_filter in self.get_filters():
-            value = request.query_params.get(column_filter.parameter_name)
-            if not value and getattr(column_filter, "default_value", _UNSET) is _UNSET:
-                continue
-            if getattr(column_filter, "has_operator", False):
-                operation = request.query_params.get(f"{column_filter.parameter_name}_op")
-                if operation:
-                    statement = await cast(OperationColumnFilter, column_filter).get_filtered_query(
-                        statement, operation, value, self.model
-                    )
-            else:
-                statement = await cast(SimpleColumnFilter, column_filter).get_filtered_query(
-                    statement, value, self.model
-                )
-        statement = self.sort_query(statement, request)
-        return self.search_query(statement, search) if search else statement
-
-    async def list(self, request: Request) -> Pagination:
-        # SQLAdmin's paging, over `listed`.
-        page = self.validate_page_number(request.query_params.get("page"), 1)
-        page_size = self.validate_page_number(request.query_params.get("pageSize"), self.page_size)
-        page_size = min(page_size, max(self.page_size_options))
-        if page_size < 1:
-            raise HTTPException(400, "Invalid page or pageSize parameter")
-        statement = await self.listed(request)
-        count = await self.count(request, select(func.count()).select_from(statement.subquery()))
-        # Clamped before the offset is built: a page past the end is the last page.
-        page = min(max(page, 1), Pagination.max_page(count, page_size))
-        rows = await self._run_query(statement.limit(page_size).offset((page - 1) * page_size))
-        return Pagination(rows=rows, page=page, page_size=page_size, count=count)
+        return await super().listed(request)
 
     def sort_query(self, stmt: AnySelect, request: Request) -> AnySelect:
         # Ties broken by the primary key: equal amounts keep one order across pages
