@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from contoso.admin.console import mount_console
+from contoso.allowed_methods import AllowedMethodsMiddleware
 from contoso.auth.endpoints import router as auth_router
 from contoso.auth.security import Security
 from contoso.bootstrap import migrate_when_reachable
@@ -242,6 +243,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         settings.digest_hours,
     )
     # Added innermost first: headers wrap everything, the session wraps the CSRF check.
+    app.add_middleware(AllowedMethodsMiddleware, openapi=lambda: app.openapi())
     app.add_middleware(
         CsrfMiddleware,
         applies=is_browser_path,
