@@ -36,7 +36,7 @@ from contoso.middleware import (
     DatabaseOutageMiddleware,
     SecurityHeadersMiddleware,
 )
-from contoso.openapi import keep_integer_bounds, mount_docs, operation_id
+from contoso.openapi import add_links, keep_integer_bounds, mount_docs, operation_id
 from contoso.payments.endpoints import router as payments_router
 from contoso.receipts.decoding import ReceiptCleaner
 from contoso.receipts.endpoints import router as receipts_router
@@ -214,6 +214,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     if settings.docs_enabled:
         mount_docs(app)
         keep_integer_bounds(app)
+        add_links(app)
 
     @app.get("/healthz", tags=["health"], name="live")
     async def healthz() -> dict[str, str]:
