@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from contoso.admin.console import mount_console
+from contoso.allowed_methods import AllowedMethodsMiddleware
 from contoso.auth.endpoints import router as auth_router
 from contoso.auth.security import Security
 from contoso.bootstrap import migrate_when_reachable
@@ -35,7 +36,7 @@ from contoso.middleware import (
     DatabaseOutageMiddleware,
     SecurityHeadersMiddleware,
 )
-from contoso.openapi import keep_integer_bounds, mount_docs, operation_id
+from contoso.openapi import add_links, keep_integer_bounds, mount_docs, operation_id
 from contoso.payments.endpoints import router as payments_router
 from contoso.receipts.decoding import ReceiptCleaner
 from contoso.receipts.endpoints import router as receipts_router
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     if settings.docs_enabled:
         mount_docs(app)
         keep_integer_bounds(app)
+        add_links(app)
 
     @app.get("/healthz", tags=["health"], name="live")
     async def healthz() -> dict[str, str]:
@@ -242,6 +244,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
         settings.digest_hours,
     )
     # Added innermost first: headers wrap everything, the session wraps the CSRF check.
+    app.add_middleware(AllowedMethodsMiddleware, openapi=lambda: app.openapi())
     app.add_middleware(
         CsrfMiddleware,
         applies=is_browser_path,

@@ -1,6 +1,8 @@
 """What /docs and /openapi.json show: Swagger UI served by the app itself (no CDN, so
-it works offline), readable operation ids, and integer bounds kept exact."""
+it works offline), readable operation ids, integer bounds kept exact, and links from
+the operations that create records to those that use them."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -87,3 +89,102 @@ def _restore_integers(node: object) -> None:
                     node[key] = _EXACT_BOUNDS.get(value, int(value))
         for child in node.values():
             _restore_integers(child)
+
+
+@dataclass(frozen=True)
+class Feeds:
+    """What one operation's answer feeds to others: `parameters` (name to a runtime
+    expression, such as `$response.body#/id`) for each operation in `to`."""
+
+    source: str
+    parameters: dict[str, str]
+    to: tuple[str, ...]
+
+
+_TICKET = {"ticket_id": "$response.body#/id"}
+_FIRST_TICKET = {"ticket_id": "$response.body#/items/0/id"}
+_ON_TICKET = (
+    "tickets-get",
+    "tickets-update",
+    "tickets-history",
+    "tickets-approve",
+    "tickets-deny",
+    "tickets-request-changes",
+    "tickets-resubmit",
+    "receipts-add",
+    "comments-list",
+    "comments-add",
+)
+_SAME_TICKET = {"ticket_id": "$request.path.ticket_id"}
+# Which operation's answer names what another takes: links from each creating (or
+# listing) operation to those that use its ids. Clients follow them, and so does the
+# fuzzer's stateful phase, which otherwise only ever guesses ids that 404.
+API_LINKS = (
+    Feeds("tickets-create", _TICKET, _ON_TICKET),
+    Feeds("tickets-list", _FIRST_TICKET, _ON_TICKET),
+    Feeds("tickets-update", _TICKET, ("tickets-get", "tickets-history")),
+    Feeds("tickets-request-changes", _TICKET, ("tickets-resubmit", "tickets-update")),
+    Feeds("tickets-resubmit", _TICKET, ("tickets-approve", "tickets-deny")),
+    Feeds(
+        "receipts-add",
+        _SAME_TICKET | {"receipt_id": "$response.body#/id"},
+        ("receipts-get", "receipts-delete"),
+    ),
+    Feeds("comments-add", _SAME_TICKET, ("comments-list", "tickets-get")),
+    Feeds(
+        "payments-pay", {"payment_id": "$response.body#/id"}, ("payments-get", "payments-export")
+    ),
+    Feeds(
+        "payments-list",
+        {"payment_id": "$response.body#/items/0/id"},
+        ("payments-get", "payments-export"),
+    ),
+    Feeds(
+        "categories-create",
+        {"category_id": "$response.body#/id"},
+        ("categories-get", "categories-update"),
+    ),
+    Feeds(
+        "categories-list",
+        {"category_id": "$response.body#/0/id"},
+        ("categories-get", "categories-update"),
+    ),
+    Feeds("exchange-rates-add", {"currency": "$response.body#/currency"}, ("exchange-rates-list",)),
+    Feeds(
+        "auth-register",
+        {"employee_id": "$response.body#/user/id"},
+        ("employees-suspend", "employees-reactivate"),
+    ),
+    Feeds(
+        "employees-list",
+        {"employee_id": "$response.body#/items/0/id"},
+        ("employees-suspend", "employees-reactivate"),
+    ),
+    Feeds("employees-suspend", {"employee_id": "$response.body#/id"}, ("employees-reactivate",)),
+    Feeds("employees-reactivate", {"employee_id": "$response.body#/id"}, ("employees-suspend",)),
+)
+
+
+def add_links(app: FastAPI, declared: tuple[Feeds, ...] = API_LINKS) -> None:
+    """Put the `declared` links in /openapi.json: on every successful JSON answer of
+    each source operation, one link per target, named after the target."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()  # cached by FastAPI; linking twice changes nothing
+        operations = {
+            operation["operationId"]: operation
+            for item in document["paths"].values()
+            for operation in item.values()
+        }
+        for feeds in declared:
+            links = {
+                target: {"operationId": target, "parameters": feeds.parameters}
+                for target in feeds.to
+            }
+            for status, response in operations[feeds.source]["responses"].items():
+                if status.startswith("2") and "application/json" in response.get("content", {}):
+                    response["links"] = links
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook

@@ -113,6 +113,18 @@ class TextRules(GroupedMetadata):
 
 
 EARLIEST_DATE = date(2000, 1, 1)
+# The schema's half of `not_in_future`: a date in the year 2000 or later ("today" is
+# stated in words, as the schema cannot know it).
+DATE_FROM_2000 = WithJsonSchema(
+    {
+        "type": "string",
+        "format": "date",
+        "pattern": "^[2-9][0-9]{3}-",
+        "description": "A date (YYYY-MM-DD) from 2000-01-01 to today (in UTC+14, where "
+        "the day comes first); a later one is refused (422).",
+    },
+    mode="validation",
+)
 # The date is "today" somewhere on Earth until it is today in UTC+14, so a
 # purchase dated today in Kiribati is not "in the future" for a UTC server.
 EARLIEST_TIMEZONE = timezone(timedelta(hours=14))
@@ -198,6 +210,41 @@ Link = Annotated[
     AfterValidator(_web_link),
 ]
 
+
+def _whole_up_to(highest: int) -> str:
+    """A regex for the whole numbers 1..`highest`, written without leading zeros."""
+    digits = str(highest)
+    options = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    for place, digit in enumerate(digits):
+        lowest = 1 if place == 0 else 0
+        if int(digit) > lowest:
+            rest = len(digits) - place - 1
+            tail = f"[0-9]{{{rest}}}" if rest else ""
+            options.append(f"{digits[:place]}[{lowest}-{int(digit) - 1}]{tail}")
+    options.append(digits)
+    return "|".join(options)
+
+
+def decimal_pattern(maximum: Decimal, decimals: int, *, zero: bool = False) -> str:
+    """The regex of the decimal numbers written as text that are greater than 0 (or 0
+    as well, with `zero`) and at most `maximum` (a whole number), with at most
+    `decimals` decimals and no leading zeros: exactly what `decimal_text` accepts, so
+    the OpenAPI schema states the bounds a client must keep to."""
+    fraction = f"(?:\\.[0-9]{{1,{decimals}}})?"
+    zeros = f"(?:\\.0{{1,{decimals}}})?"
+    top = int(maximum)
+    options = [f"(?:{_whole_up_to(top - 1)}){fraction}"] if top > 1 else []
+    options.append(f"{top}{zeros}")
+    small = "|".join(
+        "0" * lead + "[1-9]" + (f"[0-9]{{0,{decimals - lead - 1}}}" if lead < decimals - 1 else "")
+        for lead in range(decimals)
+    )
+    options.append(f"0\\.(?:{small})")
+    if zero:
+        options.append(f"0{zeros}")
+    return f"^(?:{'|'.join(options)})$"
+
+
 AMOUNT_PATTERN = "^[0-9]{1,15}(?:\\.[0-9]{1,10})?$"
 _AMOUNT_RE = re.compile(AMOUNT_PATTERN)
 # The most one ticket may claim, and the highest policy limit, in the company's currency.
@@ -205,22 +252,37 @@ MAX_AMOUNT = Decimal("1000000")
 # The most a ticket's amount may be in its own currency (a trillion: VND and IDR
 # amounts run to many digits).
 MAX_SPENT = Decimal("999999999999")
+# Money as text, exactly: what each kind of amount accepts, and the schema says.
+SPENT_PATTERN = decimal_pattern(MAX_SPENT, MAX_MINOR_UNITS)
+LIMIT_PATTERN = decimal_pattern(MAX_AMOUNT, MAX_MINOR_UNITS)
+LIMIT_OR_ZERO_PATTERN = decimal_pattern(MAX_AMOUNT, MAX_MINOR_UNITS, zero=True)
 _AMOUNT_HELP = (
     'a positive amount, e.g. "12.50", with no more decimals than its currency has (two '
     "for most, none for JPY, three for KWD)"
 )
 
 
+_SPENT_RE = re.compile(SPENT_PATTERN)
+_LIMIT_RE = re.compile(LIMIT_PATTERN)
+_LIMIT_OR_ZERO_RE = re.compile(LIMIT_OR_ZERO_PATTERN)
+_WRITTEN = (
+    f"Amounts are written as digits with at most {MAX_MINOR_UNITS} decimals and no "
+    'leading zeros, e.g. "12.50" or "0.50"'
+)
+
+
 def _amount_or_zero(value: object) -> Decimal:
     if isinstance(value, str):
         zero = bool(_AMOUNT_RE.fullmatch(value)) and Decimal(value) == 0
+        if zero and not _LIMIT_OR_ZERO_RE.fullmatch(value):
+            raise ValueError(_WRITTEN)
     else:
         zero = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
         zero = zero and value == 0
     return Decimal("0") if zero else _limit(value)
 
 
-def _money(value: object, maximum: Decimal) -> Decimal:
+def _money(value: object, maximum: Decimal, exact: re.Pattern[str]) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError(f"Amount must be {_AMOUNT_HELP}")
     if isinstance(value, str) and not _AMOUNT_RE.fullmatch(value):
@@ -235,6 +297,8 @@ def _money(value: object, maximum: Decimal) -> Decimal:
         raise ValueError(f"Amount must be at most {maximum}")
     if amount != amount.quantize(_SMALLEST):
         raise ValueError(f"Amount must have at most {MAX_MINOR_UNITS} decimal places")
+    if isinstance(value, str) and not exact.fullmatch(value):
+        raise ValueError(_WRITTEN)  # "007", "12.5000": in bounds, but not as the schema says
     # Without trailing zeros ("12.50" is 12.5): each currency's own decimals are checked
     # where the currency is known (`currencies.service`), which writes the amount with
     # exactly that many.
@@ -242,21 +306,21 @@ def _money(value: object, maximum: Decimal) -> Decimal:
 
 
 def _amount(value: object) -> Decimal:
-    return _money(value, MAX_SPENT)
+    return _money(value, MAX_SPENT, _SPENT_RE)
 
 
 def _limit(value: object) -> Decimal:
-    return _money(value, MAX_AMOUNT)
+    return _money(value, MAX_AMOUNT, _LIMIT_RE)
 
 
 def _money_schema(
-    lowest: dict[str, float], maximum: Decimal, description: str, example: str
+    lowest: dict[str, float], maximum: Decimal, pattern: str, description: str, example: str
 ) -> WithJsonSchema:
     return WithJsonSchema(
         {
             "anyOf": [
-                {"type": "number", **lowest, "maximum": float(maximum)},
-                {"type": "string", "pattern": AMOUNT_PATTERN},
+                {"type": "number", **lowest, "maximum": int(maximum)},
+                {"type": "string", "pattern": pattern},
             ],
             "description": description,
             "examples": [example],
@@ -265,12 +329,21 @@ def _money_schema(
     )
 
 
+# What JSON Schema cannot say of a JSON number (a float has no exact decimals).
+_AS_NUMBER = (
+    "As text, the pattern states every rule but the currency's own decimals; as a JSON "
+    "number, one with more decimals than the currency has is refused (422): send text."
+)
 # A ticket's amount, in the ticket's currency.
 Amount = Annotated[
     Decimal,
     PlainValidator(_amount),
     _money_schema(
-        {"exclusiveMinimum": 0}, MAX_SPENT, f"Money: {_AMOUNT_HELP}, at most {MAX_SPENT}.", "12.50"
+        {"exclusiveMinimum": 0},
+        MAX_SPENT,
+        SPENT_PATTERN,
+        f"Money: {_AMOUNT_HELP}; greater than 0 and at most {MAX_SPENT}. {_AS_NUMBER}",
+        "12.50",
     ),
 ]
 # A policy limit, in the company's currency.
@@ -280,7 +353,9 @@ LimitAmount = Annotated[
     _money_schema(
         {"exclusiveMinimum": 0},
         MAX_AMOUNT,
-        f"Money in the company's currency: {_AMOUNT_HELP}, at most {MAX_AMOUNT}.",
+        LIMIT_PATTERN,
+        f"Money in the company's currency: {_AMOUNT_HELP}; greater than 0 and at most "
+        f"{MAX_AMOUNT}. {_AS_NUMBER}",
         "1500.00",
     ),
 ]
@@ -291,7 +366,9 @@ LimitOrZero = Annotated[
     _money_schema(
         {"minimum": 0},
         MAX_AMOUNT,
-        f'Money in the company\'s currency, or 0: at most {MAX_AMOUNT}, e.g. "25.00".',
+        LIMIT_OR_ZERO_PATTERN,
+        f'Money in the company\'s currency, or 0: at most {MAX_AMOUNT}, e.g. "25.00". '
+        f"{_AS_NUMBER}",
         "25.00",
     ),
 ]

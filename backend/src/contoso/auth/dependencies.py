@@ -1,12 +1,12 @@
 """Annotated dependencies: the password hasher, the token codec, the current user."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from contoso.auth.security import Security
-from contoso.auth.service import user_for_token
+from contoso.auth.service import ensure_employer, user_for_token
 from contoso.auth.tokens import TokenClaims
 from contoso.database import SessionDep
 from contoso.errors import Unauthorized
@@ -43,6 +43,19 @@ async def get_current_user(session: SessionDep, claims: BearerClaims) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def employers_only(doing: str) -> Any:
+    """A route dependency that refuses anyone but an employer (403, "Only employers can
+    `doing`."). Dependencies run before the body is validated, so an employee learns
+    they may not do this rather than what is wrong with a body they cannot send. The
+    services keep their own check: the console calls them too. The user is the one
+    `CurrentUser` loads for the request (FastAPI caches it): no second query."""
+
+    async def employer(user: CurrentUser) -> None:
+        ensure_employer(user, doing)
+
+    return Depends(employer)
 
 
 def client_address(request: Request) -> str:

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from contoso.auth import service
-from contoso.auth.dependencies import CurrentUser, SecurityDep, client_address
+from contoso.auth.dependencies import CurrentUser, SecurityDep, client_address, employers_only
 from contoso.auth.schemas import (
     InvitationCreate,
     InvitationRead,
@@ -74,7 +74,10 @@ async def token(
 
 
 @router.post(
-    "/invitations", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 409)
+    "/invitations",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 403, 409),
+    dependencies=[employers_only("invite employers")],
 )
 async def invite_employer(
     body: InvitationCreate, session: SessionDep, user: CurrentUser

@@ -1,13 +1,14 @@
 from datetime import datetime
 from typing import Annotated
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
     Field,
+    StrictBool,
 )
 
 from contoso.models import Role
@@ -37,7 +38,36 @@ def _password_length(password: str) -> str:
     return password
 
 
-Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(normalise_email)]
+def _any_case(word: str) -> str:
+    return "".join(f"[{letter.upper()}{letter}]" for letter in word)
+
+
+_ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\u0080-\\uffff-]+"
+_LABEL = (
+    # Letters, digits and inner hyphens; "--" in 3rd and 4th place only in "xn--" labels.
+    "(?!(?![Xx][Nn])[A-Za-z0-9]{2}--)[A-Za-z0-9\\u0080-\\uffff]"
+    "(?:[A-Za-z0-9\\u0080-\\uffff-]{0,61}[A-Za-z0-9\\u0080-\\uffff])?"
+)
+_SPECIAL_USE = "|".join(_any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES)
+# What email-validator accepts, as far as a pattern can say it: a dot-atom of at most
+# 64 characters before the @, then a domain with a dot whose last label ends with a
+# letter and is not a special-use name.
+EMAIL_PATTERN = (
+    f"^(?=[^@]{{1,64}}@){_ATOM}(?:\\.{_ATOM})*@(?:{_LABEL}\\.)+"
+    f"(?!(?:{_SPECIAL_USE})$)(?=[^.]*[A-Za-z\\u0080-\\uffff]$){_LABEL}$"
+)
+EMAIL_RULES = (
+    "An email address as email-validator accepts it: no quoted local part, no IP "
+    "address for a domain, a domain with a dot whose last label ends with a letter, not "
+    "under a special-use name ("
+    + ", ".join(f".{name}" for name in SPECIAL_USE_DOMAIN_NAMES)
+    + "), at most 64 characters before the @ and 254 in all; compared in lower case."
+)
+Email = Annotated[
+    EmailStr,
+    Field(max_length=254, description=EMAIL_RULES, json_schema_extra={"pattern": EMAIL_PATTERN}),
+    AfterValidator(normalise_email),
+]
 NewPassword = Annotated[
     str,
     # Documented for the schema, checked by _password_length with a readable message.
@@ -123,7 +153,7 @@ class MeUpdate(BaseModel):
     )
 
     # Emails about your tickets: decisions, requests for changes, payments.
-    email_notifications: bool
+    email_notifications: StrictBool
 
 
 class Me(UserRead):

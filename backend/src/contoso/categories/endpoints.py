@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
-from contoso.auth.dependencies import CurrentUser
+from contoso.auth.dependencies import CurrentUser, employers_only
 from contoso.categories import service
 from contoso.categories.schemas import CategoryCreate, CategoryRead, CategoryUpdate
 from contoso.database import SessionDep
@@ -12,6 +12,7 @@ from contoso.validation import MAX_RECORD_ID
 router = APIRouter(prefix="/categories", tags=["categories"], responses=error_responses(401, 403))
 
 CategoryId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
+MANAGING = [employers_only("manage categories")]
 
 
 @router.get("")
@@ -23,7 +24,9 @@ async def list_categories(
     return await service.list_categories(session, user, include_inactive=include_inactive)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=error_responses(409), dependencies=MANAGING
+)
 async def create_category(
     body: CategoryCreate, session: SessionDep, user: CurrentUser
 ) -> CategoryRead:
@@ -38,7 +41,7 @@ async def get_category(
     return await service.get_category(session, user, category_id)
 
 
-@router.patch("/{category_id}", responses=error_responses(404, 409))
+@router.patch("/{category_id}", responses=error_responses(404, 409), dependencies=MANAGING)
 async def update_category(
     category_id: CategoryId, body: CategoryUpdate, session: SessionDep, user: CurrentUser
 ) -> CategoryRead:

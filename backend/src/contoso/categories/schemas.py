@@ -2,7 +2,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from contoso.validation import LimitAmount, LimitOrZero, TextRules
 
@@ -56,23 +57,26 @@ class CategoryCreate(BaseModel):
     description: Description = ""
     max_amount: LimitAmount | None = None
     receipt_required_above: LimitOrZero | None = None
-    active: bool = True
+    active: StrictBool = True
 
 
 class CategoryUpdate(BaseModel):
     """Fields to change; omitted fields keep their value. `max_amount` and
-    `receipt_required_above` may be null: no limit, no receipt required."""
+    `receipt_required_above` may be null: no limit, no receipt required. The other
+    fields cannot be null (422): omit them to keep their value."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"max_amount": "2000.00"}, {"active": False}]},
     )
 
-    name: Name | None = None
-    description: Description | None = None
+    # Null is accepted by the model only to be refused by `_no_nulls` with a message
+    # that says to omit the field; the schema does not offer it.
+    name: Name | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
     max_amount: LimitAmount | None = None
     receipt_required_above: LimitOrZero | None = None
-    active: bool | None = None
+    active: StrictBool | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> "CategoryUpdate":

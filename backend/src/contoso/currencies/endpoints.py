@@ -2,7 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from contoso.auth.dependencies import CurrentUser
+from contoso.auth.dependencies import CurrentUser, employers_only
 from contoso.currencies import service
 from contoso.currencies.schemas import (
     Currency,
@@ -40,6 +40,7 @@ async def list_exchange_rates(
     name="add",
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(409) | ALREADY_RECORDED,
+    dependencies=[employers_only("record exchange rates")],
 )
 async def add_exchange_rate(
     body: ExchangeRateCreate, session: SessionDep, user: CurrentUser, response: Response

@@ -2,14 +2,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from contoso.auth.dependencies import CurrentUser
+from contoso.auth.dependencies import CurrentUser, employers_only
 from contoso.database import SessionDep
 from contoso.employees import service
 from contoso.employees.schemas import EmployeePage, EmployeeRead, EmployeeState
 from contoso.errors import error_responses
 from contoso.validation import MAX_RECORD_ID
 
-router = APIRouter(prefix="/employees", tags=["employees"], responses=error_responses(401, 403))
+# Every route is for employers: refused before anything else is read.
+router = APIRouter(
+    prefix="/employees",
+    tags=["employees"],
+    responses=error_responses(401, 403),
+    dependencies=[employers_only("manage employees")],
+)
 
 EmployeeId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 ANSWERS = error_responses(404, 409)

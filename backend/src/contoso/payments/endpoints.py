@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, status
 from starlette.responses import Response
 
-from contoso.auth.dependencies import CurrentUser
+from contoso.auth.dependencies import CurrentUser, employers_only
 from contoso.database import SessionDep
 from contoso.errors import error_responses
 from contoso.payments import service
@@ -19,7 +19,12 @@ CSV: dict[int | str, dict[str, Any]] = {
 PaymentId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
+    dependencies=[employers_only("pay tickets")],
+)
 async def pay(body: PaymentCreate, session: SessionDep, user: CurrentUser) -> PaymentReport:
     """Pay approved tickets in one batch (employers only), with the bank's reference
     (generated when blank). Each ticket is paid at most once, however many batches
@@ -28,7 +33,7 @@ async def pay(body: PaymentCreate, session: SessionDep, user: CurrentUser) -> Pa
     return await service.pay_tickets(session, user, body.ticket_ids, body.reference)
 
 
-@router.get("")
+@router.get("", dependencies=[employers_only("see payments")])
 async def list_payments(
     session: SessionDep,
     user: CurrentUser,
@@ -39,7 +44,9 @@ async def list_payments(
     return await service.list_payments(session, user, limit=limit, offset=offset)
 
 
-@router.get("/{payment_id}", responses=error_responses(404))
+@router.get(
+    "/{payment_id}", responses=error_responses(404), dependencies=[employers_only("see payments")]
+)
 async def get_payment(payment_id: PaymentId, session: SessionDep, user: CurrentUser) -> PaymentRead:
     """A batch: its tickets, and what each employee was paid."""
     return await service.get_payment(session, user, payment_id)
@@ -49,6 +56,7 @@ async def get_payment(payment_id: PaymentId, session: SessionDep, user: CurrentU
     "/{payment_id}/export",
     response_class=Response,
     responses=CSV | error_responses(404),
+    dependencies=[employers_only("see payments")],
 )
 async def export(
     payment_id: PaymentId, request: Request, session: SessionDep, user: CurrentUser

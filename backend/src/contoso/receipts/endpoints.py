@@ -37,7 +37,11 @@ async def add_receipt(
     ticket_id: TicketId,
     file: Annotated[
         UploadFile,
-        File(description="A JPEG, PNG, WebP or PDF of at most RECEIPT_MAX_BYTES (10 MiB)"),
+        File(
+            description="A JPEG, PNG, WebP or PDF of at most RECEIPT_MAX_BYTES (10 MiB); an "
+            "empty file, or one of another type, is refused (415)",
+            json_schema_extra={"minLength": 1},
+        ),
     ],
     session: SessionDep,
     storage: ReceiptStorageDep,

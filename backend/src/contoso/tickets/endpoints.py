@@ -2,7 +2,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from contoso.auth.dependencies import BearerClaims, CurrentUser, get_current_user
+from contoso.auth.dependencies import (
+    BearerClaims,
+    CurrentUser,
+    employers_only,
+    get_current_user,
+)
 from contoso.database import SessionDep
 from contoso.errors import error_responses
 from contoso.models import TicketFlag, TicketStatus
@@ -27,6 +32,7 @@ router = APIRouter(prefix="/tickets", tags=["tickets"], responses=error_response
 
 NOT_FOUND = error_responses(404)
 DECIDED = error_responses(409)
+DECIDING = [employers_only("approve or deny tickets")]
 
 
 REPLAYED: dict[int | str, dict[str, Any]] = {
@@ -93,7 +99,7 @@ async def list_tickets(
     )
 
 
-@router.post("/decisions")
+@router.post("/decisions", dependencies=[employers_only("decide tickets")])
 async def decide_tickets(
     body: BulkDecision, session: SessionDep, user: CurrentUser
 ) -> DecisionReport:
@@ -141,7 +147,7 @@ async def update_ticket(
     return await service.update_ticket(session, user, ticket_id, body)
 
 
-@router.post("/{ticket_id}/approve", responses=NOT_FOUND | DECIDED)
+@router.post("/{ticket_id}/approve", responses=NOT_FOUND | DECIDED, dependencies=DECIDING)
 async def approve_ticket(
     ticket_id: TicketId,
     session: SessionDep,
@@ -152,7 +158,7 @@ async def approve_ticket(
     return await service.decide_ticket(session, user, ticket_id, TicketStatus.APPROVED, note)
 
 
-@router.post("/{ticket_id}/deny", responses=NOT_FOUND | DECIDED)
+@router.post("/{ticket_id}/deny", responses=NOT_FOUND | DECIDED, dependencies=DECIDING)
 async def deny_ticket(
     ticket_id: TicketId,
     session: SessionDep,
@@ -164,7 +170,11 @@ async def deny_ticket(
     return await service.decide_ticket(session, user, ticket_id, TicketStatus.DENIED, note)
 
 
-@router.post("/{ticket_id}/request-changes", responses=NOT_FOUND | DECIDED)
+@router.post(
+    "/{ticket_id}/request-changes",
+    responses=NOT_FOUND | DECIDED,
+    dependencies=[employers_only("request changes")],
+)
 async def request_changes(
     ticket_id: TicketId, body: ChangesRequest, session: SessionDep, user: CurrentUser
 ) -> TicketRead:

@@ -8,10 +8,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    TypeAdapter,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import RowMapping
 
 from contoso.categories.schemas import CategoryRef
@@ -19,6 +22,7 @@ from contoso.currencies.codes import in_minor_units, minor_units_rule
 from contoso.currencies.schemas import Currency
 from contoso.models import EventKind, TicketFlag, TicketStatus
 from contoso.validation import (
+    DATE_FROM_2000,
     MAX_SELECTION,
     Amount,
     Link,
@@ -30,7 +34,7 @@ from contoso.validation import (
 MAX_LINKS = 10
 MAX_DESCRIPTION = 2000
 MAX_NOTE = 1000
-SpentOn = Annotated[date, AfterValidator(not_in_future("The purchase date"))]
+SpentOn = Annotated[date, AfterValidator(not_in_future("The purchase date")), DATE_FROM_2000]
 Description = Annotated[str, TextRules(MAX_DESCRIPTION, what="The description")]
 Links = Annotated[list[Link], Field(max_length=MAX_LINKS)]
 Note = Annotated[str, TextRules(MAX_NOTE, required=False, what="The note")]
@@ -85,7 +89,9 @@ class TicketCreate(Strict):
 
 
 class TicketUpdate(Strict):
-    """Fields to change on a pending ticket; omitted fields keep their value."""
+    """Fields to change on a pending ticket; omitted fields keep their value. No field
+    may be null (422): omit it instead. (Every PATCH of the API reads null as "no
+    value", never as "keep": a field that cannot be empty cannot be null.)"""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -101,12 +107,14 @@ class TicketUpdate(Strict):
         }
     )
 
-    spent_on: SpentOn | None = None
-    currency: Currency | None = None
-    amount: Amount | None = None
-    description: Description | None = None
-    links: Links | None = None
-    category_id: RecordId | None = None
+    # Null is accepted by the model only to be refused by `_no_nulls` with a message
+    # that says to omit the field; the schema does not offer it.
+    spent_on: SpentOn | SkipJsonSchema[None] = None
+    currency: Currency | SkipJsonSchema[None] = None
+    amount: Amount | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    links: Links | SkipJsonSchema[None] = None
+    category_id: RecordId | SkipJsonSchema[None] = None
 
     _amount_in_currency = field_validator("amount")(_in_currency)
 
@@ -140,13 +148,20 @@ class ChangesRequest(Strict):
 class BulkDecision(Strict):
     model_config = ConfigDict(
         json_schema_extra={
+            # `_changes_say_what`, stated for clients: requesting changes needs a note
+            # with something to read in it.
+            "if": {"properties": {"decision": {"const": "request_changes"}}},
+            "then": {
+                "required": ["note"],
+                "properties": {"note": TypeAdapter(RequiredNote).json_schema()},
+            },
             "examples": [
                 {
                     "ticket_ids": [1, 2, 3],
                     "decision": "deny",
                     "note": "Please attach the itemised receipts",
                 }
-            ]
+            ],
         }
     )
 
@@ -155,7 +170,7 @@ class BulkDecision(Strict):
     decision: Literal["approve", "deny", "request_changes"]
     note: Note | None = None
     # Approving skips flagged tickets (reason `flagged`) unless this is true.
-    include_flagged: bool = False
+    include_flagged: StrictBool = False
 
     @model_validator(mode="after")
     def _changes_say_what(self) -> "BulkDecision":
