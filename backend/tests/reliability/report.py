@@ -24,6 +24,41 @@ GROUPS = [
         "documents; schema-breaking input is refused (4xx). `tests/reliability/test_fuzz.py`.",
     ),
     (
+        "contract:",
+        "The API's contract",
+        "`tests/reliability/test_contract.py` runs the schemathesis CLI (4.32.5, pinned by "
+        "`uv.lock`) against `contoso serve` on PostgreSQL with an employee's and then an "
+        "employer's token: every check (`--checks all`), the examples, coverage, fuzzing and "
+        "stateful phases, seed 20261207, 10 examples per operation, one worker. It is part "
+        "of the README's test command, so CI runs it on both databases, and any failure "
+        'fails the build. The one narrowed check is "schema-valid request accepted": a 422 '
+        "is let through only when every error is a rule the schema states in words (a date "
+        "after today, more decimals than the currency has, no exchange rate for the date, a "
+        "rate for the company's own currency, a category that does not exist), and a 415 "
+        "only for a receipt whose bytes are no accepted type "
+        "(`tests/reliability/contract_checks.py`). What was found and fixed: zero and "
+        "above-maximum amounts and rates (the schema now states `exclusiveMinimum`/`maximum` "
+        "and an exact pattern for text); null in PATCH fields (no longer offered by the "
+        "schema; still a 422 that says to omit the field); currencies not in use (`LYG`; the "
+        "schema's pattern lists the codes in use, in any case); `.test` and other "
+        "special-use e-mail domains (the pattern and description say what email-validator "
+        "accepts); a blank note when requesting changes in bulk (stated with `if`/`then`); "
+        "`0` accepted as a boolean (booleans are now strict); dates before 2000 (pattern); "
+        "an empty receipt (`minLength: 1`, refused with 415); OPTIONS answered 405 naming "
+        "one method, and `PATCH /api/tickets/decisions` a 422 (one middleware now answers "
+        "OPTIONS with 204 and the path's full `Allow`, and undeclared methods with 405); an "
+        "employee's malformed body on an employer-only route answered 422 (now 403 from a "
+        "dependency); no links (each creating operation now links to the operations that use "
+        "its ids). Regression tests: `tests/test_allowed_methods.py`, "
+        "`tests/auth/test_employers_only.py`, `tests/test_contract_schema.py`.\n\n"
+        "Not yet reached: the stateful phase covers only 1 to 4 of the 118 links in this "
+        "budget (it runs about 20 to 30 scenarios), so most operations on a ticket, receipt "
+        "or payment are reached by their own fuzzing with guessed ids (404), not through "
+        "links. A longer run with a random seed: `CONTRACT_SEED=$RANDOM "
+        "CONTRACT_EXAMPLES=100 uv run pytest tests/reliability/test_contract.py` (not yet "
+        "run and recorded: its figures belong here).",
+    ),
+    (
         "tokens:",
         "Missing and bad tokens",
         "Every operation whose schema declares a token, called with none, garbage and the "
