@@ -14,22 +14,29 @@ async def test_employee_b_cannot_read_edit_or_decide_employee_as_ticket(client, 
     ticket = await factory.ticket(alice)
     url = f"/api/tickets/{ticket['id']}"
 
-    attempts = [
+    reached = [
         await client.get(url, headers=bob.headers),
         await client.get(f"{url}/history", headers=bob.headers),
         await client.patch(url, json={"amount": "1.00"}, headers=bob.headers),
+    ]
+    decided = [
         await client.post(f"{url}/approve", headers=bob.headers),
         await client.post(f"{url}/deny", headers=bob.headers),
+        await client.post("/api/tickets/999999/approve", headers=bob.headers),
     ]
 
     # 404, not 403: the answer is the same as for an id that does not exist.
-    assert [r.status_code for r in attempts] == [404] * 5
+    assert [r.status_code for r in reached] == [404] * 3
     missing = await client.get("/api/tickets/999999", headers=bob.headers)
-    assert {r.json()["detail"] for r in attempts} == {f"Ticket {ticket['id']} not found."}
+    assert {r.json()["detail"] for r in reached} == {f"Ticket {ticket['id']} not found."}
     assert missing.json()["detail"] == "Ticket 999999 not found."
+    # Deciding is refused for the role before any ticket is looked at: the same 403
+    # whether the ticket is someone's or does not exist.
+    assert [r.status_code for r in decided] == [403] * 3
+    assert decided[0].json() == decided[2].json()
     unchanged = await client.get(url, headers=alice.headers)
     assert unchanged.json() == ticket
-    figures.add("attacks", requests=len(attempts) + 2)
+    figures.add("attacks", requests=len(reached) + len(decided) + 2)
 
 
 @pytest.mark.parametrize(
