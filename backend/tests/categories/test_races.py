@@ -9,6 +9,7 @@ from contoso.categories.service import update_category
 from contoso.models import User
 from contoso.tickets.schemas import TicketCreate
 from contoso.tickets.service import file_ticket
+from tests.support.locks import blocked_behind
 
 TODAY = date.today().isoformat()
 
@@ -88,8 +89,7 @@ async def test_a_ticket_filed_while_a_limit_changes_is_flagged_by_the_new_limit(
             await changing.commit()
 
         lowering = asyncio.create_task(lower_the_limit())
-        await asyncio.sleep(0.3)
-        waited = not lowering.done()
+        await blocked_behind(filing, lowering)
         await filing.commit()
         await lowering
     finally:
@@ -97,5 +97,4 @@ async def test_a_ticket_filed_while_a_limit_changes_is_flagged_by_the_new_limit(
         await changing.close()
 
     seen = await client.get(f"/api/tickets/{ticket.id}", headers=bob.headers)
-    assert waited
     assert seen.json()["flags"] == ["over_limit"]

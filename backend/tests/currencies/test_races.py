@@ -8,6 +8,7 @@ import pytest
 from contoso.currencies import service as currencies_service
 from contoso.currencies.schemas import ExchangeRateCreate
 from contoso.models import User
+from tests.support.locks import blocked_behind
 
 RATES = "/api/exchange-rates"
 DAY = "2025-01-10"
@@ -61,9 +62,8 @@ async def test_a_rate_waits_for_one_being_recorded_for_its_day_then_answers_by_i
             session, employer, ExchangeRateCreate(currency="EUR", rate="1.1", valid_from=DAY)
         )
         racing = asyncio.create_task(post_rate(client, second_boss, second))
-        await asyncio.sleep(0.3)
         # Held back by the uncommitted rate for the same day, not recorded beside it.
-        assert not racing.done()
+        await blocked_behind(session, racing)
         await session.commit()
 
     response = await racing
@@ -82,8 +82,7 @@ async def test_a_rate_whose_first_writer_gives_up_is_recorded_by_the_second(clie
             session, employer, ExchangeRateCreate(currency="EUR", rate="1.1", valid_from=DAY)
         )
         racing = asyncio.create_task(post_rate(client, second_boss, "1.2"))
-        await asyncio.sleep(0.3)
-        assert not racing.done()
+        await blocked_behind(session, racing)
         await session.rollback()
 
     response = await racing

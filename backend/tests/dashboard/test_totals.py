@@ -16,6 +16,7 @@ from contoso.employees import service as employees_service
 from contoso.models import PaidTotal, TicketStatus, User
 from contoso.tickets import service as tickets_service
 from tests.support.databases import plain_url
+from tests.support.locks import blocked_behind
 from tests.support.totals import stored_and_recounted
 
 
@@ -161,8 +162,8 @@ async def test_a_decision_that_waits_for_a_suspension_skips_the_hidden_ticket(
                 deciding, employer, [ticket["id"]], TicketStatus.APPROVED
             )
         )
-        await asyncio.sleep(0.3)
-        assert not decision.done()  # it waits for the suspension's row lock
+        # The decision waits for the suspension's lock on alice's row.
+        await blocked_behind(suspending, decision, row_of="users")
         await suspending.commit()
         outcome = await decision
         await deciding.commit()
@@ -186,8 +187,8 @@ async def test_a_suspension_that_waits_for_a_decision_takes_the_decided_ticket_o
         suspension = asyncio.create_task(
             employees_service.suspend_employees(suspending, employer, [alice.id])
         )
-        await asyncio.sleep(0.3)
-        assert not suspension.done()  # it waits for the decision's hold on alice's row
+        # The suspension waits for the decision's hold on alice's row.
+        await blocked_behind(deciding, suspension, row_of="users")
         await deciding.commit()
         await suspension
         await suspending.commit()

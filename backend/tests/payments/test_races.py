@@ -16,6 +16,7 @@ from contoso.models import TicketStatus, User
 from contoso.payments import service as payments_service
 from contoso.tickets import service as tickets_service
 from tests.support.databases import plain_url
+from tests.support.locks import blocked_behind
 from tests.support.totals import stored_and_recounted
 
 
@@ -273,8 +274,8 @@ async def test_a_payment_that_waits_for_a_suspension_skips_the_hidden_ticket(
         payment = asyncio.create_task(
             payments_service.pay_tickets(paying, employer, [ticket["id"]], "WAITED")
         )
-        await asyncio.sleep(0.3)
-        assert not payment.done()  # it waits for the suspension's row lock
+        # The payment waits for the suspension's lock on alice's row.
+        await blocked_behind(suspending, payment, row_of="users")
         await suspending.commit()
         with pytest.raises(Conflict, match="not found or hidden"):
             await payment
@@ -299,8 +300,8 @@ async def test_a_suspension_that_waits_for_a_payment_takes_the_paid_ticket_out(
         suspension = asyncio.create_task(
             employees_service.suspend_employees(suspending, employer, [alice.id])
         )
-        await asyncio.sleep(0.3)
-        assert not suspension.done()  # it waits for the payment's hold on alice's row
+        # The suspension waits for the payment's hold on alice's row.
+        await blocked_behind(paying, suspension, row_of="users")
         await paying.commit()
         await suspension
         await suspending.commit()

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from contoso.models import User
 from contoso.tickets import service as tickets_service
 from contoso.tickets.schemas import TicketCreate
+from tests.support.locks import blocked_behind
 
 TODAY = date.today().isoformat()
 BODY = {"spent_on": TODAY, "amount": "42.50", "description": "Taxi to the client"}
@@ -179,9 +180,8 @@ async def test_a_filing_waits_for_the_same_employees_filing_in_progress_and_sees
         owner = await session.get(User, alice.id)
         in_progress = await tickets_service.file_ticket(session, owner, TicketCreate(**BODY))
         second = asyncio.create_task(file(client, alice))
-        await asyncio.sleep(0.3)
         # Held back by the first filing's hold on Alice's row, not filed blind beside it.
-        assert not second.done()
+        await blocked_behind(session, second, row_of="users")
         await session.commit()
 
     response = await second
