@@ -116,3 +116,38 @@ async def test_creating_operations_link_to_the_operations_that_use_their_ids(doc
     assert {"categories-update"} <= links["categories-create"]
     assert {"employees-suspend", "employees-reactivate"} <= links["auth-register"]
     assert {"exchange-rates-list"} <= links["exchange-rates-add"]
+
+
+async def test_links_carry_ids_into_request_bodies_so_every_operation_is_reachable(document):
+    def link(source: str, target: str) -> dict:
+        for item in document["paths"].values():
+            for operation in item.values():
+                if operation["operationId"] == source:
+                    return operation["responses"][
+                        "201" if "201" in operation["responses"] else "200"
+                    ]["links"][target]
+        raise AssertionError(source)
+
+    assert link("categories-list", "tickets-create")["requestBody"] == {
+        "category_id": "$response.body#/0/id"
+    }
+    assert link("tickets-approve", "payments-pay")["requestBody"] == {
+        "ticket_ids": ["$response.body#/id"]
+    }
+    assert link("tickets-create", "tickets-decide")["requestBody"] == {
+        "ticket_ids": ["$response.body#/id"]
+    }
+    assert link("auth-register", "auth-login")["requestBody"] == {
+        "email": "$request.body#/email",
+        "password": "$request.body#/password",
+    }
+    assert link("auth-invite-employer", "auth-register")["requestBody"] == {
+        "email": "$response.body#/email",
+        "invitation_code": "$response.body#/code",
+    }
+
+
+async def test_a_replayed_filing_carries_no_links(document):
+    answers = document["paths"]["/api/tickets"]["post"]["responses"]
+
+    assert answers["201"]["links"] and "links" not in answers["200"]

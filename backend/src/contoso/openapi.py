@@ -94,11 +94,13 @@ def _restore_integers(node: object) -> None:
 @dataclass(frozen=True)
 class Feeds:
     """What one operation's answer feeds to others: `parameters` (name to a runtime
-    expression, such as `$response.body#/id`) for each operation in `to`."""
+    expression, such as `$response.body#/id`) and the `body` fields (the request body's
+    fields it fills, the rest left to the caller) for each operation in `to`."""
 
     source: str
     parameters: dict[str, str]
     to: tuple[str, ...]
+    body: dict[str, Any] | None = None
 
 
 _TICKET = {"ticket_id": "$response.body#/id"}
@@ -149,6 +151,41 @@ API_LINKS = (
         {"category_id": "$response.body#/0/id"},
         ("categories-get", "categories-update"),
     ),
+    Feeds(
+        "categories-list",
+        {},
+        ("tickets-create",),
+        body={"category_id": "$response.body#/0/id"},
+    ),
+    Feeds(
+        "categories-create",
+        {},
+        ("tickets-create",),
+        body={"category_id": "$response.body#/id"},
+    ),
+    Feeds("tickets-create", {}, ("tickets-decide",), body={"ticket_ids": ["$response.body#/id"]}),
+    Feeds(
+        "tickets-list", {}, ("tickets-decide",), body={"ticket_ids": ["$response.body#/items/0/id"]}
+    ),
+    Feeds("tickets-approve", {}, ("payments-pay",), body={"ticket_ids": ["$response.body#/id"]}),
+    Feeds(
+        "auth-invite-employer",
+        {},
+        ("auth-register",),
+        body={"email": "$response.body#/email", "invitation_code": "$response.body#/code"},
+    ),
+    Feeds(
+        "auth-register",
+        {},
+        ("auth-login",),
+        body={"email": "$request.body#/email", "password": "$request.body#/password"},
+    ),
+    Feeds(
+        "auth-register",
+        {},
+        ("auth-token",),
+        body={"username": "$request.body#/email", "password": "$request.body#/password"},
+    ),
     Feeds("exchange-rates-add", {"currency": "$response.body#/currency"}, ("exchange-rates-list",)),
     Feeds(
         "auth-register",
@@ -166,8 +203,13 @@ API_LINKS = (
 
 
 def add_links(app: FastAPI, declared: tuple[Feeds, ...] = API_LINKS) -> None:
-    """Put the `declared` links in /openapi.json: on every successful JSON answer of
-    each source operation, one link per target, named after the target."""
+    """Put the `declared` links in /openapi.json: on each source operation's successful
+    JSON answer, one link per target, named after the target.
+
+    An operation that creates (201) links from that answer only: its 200 is the replay
+    of a request already made (the same Idempotency-Key, a rate already recorded),
+    naming the record the 201 named. A link there would be one the fuzzer's stateful
+    phase counts but can only reach by repeating a request exactly."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -178,13 +220,15 @@ def add_links(app: FastAPI, declared: tuple[Feeds, ...] = API_LINKS) -> None:
             for operation in item.values()
         }
         for feeds in declared:
-            links = {
-                target: {"operationId": target, "parameters": feeds.parameters}
-                for target in feeds.to
-            }
-            for status, response in operations[feeds.source]["responses"].items():
-                if status.startswith("2") and "application/json" in response.get("content", {}):
-                    response["links"] = links
+            link: dict[str, Any] = {"parameters": feeds.parameters} if feeds.parameters else {}
+            if feeds.body is not None:
+                link["requestBody"] = feeds.body
+            responses = operations[feeds.source]["responses"]
+            successes = ["201"] if "201" in responses else [s for s in responses if s[0] == "2"]
+            for status in successes:
+                if "application/json" in responses[status].get("content", {}):
+                    links = responses[status].setdefault("links", {})
+                    links |= {target: {"operationId": target} | link for target in feeds.to}
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented hook
