@@ -342,7 +342,9 @@ Amount = Annotated[
         {"exclusiveMinimum": 0},
         MAX_SPENT,
         SPENT_PATTERN,
-        f"Money: {_AMOUNT_HELP}; greater than 0 and at most {MAX_SPENT}. {_AS_NUMBER}",
+        f"Money: {_AMOUNT_HELP}; greater than 0 and at most {MAX_SPENT}, and worth at most "
+        f"{MAX_AMOUNT} in the company's currency at the purchase date's rate (else 422: "
+        f"one ticket may claim no more). {_AS_NUMBER}",
         "12.50",
     ),
 ]

@@ -7,6 +7,8 @@ Each is a rule on data or time, not on the shape of the request:
 - an amount with more decimals than its currency has (JPY none, USD two, KWD three:
   the currency is another field, or the company's when omitted), or a JSON number
   with more decimals than any currency has (a float has no exact decimals);
+- an amount worth more than one ticket may claim (1,000,000) in the company's currency
+  at its date's rate (the rate is recorded data);
 - a ticket in a currency with no exchange rate recorded for its date, an exchange
   rate for the company's own currency, or a category that does not exist or is
   inactive (each depends on what is recorded);
@@ -29,6 +31,7 @@ DATA_RULES = re.compile(
             r"There is no exchange rate from",
             r"is the company's currency",
             r"There is no active category",
+            r"one ticket may claim",
         )
     )
 )
