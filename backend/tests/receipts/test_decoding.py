@@ -35,7 +35,7 @@ async def in_flight(cleaner, user_id, count):
     """Wait until `count` of the user's uploads are being handled."""
     async with asyncio.timeout(10):
         # Polled: the count is the cleaner's own, and nothing signals it.
-        while cleaner._in_flight[user_id] < count:  # noqa: ASYNC110
+        while cleaner.in_flight(user_id) < count:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 

@@ -108,6 +108,10 @@ class ReceiptCleaner:
             if not self._in_flight[user_id]:
                 del self._in_flight[user_id]
 
+    def in_flight(self, user_id: int) -> int:
+        """How many of `user_id`'s uploads are being handled now."""
+        return self._in_flight[user_id]
+
     async def clean(self, source: BinaryIO, filename: str | None) -> CleanReceipt:
         """The upload checked and made safe to store (see `files.clean_receipt`); the
         caller closes the result's file. Images are cleaned in a decoding process:
