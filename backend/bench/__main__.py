@@ -100,9 +100,15 @@ def parse_wrk(output: str) -> dict[str, float]:
     return figures
 
 
+# The receipt decoders' processes: a forkserver, the workers forked from it, and the
+# resource tracker multiprocessing starts beside them.
+_DECODER_COMMANDS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+
+
 class Server:
     """A uvicorn server placed as `placement` says, with its peak memory sampled (the
-    supervisor's and every worker's RSS summed)."""
+    supervisor's and every worker's RSS summed; the receipt decoders, processes of their
+    own under their own memory cap, apart: `decoders_mb`)."""
 
     def __init__(
         self, name: str, target: list[str], env: dict[str, str], placement: Placement = PINNED
@@ -159,13 +165,32 @@ class Server:
         self.stop()
         raise SystemExit(f"{self.name} did not start:\n{self.log.read_text()}")
 
-    def rss_mb(self) -> float:
+    def _members(self, decoders: bool) -> list[psutil.Process]:
         process = psutil.Process(self.process.pid)
-        total = 0
+        members = []
         for member in [process, *process.children(recursive=True)]:
             # A worker can exit between listing and reading (uvicorn replaces dead ones).
             with contextlib.suppress(psutil.NoSuchProcess):
+                command = " ".join(member.cmdline())
+                decoding = any(part in command for part in _DECODER_COMMANDS)
+                if decoding == decoders:
+                    members.append(member)
+        return members
+
+    def rss_mb(self) -> float:
+        total = 0
+        for member in self._members(decoders=False):
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += member.memory_info().rss
+        return total / 2**20
+
+    def decoders_mb(self) -> float:
+        """What the receipt decoders hold of their own: unique memory, as the workers
+        share their code with the forkserver they were forked from."""
+        total = 0
+        for member in self._members(decoders=True):
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                total += member.memory_full_info().uss
         return total / 2**20
 
     def sample(self) -> "Server":
@@ -425,7 +450,7 @@ def uploads(server: Server, tokens_file: str) -> list[Result]:
             result = asyncio.run(upload_burst(server.url, server.name, batch, kind, DURATION))
         result.rss_mb = server.stop_sampling()
         result.extra["idle_rss_mb"] = idle
-        result.note += f"; RSS {idle:.0f} MB before"
+        result.note += f"; RSS {idle:.0f} MB before; decoders {server.decoders_mb():.0f} MB"
         print(
             f"  {result.scenario:<44} {result.requests_per_s:8.1f} req/s  "
             f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
@@ -489,9 +514,13 @@ def list_during_upload_flood(server: Server, tokens_file: str) -> Result:
         64,
         {"BENCH_TOKENS": str(others), "BENCH_PATH": "/api/tickets?limit=50"},
     )
+    decoders = server.decoders_mb()  # the flood still on: both decoders at work
     answers = json.loads(flooding.communicate()[0] or "{}")
     shown = ", ".join(f"{count} x {status}" for status, count in sorted(answers.items()))
-    result.note = f"{FLOOD_CLIENTS} clients of one employee uploading meanwhile: {shown}"
+    result.note = (
+        f"{FLOOD_CLIENTS} clients of one employee uploading meanwhile: {shown}; "
+        f"decoders {decoders:.0f} MB"
+    )
     return result
 
 
