@@ -65,16 +65,16 @@ async def test_a_spoofed_link_is_refused_by_the_api_saying_what_to_remove(client
     assert listed.json()["total"] == 0
 
 
+async def _register_as(client, username):
+    return await client.post(
+        "/api/auth/register",
+        json={"email": "mei@example.com", "password": "a long passphrase", "username": username},
+    )
+
+
 @pytest.mark.parametrize("control", CONTROLS)
 async def test_a_username_with_any_text_direction_control_is_refused(client, control):
-    response = await client.post(
-        "/api/auth/register",
-        json={
-            "email": "mei@example.com",
-            "password": "a long passphrase",
-            "username": f"Mei{control}Admin",
-        },
-    )
+    response = await _register_as(client, f"Mei{control}Admin")
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "username"]
@@ -84,18 +84,11 @@ async def test_a_username_with_any_text_direction_control_is_refused(client, con
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029"])
 async def test_a_line_separator_in_a_one_line_field_is_refused(client, separator):
-    response = await client.post(
-        "/api/auth/register",
-        json={
-            "email": "mei@example.com",
-            "password": "a long passphrase",
-            "username": f"Mei{separator}Admin",
-        },
-    )
+    response = await _register_as(client, f"Mei{separator}Admin")
 
     assert response.status_code == 422
     assert _message(response) == (
-        "The name must be on one line: remove the line or paragraph separator " "(U+2028, U+2029)"
+        "The name must be on one line: remove the line or paragraph separator (U+2028, U+2029)"
     )
 
 
