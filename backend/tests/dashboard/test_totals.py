@@ -168,7 +168,7 @@ async def test_a_decision_that_waits_for_a_suspension_skips_the_hidden_ticket(
         outcome = await decision
         await deciding.commit()
 
-    assert outcome.decided == []  # the ticket was hidden by then
+    assert outcome.done == []  # the ticket was hidden by then
     await assert_totals_match_a_recount(database_url)
 
 
@@ -193,7 +193,7 @@ async def test_a_suspension_that_waits_for_a_decision_takes_the_decided_ticket_o
         await suspension
         await suspending.commit()
 
-    assert outcome.decided == [ticket["id"]]
+    assert outcome.done == [ticket["id"]]
     await assert_totals_match_a_recount(database_url)
 
 

@@ -85,7 +85,7 @@ async def test_a_decision_that_rolls_back_queues_no_email(factory, database: Dat
         inside = await session.scalar(select(func.count()).select_from(OutboxEmail))
         await session.rollback()
 
-    assert outcome.decided == [ticket["id"]]
+    assert outcome.done == [ticket["id"]]
     assert inside == 1  # written in the decision's own transaction...
     assert await outbox(database) == []  # ...and gone with it
 

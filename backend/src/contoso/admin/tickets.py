@@ -58,9 +58,9 @@ from contoso.tickets.schemas import (
     Decision,
     ReceiptSummary,
     TicketRead,
-    TicketSkip,
 )
 from contoso.tickets.service import EXACT_COUNT_LIMIT
+from contoso.tickets.workflow import Skip
 from contoso.web.forms import read_form
 
 # The query parameter that narrows the list to one employee's tickets.
@@ -92,7 +92,7 @@ REVIEWED = {
     TicketStatus.CHANGES_REQUESTED: "Sent",
 }
 # A ticket already sent back, skipped by another request for changes.
-_SENT_BACK_SKIPS = {TicketSkip.CHANGES_REQUESTED: "already sent back for changes"}
+_SENT_BACK_SKIPS = {Skip.CHANGES_REQUESTED: "already sent back for changes"}
 BLANK_CHANGES_NOTE = "Say what should change: the employee reads this note to fix the ticket."
 
 # A ticket's history on its page, in words.
@@ -696,12 +696,12 @@ class TicketAdmin(ConsoleView, model=Ticket):
         message = outcome_message(
             REVIEWED[review],
             "ticket",
-            len(outcome.decided),
+            len(outcome.done),
             outcome.skipped,
             "back for changes",
             _SENT_BACK_SKIPS,
         )
-        (Flash.success if outcome.decided else Flash.warning)(request, message)
+        (Flash.success if outcome.done else Flash.warning)(request, message)
         return self._back_to_list(request, form)
 
     @action("deny", "Deny", add_in_detail=False, add_in_list=True)
@@ -744,9 +744,9 @@ class TicketAdmin(ConsoleView, model=Ticket):
             outcome = await tickets_service.decide_tickets(
                 session, employer, ids, decision, note, include_flagged=include_flagged
             )
-        message = outcome_message(past, "ticket", len(outcome.decided), outcome.skipped)
+        message = outcome_message(past, "ticket", len(outcome.done), outcome.skipped)
         # Nothing decided is not a success, even when nothing failed.
-        (Flash.success if outcome.decided else Flash.warning)(request, message)
+        (Flash.success if outcome.done else Flash.warning)(request, message)
         return self._back_to_list(request, form)
 
     async def _decide_opened(

@@ -31,7 +31,7 @@ from contoso.errors import ContosoError, InvalidField
 from contoso.formatting import moment
 from contoso.payments.schemas import PaymentSkip
 from contoso.spreadsheets import csv_download
-from contoso.tickets.schemas import TicketSkip
+from contoso.tickets.workflow import Skip as TicketSkip
 from contoso.validation import MAX_RECORD_ID, MAX_SELECTION, search_text
 from contoso.web.forms import read_form
 
@@ -39,6 +39,7 @@ from contoso.web.forms import read_form
 BACK_FIELD = "back"
 
 # Why an action left a selected record alone.
+# The workflow's reasons (tickets), and those of employees and payments (the API's).
 Skip = TypeVar("Skip", TicketSkip, EmployeeSkip, PaymentSkip)
 
 

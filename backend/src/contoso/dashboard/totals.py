@@ -23,10 +23,13 @@ concurrent writer of it, so no increment is lost. Rows are written in key order,
 two writers of several rows cannot deadlock on them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from enum import Enum
+from typing import assert_never
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Date,
     DateTime,
@@ -59,6 +62,61 @@ from contoso.tickets.queries import visible_owners
 
 # A change's tickets: each row counted `sign` times (+1 added, -1 taken away).
 Change = tuple[FromClause, int]
+
+
+class Tally(Enum):
+    PENDING = "pending_totals"
+    DECIDED = "decided_totals"
+    PAID = "paid_totals"
+
+
+def tallies(status: TicketStatus) -> tuple[Tally, ...]:
+    """The running totals that count a ticket in `status`. A new status fails the type
+    check here until it is given its totals (none is an answer)."""
+    match status:
+        case TicketStatus.PENDING:
+            return (Tally.PENDING,)
+        case TicketStatus.APPROVED | TicketStatus.DENIED:
+            return (Tally.DECIDED,)
+        case TicketStatus.PAID:
+            return (Tally.DECIDED, Tally.PAID)
+        case TicketStatus.CHANGES_REQUESTED:  # back with its owner: counted nowhere
+            return ()
+        case _:
+            assert_never(status)
+
+
+# The columns the totals read of a ticket: what a status change's RETURNING gives, as
+# it is after the change and, prefixed `was_`, as it was before.
+TALLIED = ("owner_id", "spent_on", "company_amount", "status", "decided_at", "paid_at")
+
+
+def _count(tally: Tally, rows: FromClause, sign: int) -> Insert:
+    match tally:
+        case Tally.PENDING:
+            return count_pending((rows, sign))
+        case Tally.DECIDED:
+            return count_decided(rows, sign)
+        case Tally.PAID:
+            return count_paid(rows, sign)
+        case _:
+            assert_never(tally)
+
+
+def count_moved(moved: CTE, sources: Iterable[TicketStatus], target: TicketStatus) -> list[Insert]:
+    """Take the tickets a status change `moved` (rows with TALLIED and `was_` TALLIED
+    columns) out of the totals that counted them, by the status each had, and add them
+    to those that count `target`."""
+    was = select(*(moved.c[f"was_{name}"].label(name) for name in TALLIED))
+    left: dict[Tally, list[TicketStatus]] = {}
+    for status in sources:
+        for tally in tallies(status):
+            left.setdefault(tally, []).append(status)
+    changes = [
+        _count(tally, was.where(moved.c.was_status.in_(statuses)).subquery(f"left_{i}"), -1)
+        for i, (tally, statuses) in enumerate(left.items())
+    ]
+    return changes + [_count(tally, moved, 1) for tally in tallies(target)]
 
 
 def month_of(day: SQLColumnExpression[date]) -> ColumnElement[date]:

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from contoso.tickets.schemas import Person, Strict
+from contoso.tickets.workflow import Skip
 from contoso.validation import MAX_SELECTION, RecordId, TextRules
 
 MAX_REFERENCE = 140
@@ -28,19 +29,15 @@ class PaymentCreate(Strict):
 
 
 class PaymentSkip(StrEnum):
-    """Why a payment left a ticket out."""
+    """Why a payment left a ticket out: the reasons (`workflow.Skip`) paying gives."""
 
-    NOT_FOUND = "not_found"
-    NOT_APPROVED = "not_approved"
-    ALREADY_PAID = "already_paid"
+    NOT_FOUND = Skip.NOT_FOUND.value
+    NOT_APPROVED = Skip.NOT_APPROVED.value
+    ALREADY_PAID = Skip.ALREADY_PAID.value
 
     @property
     def label(self) -> str:
-        return {
-            "not_found": "not found or hidden",
-            "not_approved": "not approved",
-            "already_paid": "already paid",
-        }[self]
+        return Skip(self).label
 
 
 class PaymentSkipped(BaseModel):

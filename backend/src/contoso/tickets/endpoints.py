@@ -24,6 +24,7 @@ from contoso.tickets.schemas import (
     TicketCreate,
     TicketPage,
     TicketRead,
+    TicketSkip,
     TicketUpdate,
 )
 from contoso.validation import MAX_RECORD_ID
@@ -120,8 +121,8 @@ async def decide_tickets(
             include_flagged=body.include_flagged,
         )
     return DecisionReport(
-        decided=outcome.decided,
-        skipped=[Skipped(id=i, reason=reason) for i, reason in outcome.skipped.items()],
+        decided=outcome.done,
+        skipped=[Skipped(id=i, reason=TicketSkip(reason)) for i, reason in outcome.skipped.items()],
     )
 
 

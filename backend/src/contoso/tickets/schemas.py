@@ -21,6 +21,7 @@ from contoso.categories.schemas import CategoryRef
 from contoso.currencies.codes import in_minor_units, minor_units_rule
 from contoso.currencies.schemas import Currency
 from contoso.models import EventKind, TicketFlag, TicketStatus
+from contoso.tickets.workflow import Skip
 from contoso.validation import (
     DATE_FROM_2000,
     MAX_SELECTION,
@@ -296,23 +297,17 @@ class TicketPage(BaseModel):
 
 
 class TicketSkip(StrEnum):
-    """Why a bulk decision left a ticket alone."""
+    """Why a bulk decision left a ticket alone: the reasons (`workflow.Skip`) that
+    approving, denying and requesting changes give."""
 
-    NOT_FOUND = "not_found"
-    ALREADY_DECIDED = "already_decided"
-    # Approving in bulk leaves flagged tickets alone unless asked (`include_flagged`).
-    FLAGGED = "flagged"
-    # Sent back for changes: decided once its owner resubmits it.
-    CHANGES_REQUESTED = "changes_requested"
+    NOT_FOUND = Skip.NOT_FOUND.value
+    ALREADY_DECIDED = Skip.ALREADY_DECIDED.value
+    FLAGGED = Skip.FLAGGED.value
+    CHANGES_REQUESTED = Skip.CHANGES_REQUESTED.value
 
     @property
     def label(self) -> str:
-        return {
-            "not_found": "not found or hidden",
-            "already_decided": "already decided",
-            "flagged": "flagged (approve it on its own, or include flagged tickets)",
-            "changes_requested": "sent back for changes (decided once resubmitted)",
-        }[self]
+        return Skip(self).label
 
 
 class Skipped(BaseModel):

@@ -7,7 +7,7 @@ shows, read with `queries.ticket_columns`.
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 from typing import Any
 
@@ -22,8 +22,6 @@ from sqlalchemy import (
     delete,
     func,
     literal,
-    literal_column,
-    or_,
     select,
     update,
 )
@@ -32,29 +30,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
 from contoso.auth.queries import holds_token, token_parameters
-from contoso.auth.service import ensure_employee, ensure_employer, user_for_token
+from contoso.auth.service import ensure_employee, user_for_token
 from contoso.auth.tokens import TokenClaims
 from contoso.categories.service import not_usable, usable_category_ids
 from contoso.currencies.service import COMPANY_CURRENCY, Conversion, company_currency, convert
 from contoso.dashboard import totals
 from contoso.database import Database, among, column_rows, estimated_count
-from contoso.errors import Conflict, NotFound, Unauthorized
+from contoso.errors import Conflict, Unauthorized
 from contoso.history import record_for_each
-from contoso.mail import outbox
 from contoso.models import (
     EDITABLE,
     Category,
     Event,
     EventKind,
     IdempotencyKey,
-    MailKind,
     Role,
     Ticket,
     TicketStatus,
     User,
 )
-from contoso.tickets import flags
-from contoso.tickets.display import status_words
+from contoso.tickets import executor, flags, workflow
+from contoso.tickets.executor import Outcome, not_found
 from contoso.tickets.queries import (
     NO_FILTERS,
     TicketFilters,
@@ -67,30 +63,11 @@ from contoso.tickets.queries import (
     visible_ticket_ids,
     visible_tickets,
 )
-from contoso.tickets.schemas import TicketCreate, TicketPage, TicketRead, TicketSkip, TicketUpdate
+from contoso.tickets.schemas import TicketCreate, TicketPage, TicketRead, TicketUpdate
 
-DECISION_EVENTS = {
-    TicketStatus.APPROVED: EventKind.TICKET_APPROVED,
-    TicketStatus.DENIED: EventKind.TICKET_DENIED,
-}
-DECISION_MAILS = {
-    TicketStatus.APPROVED: MailKind.TICKETS_APPROVED,
-    TicketStatus.DENIED: MailKind.TICKETS_DENIED,
-}
 # Above this many rows an employer's list total is the planner's estimate: an exact
 # count over a million tickets costs more than the page itself.
 EXACT_COUNT_LIMIT = 50_000
-
-
-@dataclass
-class DecisionOutcome:
-    decided: list[int] = field(default_factory=list)
-    skipped: dict[int, TicketSkip] = field(default_factory=dict)
-
-
-def _not_found(ticket_id: int) -> NotFound:
-    # The same answer for "absent", "someone else's" and "hidden": ids confirm nothing.
-    return NotFound(f"Ticket {ticket_id} not found.")
 
 
 async def _tickets(
@@ -297,7 +274,7 @@ async def get_ticket(session: AsyncSession, viewer: User, ticket_id: int) -> Tic
     """The ticket if `viewer` may see it, else NotFound."""
     found = await _tickets(session, visible_tickets(viewer).where(Ticket.id == ticket_id))
     if not found:
-        raise _not_found(ticket_id)
+        raise not_found(ticket_id)
     return found[0]
 
 
@@ -402,7 +379,7 @@ async def update_ticket(
         .with_for_update(of=Ticket)
     )
     if locked is None:
-        raise _not_found(ticket_id)
+        raise not_found(ticket_id)
     ticket = await get_ticket(session, editor, ticket_id)
     if ticket.status not in EDITABLE:
         raise Conflict(
@@ -468,6 +445,16 @@ async def update_ticket(
     return await get_ticket(session, editor, ticket_id)
 
 
+# The decisions an employer makes, by the status they give.
+DECISIONS = {TicketStatus.APPROVED: workflow.APPROVE, TicketStatus.DENIED: workflow.DENY}
+
+
+def _decision(decision: TicketStatus) -> workflow.Transition:
+    if decision not in DECISIONS:
+        raise ValueError(f"not a decision: {decision}")
+    return DECISIONS[decision]
+
+
 async def decide_tickets(
     session: AsyncSession,
     employer: User,
@@ -476,234 +463,19 @@ async def decide_tickets(
     note: str | None = None,
     *,
     include_flagged: bool = False,
-) -> DecisionOutcome:
-    """Approve or deny the pending visible tickets among `ticket_ids`, atomically.
-
-    One conditional UPDATE (`WHERE status = 'pending'`) decides, records history and
-    counts the dashboard's totals in the same statement, so racing employers decide
-    each ticket exactly once. Approving leaves flagged tickets alone (skipped as
-    `flagged`) unless `include_flagged`; denying re-flags the tickets that a denied
-    one duplicated, since a denied ticket duplicates nothing.
-    """
-    ensure_employer(employer, "approve or deny tickets")
-    if decision not in DECISION_EVENTS:
-        raise ValueError(f"not a decision: {decision}")
-    wanted = list(dict.fromkeys(ticket_ids))
-    note = note or None
-    # The owners' rows held first, in a statement of its own (FOR SHARE: decisions on
-    # the same owners go on side by side): no suspension or reactivation of theirs
-    # commits until this decision does, and the decision's fresh snapshot sees which of
-    # them are suspended. So the dashboard's totals, which suspensions take out, never
-    # count a hidden decision.
-    # A denial re-flags other tickets of the owners, so it holds them as every change
-    # of flags does (`flags.hold_owners`); an approval only needs them to hold still.
-    owners = select(Ticket.owner_id).where(among(Ticket.id, wanted, "wanted"))
-    if decision is TicketStatus.DENIED:
-        await flags.hold_owners(session, owners)
-    else:
-        await _share_owners(session, owners)
-    unflagged = Ticket.flags == literal_column("'{}'")
-    decidable = or_(unflagged, literal(include_flagged or decision is TicketStatus.DENIED))
-    # Then the tickets, locked in id order: the UPDATE's own locking order follows its
-    # plan, which differs between connections (custom or generic), and overlapping
-    # bulk decisions locking in different orders deadlock.
-    locked = (
-        await session.scalars(
-            select(Ticket.id)
-            .where(among(Ticket.id, wanted), Ticket.status == TicketStatus.PENDING, decidable)
-            .order_by(Ticket.id)
-            .with_for_update(key_share=True)
-        )
-    ).all()
-    decided_rows = (
-        update(Ticket)
-        .where(
-            among(Ticket.id, locked),
-            Ticket.status == TicketStatus.PENDING,
-            Ticket.id.in_(all_visible_ticket_ids()),
-            decidable,
-        )
-        .values(
-            status=decision,
-            decided_by_id=employer.id,
-            decided_at=func.now(),
-            decision_note=note,
-            updated_at=func.now(),
-        )
-        .returning(
-            Ticket.id,
-            Ticket.owner_id,
-            Ticket.spent_on,
-            Ticket.company_amount,
-            Ticket.status,
-            Ticket.decided_at,
-        )
-        .cte("decided")
+) -> Outcome:
+    """Approve or deny the pending visible tickets among `ticket_ids`, atomically, each
+    exactly once however many employers race (`tickets.executor`). Approving leaves
+    flagged tickets alone (skipped as `flagged`) unless `include_flagged`; denying
+    re-flags the tickets that a denied one duplicated."""
+    return await executor.run(
+        session,
+        _decision(decision),
+        employer,
+        ticket_ids,
+        note=note or None,
+        include_flagged=include_flagged,
     )
-    record_history = record_for_each(
-        decided_rows, DECISION_EVENTS[decision], employer.id, note=note
-    ).add_cte(
-        totals.count_pending((decided_rows, -1)).cte("no_longer_pending"),
-        totals.count_decided(decided_rows, 1).cte("counted_decided"),
-    )
-    decided = set((await session.scalars(record_history)).all())
-    outcome = await _outcome(session, wanted, decided)
-    if decided:
-        told = DECISION_MAILS[decision]
-        facts = {"by": employer.username, "note": note}
-        await session.execute(outbox.tell_owners(told, outcome.decided, facts))
-        decided_owners = (
-            select(Ticket.owner_id).distinct().where(among(Ticket.id, outcome.decided, "decided"))
-        )
-        await session.execute(totals.sweep_pending((await session.scalars(decided_owners)).all()))
-    if decided and decision is TicketStatus.DENIED:
-        duplicated = all_visible_ticket_ids().where(
-            among(Ticket.id, outcome.decided, "denied"),
-            Ticket.duplicate_of != literal_column("'{}'"),
-        )
-        await flags.refresh(session, (await session.scalars(duplicated)).all())
-    return outcome
-
-
-async def _share_owners(session: AsyncSession, owners: Select[Any]) -> None:
-    """Hold the rows of the users `owners` selects FOR SHARE, in id order: a suspension
-    or reactivation of theirs waits for this transaction, which others may share."""
-    await session.execute(
-        select(User.id).where(User.id.in_(owners)).order_by(User.id).with_for_update(read=True)
-    )
-
-
-async def _outcome(session: AsyncSession, wanted: Sequence[int], done: set[int]) -> DecisionOutcome:
-    """Which of `wanted` a review changed (`done`), and why it left the others alone."""
-    outcome = DecisionOutcome(decided=[i for i in wanted if i in done])
-    undone = [i for i in wanted if i not in done]
-    if undone:
-        found = select(Ticket.id, Ticket.status).where(
-            among(Ticket.id, undone, "undecided"), Ticket.id.in_(all_visible_ticket_ids())
-        )
-        seen = {row.id: row.status for row in await session.execute(found)}
-        outcome.skipped = {i: _skip_reason(seen.get(i)) for i in undone}
-    return outcome
-
-
-def _skip_reason(status: TicketStatus | None) -> TicketSkip:
-    if status is None:
-        return TicketSkip.NOT_FOUND
-    if status is TicketStatus.CHANGES_REQUESTED:
-        return TicketSkip.CHANGES_REQUESTED
-    # Still pending after a conditional approval: only a flag kept it back.
-    return TicketSkip.FLAGGED if status is TicketStatus.PENDING else TicketSkip.ALREADY_DECIDED
-
-
-async def request_changes(
-    session: AsyncSession, employer: User, ticket_ids: Sequence[int], note: str
-) -> DecisionOutcome:
-    """Send the pending visible tickets among `ticket_ids` back to their owners with
-    `note` (what to change), atomically: they become `changes_requested` until the
-    owner resubmits them, leave the pending totals, get a history entry each, and
-    each owner is emailed once. As with decisions, one conditional UPDATE
-    (`WHERE status = 'pending'`) acts, so racing employers act on a ticket once."""
-    ensure_employer(employer, "request changes")
-    wanted = list(dict.fromkeys(ticket_ids))
-    await _share_owners(session, select(Ticket.owner_id).where(among(Ticket.id, wanted, "wanted")))
-    locked = (
-        await session.scalars(
-            select(Ticket.id)
-            .where(among(Ticket.id, wanted), Ticket.status == TicketStatus.PENDING)
-            .order_by(Ticket.id)
-            .with_for_update(key_share=True)
-        )
-    ).all()
-    sent_back = (
-        update(Ticket)
-        .where(
-            among(Ticket.id, locked),
-            Ticket.status == TicketStatus.PENDING,
-            Ticket.id.in_(all_visible_ticket_ids()),
-        )
-        .values(
-            status=TicketStatus.CHANGES_REQUESTED,
-            changes_requested_at=func.now(),
-            changes_requested_by_id=employer.id,
-            changes_note=note,
-            updated_at=func.now(),
-        )
-        .returning(Ticket.id, Ticket.owner_id, Ticket.spent_on, Ticket.company_amount)
-        .cte("sent_back")
-    )
-    recorded = record_for_each(
-        sent_back, EventKind.TICKET_CHANGES_REQUESTED, employer.id, note=note
-    ).add_cte(totals.count_pending((sent_back, -1)).cte("no_longer_pending"))
-    done = set((await session.scalars(recorded)).all())
-    outcome = await _outcome(session, wanted, done)
-    if done:
-        facts = {"by": employer.username, "note": note}
-        await session.execute(
-            outbox.tell_owners(MailKind.CHANGES_REQUESTED, outcome.decided, facts)
-        )
-        owners = select(Ticket.owner_id).distinct().where(among(Ticket.id, outcome.decided, "done"))
-        await session.execute(totals.sweep_pending((await session.scalars(owners)).all()))
-    return outcome
-
-
-async def request_changes_on_ticket(
-    session: AsyncSession, employer: User, ticket_id: int, note: str
-) -> TicketRead:
-    """`request_changes` on one ticket: NotFound if hidden or absent, Conflict unless
-    it is pending."""
-    await get_ticket(session, employer, ticket_id)
-    outcome = await request_changes(session, employer, [ticket_id], note)
-    return await _single(session, employer, ticket_id, outcome, "sent back for changes")
-
-
-async def resubmit_ticket(session: AsyncSession, owner: User, ticket_id: int) -> TicketRead:
-    """The owner sends a ticket that was sent back for changes in again: pending once
-    more, for a decision. Conflict unless it is `changes_requested`."""
-    await flags.hold_owners(session, select(literal(owner.id, BigInteger)))
-    resubmitted = (
-        update(Ticket)
-        .where(
-            Ticket.id == ticket_id,
-            Ticket.owner_id == owner.id,
-            Ticket.status == TicketStatus.CHANGES_REQUESTED,
-            Ticket.id.in_(visible_ticket_ids(owner)),
-        )
-        .values(status=TicketStatus.PENDING, updated_at=func.now())
-        .returning(Ticket.id, Ticket.owner_id, Ticket.spent_on, Ticket.company_amount)
-        .cte("resubmitted")
-    )
-    recorded = record_for_each(resubmitted, EventKind.TICKET_RESUBMITTED, owner.id).add_cte(
-        totals.count_pending((resubmitted, 1)).cte("pending_again")
-    )
-    done = (await session.scalars(recorded)).all()
-    ticket = await get_ticket(session, owner, ticket_id)
-    if ticket.owner.id != owner.id:
-        raise _not_found(ticket_id)
-    if not done:
-        raise Conflict(
-            f"Ticket {ticket_id} is {status_words(ticket.status)}, not sent back for changes; "
-            "there is nothing to resubmit."
-        )
-    return ticket
-
-
-async def _single(
-    session: AsyncSession,
-    employer: User,
-    ticket_id: int,
-    outcome: DecisionOutcome,
-    done: str,
-) -> TicketRead:
-    """The ticket a review of one ticket acted on, or why it could not."""
-    if outcome.skipped.get(ticket_id) is TicketSkip.NOT_FOUND:
-        raise _not_found(ticket_id)
-    ticket = await get_ticket(session, employer, ticket_id)
-    if ticket_id in outcome.skipped:
-        raise Conflict(
-            f"Ticket {ticket_id} is {status_words(ticket.status)}; only a pending ticket can "
-            f"be {done}."
-        )
-    return ticket
 
 
 async def decide_ticket(
@@ -713,25 +485,35 @@ async def decide_ticket(
     decision: TicketStatus,
     note: str | None = None,
 ) -> TicketRead:
-    """Decide one ticket: NotFound if hidden or absent, Conflict if already decided."""
-    # Look first, as the caller: an employee probing other people's ticket ids
-    # gets the same 404 as for a missing one, before being told they cannot decide.
-    await get_ticket(session, employer, ticket_id)
-    # One ticket, opened and looked at: its flags were seen.
-    outcome = await decide_tickets(
-        session, employer, [ticket_id], decision, note, include_flagged=True
-    )
-    if outcome.skipped.get(ticket_id) is TicketSkip.NOT_FOUND:
-        raise _not_found(ticket_id)
-    ticket = await get_ticket(session, employer, ticket_id)
-    if outcome.skipped.get(ticket_id) is TicketSkip.CHANGES_REQUESTED:
-        raise Conflict(
-            f"Ticket {ticket_id} was sent back for changes; it can be decided once its "
-            "owner resubmits it."
-        )
-    if ticket_id in outcome.skipped:
-        raise Conflict(f"Ticket {ticket_id} was already {ticket.status}; decisions are final.")
-    return ticket
+    """Decide one ticket, flagged or not: NotFound if hidden or absent, Conflict if
+    already decided or sent back for changes."""
+    await executor.run_on_one(session, _decision(decision), employer, ticket_id, note=note or None)
+    return await get_ticket(session, employer, ticket_id)
+
+
+async def request_changes(
+    session: AsyncSession, employer: User, ticket_ids: Sequence[int], note: str
+) -> Outcome:
+    """Send the pending visible tickets among `ticket_ids` back to their owners with
+    `note` (what to change), atomically: they are `changes_requested`, out of the
+    pending totals, until the owner resubmits them; each owner is emailed once."""
+    return await executor.run(session, workflow.REQUEST_CHANGES, employer, ticket_ids, note=note)
+
+
+async def request_changes_on_ticket(
+    session: AsyncSession, employer: User, ticket_id: int, note: str
+) -> TicketRead:
+    """`request_changes` on one ticket: NotFound if hidden or absent, Conflict unless
+    it is pending."""
+    await executor.run_on_one(session, workflow.REQUEST_CHANGES, employer, ticket_id, note=note)
+    return await get_ticket(session, employer, ticket_id)
+
+
+async def resubmit_ticket(session: AsyncSession, owner: User, ticket_id: int) -> TicketRead:
+    """The owner sends a ticket that was sent back for changes in again: pending once
+    more, for a decision. Conflict unless it is `changes_requested`."""
+    await executor.run_on_one(session, workflow.RESUBMIT, owner, ticket_id)
+    return await get_ticket(session, owner, ticket_id)
 
 
 async def ticket_history(session: AsyncSession, viewer: User, ticket_id: int) -> Sequence[Event]:
