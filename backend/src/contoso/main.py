@@ -52,7 +52,7 @@ from contoso.sweeping import sweep_periodically
 from contoso.tickets.endpoints import router as tickets_router
 from contoso.tickets.service import forget_expired_filing_keys
 from contoso.web.dependencies import install_redirects
-from contoso.web.endpoints import router as pages_router
+from contoso.web.pages import router as pages_router
 from contoso.web.rendering import render_error
 
 logger = logging.getLogger(__name__)

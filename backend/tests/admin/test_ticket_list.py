@@ -6,7 +6,7 @@ import re
 import pytest
 from httpx import ASGITransport, AsyncClient
 
-from contoso.admin.tickets import SHORT_DESCRIPTION
+from contoso.admin.ticket_columns import SHORT_DESCRIPTION
 from contoso.main import create_app
 from tests.support.console import ConsoleBrowser
 from tests.support.forms import csrf_from

@@ -147,5 +147,5 @@ def test_a_bulk_decision_lists_fifty_tickets_and_counts_the_rest(mail_settings: 
 def test_the_links_lead_to_pages_the_app_serves(app, mail_settings: Settings):
     link = ticket_url(mail_settings, 12).removeprefix(PUBLIC_URL)
 
-    # The employee's page of one ticket (web.endpoints.ticket_page).
+    # The employee's page of one ticket (web.ticket_page.ticket_page).
     assert link == app.url_path_for("ticket_page", ticket_id=12) == "/tickets/12"

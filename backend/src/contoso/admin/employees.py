@@ -109,13 +109,13 @@ class EmployeeAdmin(ConsoleView, model=User):
         form, ids = await selection(request)
         if ids is None:
             Flash.warning(request, f"Select at least one employee to {verb.lower()} first.")
-            return self._back_to_list(request, form)
+            return self.back_to_list(request, form)
         if form is None:
             async with self.sessions() as session:
                 people = await employees_service.employees_by_ids(
                     session, request.state.employer, ids
                 )
-            return await self._confirm(
+            return await self.confirmation(
                 request,
                 verb,
                 people,
@@ -134,4 +134,4 @@ class EmployeeAdmin(ConsoleView, model=User):
         past = "Suspended" if suspend else "Reactivated"
         message = outcome_message(past, "employee", len(outcome.changed), outcome.skipped)
         (Flash.success if outcome.changed else Flash.warning)(request, message)
-        return self._back_to_list(request, form)
+        return self.back_to_list(request, form)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqladmin.filters import StaticValuesFilter
 from sqladmin.formatters import BASE_FORMATTERS
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -114,6 +115,11 @@ def pk_of(request: Request) -> int | None:
     return single_id(request.path_params.get("pk", ""))
 
 
+def refusal(exc: ValidationError) -> str:
+    """What was wrong with a form's text (a note, a comment), worded for a person."""
+    return "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+
+
 def outcome_message(
     verb: str,
     noun: str,
@@ -180,9 +186,10 @@ class ConsoleView(CompatView):
         assert isinstance(self.session_maker, async_sessionmaker)
         return self.session_maker
 
-    async def _confirm(
+    async def confirmation(
         self, request: Request, verb: str, items: Sequence[Any], context: dict[str, Any]
     ) -> Response:
+        """An action's confirmation page (confirm.html): `verb` on `items`."""
         back = self.list_to_return_to(request)
         return await self.templates.TemplateResponse(
             request,
@@ -231,8 +238,9 @@ class ConsoleView(CompatView):
         post the form again."""
         return RedirectResponse(request.url_for("admin:list", identity=self.identity), 303)
 
-    def _back_to_list(self, request: Request, form: FormData | None = None) -> RedirectResponse:
-        # 303: the browser follows with a GET, so a reload does not repeat the action.
+    def back_to_list(self, request: Request, form: FormData | None = None) -> RedirectResponse:
+        """The list the employer acted from, after an action. 303: the browser follows
+        with a GET, so a reload does not repeat the action."""
         return RedirectResponse(self.list_to_return_to(request, form), 303)
 
     async def listed(self, request: Request) -> AnySelect:

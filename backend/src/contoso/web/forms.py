@@ -17,7 +17,7 @@ M = TypeVar("M", bound=BaseModel)
 MAX_FORM_FIELDS = 100
 # The most files a form may carry before it cannot be read at all: twice a ticket's
 # receipts, so that a form with a few too many is still read, kept, and answered with
-# the receipts' own limit beside its field (web.endpoints).
+# the receipts' own limit beside its field (web.ticket_forms).
 MAX_FORM_FILES = 2 * MAX_RECEIPTS_PER_TICKET
 # Where the CSRF check leaves a form with files that it parsed (see CsrfMiddleware).
 PARSED_FORM = "contoso.parsed_form"
