@@ -1,0 +1,185 @@
+"""Every declared transition of the ticket workflow (`tickets.workflow`), walked from every
+status and by every role, through the public service functions the doors call: who may
+make it, what it writes on the ticket, its history entry, the running totals (against a
+recount written independently) and its email. A new transition is walked here as soon
+as it is declared."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import func, select
+
+from contoso.database import Database
+from contoso.errors import Conflict, Forbidden
+from contoso.models import Event, OutboxEmail, Role, Ticket, TicketStatus, User
+from contoso.payments import service as payments
+from contoso.tickets import service as tickets
+from contoso.tickets.executor import Outcome, run
+from contoso.tickets.workflow import (
+    APPROVE,
+    DENY,
+    PAY,
+    REQUEST_CHANGES,
+    RESUBMIT,
+    TRANSITIONS,
+    Skip,
+    Stamp,
+    Transition,
+)
+from tests.support.databases import plain_url
+from tests.support.factories import Account
+from tests.support.totals import stored_and_recounted
+
+NOTE = "Checked against the card statement"
+
+
+@dataclass
+class People:
+    owner: Account
+    other: Account  # another employee
+    employer: Account
+
+
+async def _act(session: Any, transition: Transition, actor: User, ticket_id: int) -> Outcome:
+    """`transition` on one ticket, in bulk, through the service the doors call."""
+    if transition is PAY:
+        try:
+            report = await payments.pay_tickets(session, actor, [ticket_id])
+        except Conflict:  # a payment that would pay nothing records nothing
+            preview = await payments.preview_payment(session, actor, [ticket_id])
+            return Outcome(skipped={s.id: Skip(s.reason) for s in preview.skipped})
+        return Outcome(done=report.paid)
+    if transition is RESUBMIT:  # the doors resubmit one ticket: the executor in bulk
+        return await run(session, RESUBMIT, actor, [ticket_id])
+    if transition is REQUEST_CHANGES:
+        return await tickets.request_changes(session, actor, [ticket_id], NOTE)
+    decision = TicketStatus.APPROVED if transition is APPROVE else TicketStatus.DENIED
+    return await tickets.decide_tickets(session, actor, [ticket_id], decision, NOTE)
+
+
+# How a ticket reaches each status, from pending, by the declared transitions.
+_PATHS = {
+    TicketStatus.PENDING: [],
+    TicketStatus.APPROVED: [APPROVE],
+    TicketStatus.DENIED: [DENY],
+    TicketStatus.PAID: [APPROVE, PAY],
+    TicketStatus.CHANGES_REQUESTED: [REQUEST_CHANGES],
+}
+
+
+def test_every_status_is_reached_and_every_transition_refuses_every_other_status():
+    assert set(_PATHS) == set(TicketStatus)
+    for transition in TRANSITIONS.values():
+        assert set(transition.refusals) | transition.sources == set(TicketStatus), transition
+        assert transition.target not in transition.sources
+        assert set(transition.stamps) <= set(Ticket.__table__.c.keys())
+
+
+async def _in_status(database: Database, factory: Any, people: People, status: TicketStatus) -> int:
+    ticket: dict[str, Any] = await factory.ticket(people.owner)
+    for step in _PATHS[status]:
+        async with database.sessionmaker.begin() as session:
+            actor = people.owner if step.by is Role.EMPLOYEE else people.employer
+            done = await _act(session, step, await session.get_one(User, actor.id), ticket["id"])
+            assert done.done == [ticket["id"]]
+    return int(ticket["id"])
+
+
+async def _totals_match_a_recount(database_url: str) -> None:
+    connection = await asyncpg.connect(plain_url(database_url))
+    try:
+        stored, recounted = await stored_and_recounted(connection)
+    finally:
+        await connection.close()
+    assert stored == recounted
+
+
+async def _trail(database: Database, ticket_id: int) -> tuple[Ticket, list[Event], int]:
+    """The ticket, its history, and how many emails the outbox holds."""
+    async with database.sessionmaker() as session:
+        ticket = await session.get_one(Ticket, ticket_id)
+        events = (
+            await session.scalars(
+                select(Event).where(Event.ticket_id == ticket_id).order_by(Event.id)
+            )
+        ).all()
+        emails = await session.scalar(select(func.count()).select_from(OutboxEmail))
+    return ticket, list(events), emails or 0
+
+
+def _ids(events: list[Event]) -> list[int]:
+    return [event.id for event in events]
+
+
+_WALKS = [(name, status) for name, transition in TRANSITIONS.items() for status in TicketStatus]
+
+
+@pytest.mark.parametrize(("name", "status"), _WALKS)
+async def test_a_transition_from_each_status_by_whoever_may_make_it(
+    name, status, factory, app, database_url
+):
+    transition = TRANSITIONS[name]
+    database: Database = app.state.database
+    people = People(await factory.employee(), await factory.employee(), await factory.employer())
+    ticket_id = await _in_status(database, factory, people, status)
+    actor = people.owner if transition.by is Role.EMPLOYEE else people.employer
+    _, history_before, emails_before = await _trail(database, ticket_id)
+
+    async with database.sessionmaker.begin() as session:
+        outcome = await _act(session, transition, await session.get_one(User, actor.id), ticket_id)
+
+    ticket, history, emails = await _trail(database, ticket_id)
+    await _totals_match_a_recount(database_url)
+    if status not in transition.sources:
+        assert outcome.done == []
+        assert outcome.skipped == {ticket_id: transition.refusals[status].skip}
+        assert ticket.status is status
+        assert _ids(history) == _ids(history_before) and emails == emails_before
+        return
+    assert outcome.done == [ticket_id]
+    assert ticket.status is transition.target
+    for column, stamp in transition.stamps.items():
+        value = getattr(ticket, column)
+        match stamp:
+            case Stamp.ACTOR:
+                assert value == actor.id
+            case Stamp.NOTE:
+                assert value == NOTE
+            case Stamp.NOW | Stamp.GIVEN:
+                assert value is not None
+    latest = history[-1]
+    assert len(history) == len(history_before) + 1
+    assert (latest.kind, latest.actor_id) == (transition.event, actor.id)
+    assert emails == emails_before + (transition.mail is not None)
+
+
+@pytest.mark.parametrize("name", list(TRANSITIONS))
+async def test_no_one_else_makes_a_transition(name, factory, app, database_url):
+    transition = TRANSITIONS[name]
+    database: Database = app.state.database
+    people = People(await factory.employee(), await factory.employee(), await factory.employer())
+    ticket_id = await _in_status(database, factory, people, min(transition.sources))
+    _, history_before, emails_before = await _trail(database, ticket_id)
+    outsiders = (
+        [people.owner, people.other] if transition.by is Role.EMPLOYER else [people.employer]
+    )
+    for outsider in outsiders:
+        async with database.sessionmaker.begin() as session:
+            with pytest.raises(Forbidden):
+                await _act(session, transition, await session.get_one(User, outsider.id), ticket_id)
+    if transition.by is Role.EMPLOYEE:  # someone else's ticket is not found, as if absent
+        async with database.sessionmaker.begin() as session:
+            other = await session.get_one(User, people.other.id)
+            outcome = await run(session, transition, other, [ticket_id])
+        assert outcome.skipped == {ticket_id: Skip.NOT_FOUND}
+    ticket, history, emails = await _trail(database, ticket_id)
+    assert ticket.status in transition.sources
+    assert _ids(history) == _ids(history_before) and emails == emails_before
+    await _totals_match_a_recount(database_url)
+
+
+def test_deny_is_declared_to_refresh_duplicates_and_approve_is_not():
+    # Derived from the statuses, not declared: a denied ticket duplicates nothing.
+    assert DENY.refreshes_duplicates and not APPROVE.refreshes_duplicates
