@@ -4,6 +4,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from contoso.models import Role
+from contoso.tickets.workflow import TRANSITIONS
 from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -50,3 +52,25 @@ def test_the_readme_api_story_runs_as_written(tmp_path, database_url, app):
 def test_the_readme_names_the_two_commands():
     assert "cd backend && uv run contoso serve" in README
     assert "cd backend && uv run pytest" in README
+
+
+def test_the_readme_workflow_table_is_the_declared_workflow():
+    section = README.split("### The ticket workflow", 1)[1].split("\n###", 1)[0]
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| transition")
+    ]
+    written = {row[0]: row[1:] for row in rows}
+    declared = {
+        name: [
+            ", ".join(sorted(t.sources)),
+            t.target,
+            "employer" if t.by is Role.EMPLOYER else "employee (their own)",
+            ", ".join(t.stamps),
+            t.event,
+            t.mail or "",
+        ]
+        for name, t in TRANSITIONS.items()
+    }
+    assert written == declared

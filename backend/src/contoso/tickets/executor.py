@@ -67,11 +67,8 @@ async def _hold_owners(
     owners = select(Ticket.owner_id).where(among(Ticket.id, wanted, "wanted"))
     if transition.owners_only:
         owners = owners.where(Ticket.owner_id == actor.id)
-    held = select(User.id).where(User.id.in_(owners)).order_by(User.id)
     exclusive = transition.owners_only or transition.refreshes_duplicates
-    await session.execute(
-        held.with_for_update(key_share=True) if exclusive else held.with_for_update(read=True)
-    )
+    await flags.hold_owners(session, owners, shared=not exclusive)
 
 
 def _stamped(

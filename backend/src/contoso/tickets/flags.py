@@ -167,11 +167,13 @@ def _refresh(which: ColumnElement[bool]) -> Update:
     )
 
 
-async def hold_owners(session: AsyncSession, owners: Select[Any]) -> None:
-    """Hold the rows of the users `owners` selects (FOR NO KEY UPDATE, in id order)
-    until the transaction ends: taken before any change that refreshes flags."""
+async def hold_owners(session: AsyncSession, owners: Select[Any], *, shared: bool = False) -> None:
+    """Hold the rows of the users `owners` selects, in id order, until the transaction
+    ends: FOR NO KEY UPDATE before any change that refreshes flags (the owner's changes
+    then take turns); FOR SHARE, with `shared`, when only their suspension must wait."""
+    held = select(User.id).where(User.id.in_(owners)).order_by(User.id)
     await session.execute(
-        select(User.id).where(User.id.in_(owners)).order_by(User.id).with_for_update(key_share=True)
+        held.with_for_update(read=True) if shared else held.with_for_update(key_share=True)
     )
 
 

@@ -203,7 +203,7 @@ PAY = Transition(
     },
 )
 
-# Every change of status, by name (the README's workflow table is drawn from these).
+# Every change of status, by name (tests/test_readme.py holds the README's table to these).
 TRANSITIONS = {t.name: t for t in (APPROVE, DENY, REQUEST_CHANGES, RESUBMIT, PAY)}
 
 
