@@ -102,7 +102,11 @@ async def dashboard(session: AsyncSession, employer: User, today: date | None = 
     top_rows = await session.execute(
         visible_owners(
             select(
-                Owner.id, Owner.username, Owner.email, pending_amount, pending_tickets
+                Owner.id.label("owner_id"),
+                Owner.username,
+                Owner.email,
+                pending_amount.label("pending_amount"),
+                pending_tickets.label("pending_tickets"),
             ).select_from(PendingTotal),
             PendingTotal.owner_id,
         )
@@ -139,7 +143,7 @@ async def dashboard(session: AsyncSession, employer: User, today: date | None = 
         awaiting_payment_amount=awaiting_amount,
         paid_this_month=paid.tickets if paid else 0,
         paid_amount_this_month=paid.amount if paid else ZERO,
-        top_pending=[TopSpender(*row) for row in top_rows],
+        top_pending=[TopSpender(**row._mapping) for row in top_rows],
         monthly=[
             MonthlySpend(
                 month,

@@ -11,6 +11,7 @@ from sqlalchemy import (
     CTE,
     BigInteger,
     ColumnElement,
+    Row,
     Select,
     func,
     literal,
@@ -125,18 +126,23 @@ async def pay_tickets(
     return PaymentReport(**payment.model_dump(), skipped=skipped)
 
 
-_CREATOR = select(User.username).where(User.id == Payment.created_by_id).scalar_subquery()
+_CREATOR = (
+    select(User.username).where(User.id == Payment.created_by_id).scalar_subquery().label("creator")
+)
+_SUMMARY = select(Payment, _CREATOR, COMPANY_CURRENCY.label("currency"))
 
 
-def _summary(payment: Payment, creator: str, currency: str) -> PaymentSummary:
+def _summary(row: Row[Payment, str, str]) -> PaymentSummary:
+    """A `_SUMMARY` row as the API shows a batch."""
+    payment = row.Payment
     return PaymentSummary(
         id=payment.id,
         reference=payment.reference,
         created_at=payment.created_at,
-        created_by=Person(id=payment.created_by_id, username=creator),
+        created_by=Person(id=payment.created_by_id, username=row.creator),
         tickets=payment.tickets,
         total=payment.total,
-        currency=currency,
+        currency=row.currency,
     )
 
 
@@ -146,14 +152,11 @@ async def list_payments(
     """Payment batches, newest first (employers only)."""
     ensure_employer(employer, "see payments")
     rows = await session.execute(
-        select(Payment, _CREATOR, COMPANY_CURRENCY)
-        .order_by(Payment.created_at.desc(), Payment.id.desc())
-        .limit(limit)
-        .offset(offset)
+        _SUMMARY.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit).offset(offset)
     )
     total = await session.scalar(select(func.count()).select_from(Payment)) or 0
     return PaymentPage(
-        items=[_summary(*row) for row in rows],
+        items=[_summary(row) for row in rows],
         total=total,
         limit=limit,
         offset=offset,
@@ -167,18 +170,15 @@ async def _shares(session: AsyncSession, *tickets: ColumnElement[bool]) -> list[
             User.id,
             User.username,
             User.email,
-            func.sum(Ticket.company_amount),
-            func.array_agg(aggregate_order_by(Ticket.id, Ticket.id)),
+            func.sum(Ticket.company_amount).label("amount"),
+            func.array_agg(aggregate_order_by(Ticket.id, Ticket.id)).label("tickets"),
         )
         .join(User, User.id == Ticket.owner_id)
         .where(*tickets)
         .group_by(User.id)
         .order_by(func.lower(User.username), User.id)
     )
-    return [
-        EmployeePaid(id=id_, username=username, email=email, amount=amount, tickets=list(ids))
-        for id_, username, email, amount, ids in rows
-    ]
+    return [EmployeePaid.model_validate(row._mapping) for row in rows]
 
 
 async def get_payment(session: AsyncSession, employer: User, payment_id: int) -> PaymentRead:
@@ -186,16 +186,12 @@ async def get_payment(session: AsyncSession, employer: User, payment_id: int) ->
     only). A batch is a record of money sent: it lists every ticket it paid, also of
     employees suspended since."""
     ensure_employer(employer, "see payments")
-    found = (
-        await session.execute(
-            select(Payment, _CREATOR, COMPANY_CURRENCY).where(Payment.id == payment_id)
-        )
-    ).first()
+    found = (await session.execute(_SUMMARY.where(Payment.id == payment_id))).first()
     if found is None:
         raise NotFound(f"Payment {payment_id} not found.")
     employees = await _shares(session, Ticket.payment_id == payment_id)
     return PaymentRead(
-        **_summary(*found).model_dump(),
+        **_summary(found).model_dump(),
         paid=sorted(ticket for employee in employees for ticket in employee.tickets),
         employees=employees,
     )
@@ -209,14 +205,17 @@ async def reimbursement(session: AsyncSession, user: User, zone: ZoneInfo) -> Re
 
     def money(*conditions: ColumnElement[bool]) -> Select[int, Decimal]:
         return select(
-            func.count(), func.coalesce(func.sum(Ticket.company_amount), literal_column("0"))
+            func.count().label("tickets"),
+            func.coalesce(func.sum(Ticket.company_amount), literal_column("0")).label("amount"),
         ).where(Ticket.owner_id == user.id, *conditions)
 
     company = await company_currency(session)
 
     async def counted(*conditions: ColumnElement[bool]) -> Money:
-        tickets, amount = (await session.execute(money(*conditions))).one()
-        return Money(tickets=tickets, amount=to_minor_units(amount, company), currency=company)
+        found = (await session.execute(money(*conditions))).one()
+        return Money(
+            tickets=found.tickets, amount=to_minor_units(found.amount, company), currency=company
+        )
 
     return Reimbursement(
         owed=await counted(Ticket.status == TicketStatus.APPROVED),

@@ -28,6 +28,7 @@ from contoso.models import (
     TicketStatus,
     User,
 )
+from contoso.tickets.schemas import NESTED, TicketRead
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 # The tickets table itself, or an alias of it over a statement that returns ticket rows.
@@ -90,23 +91,42 @@ def _receipts(ticket: TicketSource) -> Any:
     )
 
 
+# Where each of `TicketRead`'s nested objects is read from: the table as joined here,
+# and the ticket's key to it (NULL: none, an outer join).
+_JOINED: dict[str, tuple[Any, str]] = {
+    "owner": (Owner, "owner_id"),
+    "category": (Category, "category_id"),
+    "decided_by": (Decider, "decided_by_id"),
+    "changes_requested_by": (Requester, "changes_requested_by_id"),
+    "paid_by": (Payer, "paid_by_id"),
+    "payment": (Payment, "payment_id"),
+}
+# `TicketRead`'s fields that are not the ticket's own columns, each read by SQL of its own.
+_COMPUTED = {"receipts": _receipts}
+if set(_JOINED) != set(NESTED):
+    raise RuntimeError(f"TicketRead nests {sorted(NESTED)}; ticket_columns joins {sorted(_JOINED)}")
+
+
 def ticket_columns(ticket: TicketSource = Ticket) -> list[Any]:
-    """A ticket as every door shows it (see `TicketRead.from_row`): the ticket's own
-    columns under their names; its owner's, decider's, payer's, payment's and category's,
-    and those of the employer who last asked for changes, as joined by `_with_people`;
-    and its receipts. `ticket` is the table, or an alias over a statement that returns
-    ticket rows."""
-    return [
-        *(getattr(ticket, column.key) for column in Ticket.__table__.columns),
-        Owner.username.label("owner_username"),
-        Owner.email.label("owner_email"),
-        Decider.username.label("decided_by_username"),
-        Payer.username.label("paid_by_username"),
-        Requester.username.label("changes_requested_by_username"),
-        Payment.reference.label("payment_reference"),
-        Category.name.label("category_name"),
-        _receipts(ticket).label("receipts"),
-    ]
+    """A ticket as every door shows it, derived from `TicketRead` (see `from_row`): each
+    field of its own under its name, each nested object's fields as `<field>__<name>`
+    (the id is the ticket's key), the receipts computed; over `ticket`, the table or an
+    alias over a statement that returns ticket rows. `_with_people` joins what it reads."""
+    columns: list[Any] = []
+    for name in TicketRead.model_fields:
+        if name in NESTED:
+            table, key = _JOINED[name]
+            columns += [
+                (getattr(ticket, key) if field == "id" else getattr(table, field)).label(
+                    f"{name}__{field}"
+                )
+                for field in NESTED[name].model_fields
+            ]
+        elif name in _COMPUTED:
+            columns.append(_COMPUTED[name](ticket).label(name))
+        else:
+            columns.append(getattr(ticket, name))
+    return columns
 
 
 def visible_owners(statement: S, owner_id: SQLColumnExpression[int]) -> S:
@@ -124,15 +144,15 @@ def _visible(statement: S, ticket: TicketSource = Ticket) -> S:
 
 
 def _with_people(statement: S, ticket: TicketSource = Ticket) -> S:
-    """The visible tickets in `statement`, with what `ticket_columns` reads joined."""
-    return (
-        _visible(statement, ticket)
-        .join(Category, Category.id == ticket.category_id)
-        .outerjoin(Decider, Decider.id == ticket.decided_by_id)
-        .outerjoin(Payer, Payer.id == ticket.paid_by_id)
-        .outerjoin(Requester, Requester.id == ticket.changes_requested_by_id)
-        .outerjoin(Payment, Payment.id == ticket.payment_id)
-    )
+    """The visible tickets in `statement`, with what `ticket_columns` reads joined (the
+    owner by `_visible`; each optional one outer joined)."""
+    joined = _visible(statement, ticket)
+    for table, key in _JOINED.values():
+        if table is not Owner:
+            on = table.id == getattr(ticket, key)
+            nullable = Ticket.__table__.c[key].nullable
+            joined = joined.outerjoin(table, on) if nullable else joined.join(table, on)
+    return joined
 
 
 NO_FILTERS = TicketFilters()

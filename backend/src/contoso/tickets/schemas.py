@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -258,33 +258,34 @@ class TicketRead(BaseModel):
 
     @classmethod
     def from_row(cls, row: RowMapping) -> "TicketRead":
-        """Shape a `ticket_columns` row: the ticket's own columns keep their names;
-        the owner, the decider, the category, the payer and the payment are nested."""
-        return cls.model_validate(
-            {
-                **row,
-                "owner": {
-                    "id": row["owner_id"],
-                    "username": row["owner_username"],
-                    "email": row["owner_email"],
-                },
-                "decided_by": _person(row["decided_by_id"], row["decided_by_username"]),
-                "changes_requested_by": _person(
-                    row["changes_requested_by_id"], row["changes_requested_by_username"]
-                ),
-                "category": {"id": row["category_id"], "name": row["category_name"]},
-                "paid_by": _person(row["paid_by_id"], row["paid_by_username"]),
-                "payment": (
-                    None
-                    if row["payment_id"] is None
-                    else {"id": row["payment_id"], "reference": row["payment_reference"]}
-                ),
-            }
-        )
+        """Shape a `ticket_columns` row: each nested object (`NESTED`) from its
+        `<field>__<its field>` columns, absent when its id is null; every other field
+        from the column of its own name."""
+        shaped = {name: row[name] for name in _FLAT}
+        for name, fields in _NESTED_FIELDS.items():
+            inner = {field: row[f"{name}__{field}"] for field in fields}
+            shaped[name] = None if inner["id"] is None else inner
+        return cls.model_validate(shaped)
 
 
-def _person(person_id: int | None, username: str | None) -> dict[str, object] | None:
-    return None if person_id is None else {"id": person_id, "username": username}
+def nested_models(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """`model`'s fields that hold one other model (or none): a ticket's owner, category,
+    deciders and payment, as opposed to its own values and lists."""
+    nested = {}
+    for name, field in model.model_fields.items():
+        inner = [
+            arg
+            for arg in (get_args(field.annotation) or (field.annotation,))
+            if isinstance(arg, type) and issubclass(arg, BaseModel)
+        ]
+        if inner and get_origin(field.annotation) is not list:
+            nested[name] = inner[0]
+    return nested
+
+
+NESTED = nested_models(TicketRead)
+_NESTED_FIELDS = {name: list(model.model_fields) for name, model in NESTED.items()}
+_FLAT = [name for name in TicketRead.model_fields if name not in NESTED]
 
 
 class TicketPage(BaseModel):

@@ -76,9 +76,14 @@ async def _tickets(
     return [TicketRead.from_row(row) for row in await column_rows(session, statement, parameters)]
 
 
-# The filing statement's parameters, besides who files and the category (resolved to
-# the default when omitted): what the employee wrote, and the amount converted.
-FILED_FIELDS = ("spent_on", "description", "links", *(f.name for f in fields(Conversion)))
+# The filing statement's parameters, derived from what an employee files
+# (`TicketCreate`), besides who files and the category (resolved to the default when
+# omitted): what is stored as written, and the amount converted.
+_CONVERTED = [f.name for f in fields(Conversion)]
+_AS_WRITTEN = [
+    name for name in TicketCreate.model_fields if name not in {"category_id", *_CONVERTED}
+]
+FILED_FIELDS = (*_AS_WRITTEN, *_CONVERTED)
 # An edit of any of these converts the amount again.
 CONVERTED_FROM = {"amount", "currency", "spent_on"}
 # How long an Idempotency-Key holds a filing.
@@ -148,7 +153,7 @@ def _held_owner(*owner_is: ColumnElement[bool]) -> Select[Any]:
     their turn, so a filing's duplicate check sees every ticket filed before it. With
     the company's currency, which the filing converts to."""
     return (
-        select(User.id, COMPANY_CURRENCY)
+        select(User.id, COMPANY_CURRENCY.label("company_currency"))
         .where(*owner_is, User.role == Role.EMPLOYEE, User.suspended.is_(False))
         .with_for_update(key_share=True)
     )
@@ -161,14 +166,14 @@ _HELD_BEARER = _held_owner(*holds_token(User))
 
 async def _file(session: AsyncSession, held: Row[int, str], data: TicketCreate) -> TicketRead:
     """File for an owner held by `_held_owner` (its row)."""
-    owner_id, company = held
+    company = held.company_currency
     conversion = await convert(
         session, company, data.amount, data.currency or company, data.spent_on
     )
     parameters = (
-        data.model_dump(include={"spent_on", "description", "links", "category_id"})
+        data.model_dump(include={*_AS_WRITTEN, "category_id"})
         | asdict(conversion)
-        | {"owner_id": owner_id}
+        | {"owner_id": held.id}
     )
     filed = await _tickets(session, _FILING, parameters)
     if not filed:
