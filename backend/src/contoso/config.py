@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from contoso.currencies.codes import is_currency, unknown_currency
+from contoso.currency_codes import is_currency, unknown_currency
 from contoso.smtp_url import SmtpServer, parse_smtp_url
 
 MIN_SECRET_BYTES = 32
