@@ -45,12 +45,13 @@ from contoso.tickets.display import (
     FLAG_LABELS,
     edits_in_words,
 )
-from contoso.tickets.queries import Owner, TicketFilters, all_visible_ticket_models
+from contoso.tickets.queries import TicketFilters, all_visible_ticket_models
 from contoso.tickets.schemas import (
     ReceiptSummary,
     TicketRead,
 )
 from contoso.tickets.service import EXACT_COUNT_LIMIT
+from contoso.visibility import Owner
 from contoso.web.forms import read_form
 
 # The query parameter that narrows the list to one employee's tickets.
