@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from contoso.account.endpoints import router as account_router
 from contoso.admin.console import mount_console
 from contoso.allowed_methods import AllowedMethodsMiddleware
 from contoso.auth.endpoints import router as auth_router
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
 
     api = APIRouter(prefix="/api", responses=error_responses(400, 413, 503))
     api.include_router(auth_router)
+    api.include_router(account_router)
     api.include_router(tickets_router)
     api.include_router(employees_router)
     api.include_router(categories_router)
