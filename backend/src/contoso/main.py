@@ -21,6 +21,7 @@ from contoso.allowed_methods import AllowedMethodsMiddleware
 from contoso.auth.endpoints import router as auth_router
 from contoso.auth.security import Security
 from contoso.bootstrap import migrate_when_reachable
+from contoso.browser.csrf import CsrfMiddleware
 from contoso.categories.endpoints import router as categories_router
 from contoso.comments.endpoints import router as comments_router
 from contoso.config import Settings, get_settings
@@ -33,7 +34,6 @@ from contoso.logs import RequestIdMiddleware, configure_logging
 from contoso.mail.sender import run_sender
 from contoso.middleware import (
     BodySizeLimitMiddleware,
-    CsrfMiddleware,
     DatabaseOutageMiddleware,
     SecurityHeadersMiddleware,
 )

@@ -32,6 +32,7 @@ from contoso.admin.views import (
     refusal,
     single_id,
 )
+from contoso.browser.forms import read_form
 from contoso.categories import service as categories_service
 from contoso.comments import service as comments_service
 from contoso.comments.schemas import CommentCreate
@@ -52,7 +53,6 @@ from contoso.tickets.schemas import (
 )
 from contoso.tickets.service import EXACT_COUNT_LIMIT
 from contoso.visibility import Owner
-from contoso.web.forms import read_form
 
 # The query parameter that narrows the list to one employee's tickets.
 EMPLOYEE_PARAMETER = "employee"

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from contoso.browser.forms import form_values, parse, read_form
 from contoso.categories.service import list_categories
 from contoso.comments import service as comments
 from contoso.comments.schemas import CommentCreate
@@ -21,7 +22,6 @@ from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketRead
 from contoso.web.dependencies import CurrentEmployee, OwnTicket
 from contoso.web.display import ticket_summary
-from contoso.web.forms import form_values, parse, read_form
 from contoso.web.rendering import NOTICE, render
 from contoso.web.ticket_forms import company_currency
 
