@@ -13,8 +13,7 @@ from contoso.errors import Conflict, InvalidField
 from contoso.formatting import plain_money
 from contoso.models import TicketStatus, User
 from contoso.receipts import service as receipts
-from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptStorageDep
-from contoso.receipts.endpoints import ReceiptId
+from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptId, ReceiptStorageDep
 from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
 from contoso.tickets import service as tickets
 from contoso.tickets.schemas import TicketRead, TicketUpdate

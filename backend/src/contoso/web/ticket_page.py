@@ -14,9 +14,8 @@ from contoso.database import SessionDep
 from contoso.errors import Conflict
 from contoso.models import User
 from contoso.receipts import service as receipts
-from contoso.receipts.dependencies import ReceiptStorageDep
+from contoso.receipts.dependencies import ReceiptId, ReceiptStorageDep
 from contoso.receipts.download import receipt_response
-from contoso.receipts.endpoints import ReceiptId
 from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketRead
