@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from contoso import flags
 from contoso.bootstrap import CurrencyMismatch, alembic_config, migrate
 from contoso.main import create_app
 from contoso.models import Base, Ticket, User
-from contoso.tickets import flags
 from tests.support.databases import plain_url, recreate_database, scratch_name
 from tests.support.totals import Totals, stored_and_recounted, write_recount
 
@@ -246,7 +246,7 @@ async def _migrated_tickets(url: str) -> dict:
 
 
 async def _recomputed_flags(url: str) -> dict[int, tuple[list[str], list[int]]]:
-    """Every ticket's flags as `tickets.flags.refresh` computes them (rolled back after)."""
+    """Every ticket's flags as `flags.refresh` computes them (rolled back after)."""
     engine = create_async_engine(url)
     try:
         async with AsyncSession(engine) as session:

@@ -110,7 +110,7 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("status <> 'denied'"),
     )
-    # The same rule as `tickets.flags` applies to new tickets (no receipts exist yet).
+    # The same rule as `contoso.flags` applies to new tickets (no receipts exist yet).
     op.execute("""
         UPDATE tickets t
         SET duplicate_of = d.ids, flags = ARRAY['possible_duplicate']

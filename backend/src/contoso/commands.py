@@ -11,8 +11,8 @@ from contoso.auth.schemas import RegisterRequest
 from contoso.auth.security import Security
 from contoso.config import Settings
 from contoso.currencies import service as currencies
-from contoso.currencies.codes import exact_rate, to_minor_units
 from contoso.currencies.files import RateLine, RatesFileError, parse_rates
+from contoso.currency_codes import exact_rate, to_minor_units
 from contoso.database import create_database
 from contoso.errors import ContosoError
 from contoso.mail.sender import count_unsent, deliver_due, queue_digest, retry_failed

@@ -14,8 +14,8 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from contoso.currencies.codes import is_currency, unknown_currency
-from contoso.mail.smtp_url import SmtpServer, parse_smtp_url
+from contoso.currency_codes import is_currency, unknown_currency
+from contoso.smtp_url import SmtpServer, parse_smtp_url
 
 MIN_SECRET_BYTES = 32
 # Values people copy from examples; production refuses any secret containing one.
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     # payments are in it. Recorded in the database when it is created, and fixed then.
     company_currency: str = "USD"
 
-    # The mail server (see `mail.smtp_url`); unset: emails are written to
+    # The mail server (see `smtp_url`); unset: emails are written to
     # DATA_DIR/outbox/ as .eml files and logged.
     smtp_url: SecretStr | None = None
     # The sender of every email, an address with an optional name.

@@ -15,11 +15,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from contoso.account.endpoints import router as account_router
 from contoso.admin.console import mount_console
 from contoso.allowed_methods import AllowedMethodsMiddleware
 from contoso.auth.endpoints import router as auth_router
 from contoso.auth.security import Security
 from contoso.bootstrap import migrate_when_reachable
+from contoso.browser.csrf import CsrfMiddleware
 from contoso.categories.endpoints import router as categories_router
 from contoso.comments.endpoints import router as comments_router
 from contoso.config import Settings, get_settings
@@ -32,7 +34,6 @@ from contoso.logs import RequestIdMiddleware, configure_logging
 from contoso.mail.sender import run_sender
 from contoso.middleware import (
     BodySizeLimitMiddleware,
-    CsrfMiddleware,
     DatabaseOutageMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
 
     api = APIRouter(prefix="/api", responses=error_responses(400, 413, 503))
     api.include_router(auth_router)
+    api.include_router(account_router)
     api.include_router(tickets_router)
     api.include_router(employees_router)
     api.include_router(categories_router)

@@ -12,7 +12,7 @@ from typing import Annotated
 from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 
-from contoso.currencies.codes import MAX_MINOR_UNITS
+from contoso.currency_codes import MAX_MINOR_UNITS
 
 # Ids are PostgreSQL bigints: anything outside 1..MAX_RECORD_ID cannot name a record.
 MAX_RECORD_ID = 2**63 - 1

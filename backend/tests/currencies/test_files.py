@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from contoso.currencies.codes import MAX_RATE, exact_rate, unknown_currency
 from contoso.currencies.files import NO_RATES, RateLine, RatesFileError, parse_rates
+from contoso.currency_codes import MAX_RATE, exact_rate, unknown_currency
 
 # The ECB's daily eurofxref.csv as it is served: spaces after commas, a trailing comma.
 DAILY = (

@@ -7,7 +7,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from contoso.currencies.codes import minor_units
+from contoso.currency_codes import minor_units
 
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)

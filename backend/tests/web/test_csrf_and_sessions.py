@@ -9,7 +9,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
 
 from contoso import main
-from contoso.middleware import CSRF_COOKIE
+from contoso.browser.csrf import CSRF_COOKIE
 from contoso.models import WebSession
 from tests.support.factories import PASSWORD
 from tests.support.forms import csrf_from

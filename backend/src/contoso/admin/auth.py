@@ -7,13 +7,19 @@ from starlette.responses import RedirectResponse, Response
 
 from contoso.admin.compat import SessionlessAuthentication
 from contoso.auth import service as auth
-from contoso.auth.browser import end_user_session, session_user, start_user_session
 from contoso.auth.dependencies import client_address
 from contoso.auth.schemas import normalise_email
 from contoso.auth.security import Security
+from contoso.browser.forms import read_form
+from contoso.browser.login import (
+    NEXT,
+    after_login,
+    end_user_session,
+    login_address,
+    session_user,
+    start_user_session,
+)
 from contoso.errors import ContosoError, Forbidden
-from contoso.web.dependencies import NEXT, after_login, login_address
-from contoso.web.forms import read_form
 
 EMPLOYERS_ONLY = "This console is for employers; your account is an employee account."
 

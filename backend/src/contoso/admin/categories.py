@@ -18,12 +18,12 @@ from starlette.responses import Response
 
 from contoso.admin.compat import AnySelect
 from contoso.admin.views import ConsoleView, contains, pk_of
+from contoso.browser.forms import field_errors, read_form
 from contoso.categories import service as categories_service
 from contoso.categories.schemas import CategoryCreate, CategoryRead, CategoryUpdate
 from contoso.errors import ContosoError
 from contoso.formatting import isolated, money
 from contoso.models import Category
-from contoso.web.forms import field_errors, read_form
 
 FORM = "category_form.html"
 # The form's fields, in its order; a blank limit means no limit.

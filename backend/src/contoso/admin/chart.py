@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
-from contoso.currencies.codes import quantum
+from contoso.currency_codes import quantum
 from contoso.dashboard.service import MonthlySpend
 from contoso.formatting import money, month
 

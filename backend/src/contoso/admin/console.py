@@ -28,13 +28,13 @@ from contoso.admin.tickets import TicketAdmin
 from contoso.admin.views import ConsoleView
 from contoso.auth import service as auth
 from contoso.auth.security import Security
+from contoso.browser.csrf import CSRF_FIELD, csrf_token
+from contoso.browser.forms import EMAIL_NOTIFICATIONS, UNREADABLE_FORM, read_form
 from contoso.dashboard import service as dashboard_service
 from contoso.database import Database
 from contoso.errors import ContosoError
 from contoso.formatting import count, moment, money, month
-from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import flag_badges, status_badge
-from contoso.web.forms import EMAIL_NOTIFICATIONS, UNREADABLE_FORM, read_form
 
 TEMPLATES = Path(__file__).parent / "templates"
 # In the menu's order.

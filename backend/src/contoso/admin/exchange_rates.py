@@ -18,13 +18,13 @@ from starlette.responses import Response
 from contoso.admin.compat import ALL_VALUES, AnySelect
 from contoso.admin.money import currency_name
 from contoso.admin.views import ConsoleView, ServiceLookup, contains
+from contoso.browser.forms import field_errors, read_form
 from contoso.currencies import service as currencies_service
-from contoso.currencies.codes import CURRENCIES_IN_USE, is_currency, name
 from contoso.currencies.schemas import ExchangeRateCreate
+from contoso.currency_codes import CURRENCIES_IN_USE, is_currency, name
 from contoso.errors import ContosoError
 from contoso.formatting import isolated, rate_of
 from contoso.models import ExchangeRate
-from contoso.web.forms import field_errors, read_form
 
 FORM = "exchange_rate_form.html"
 # The form's fields, in its order.

@@ -10,10 +10,10 @@ from starlette.responses import Response
 from contoso.admin.views import ConsoleView
 from contoso.auth import service as auth
 from contoso.auth.schemas import InvitationCreate
+from contoso.browser.forms import field_errors, read_form
 from contoso.errors import ContosoError
 from contoso.formatting import isolated
 from contoso.models import Invitation
-from contoso.web.forms import field_errors, read_form
 
 
 class InvitationAdmin(ConsoleView, model=Invitation):

@@ -3,7 +3,7 @@ payments are in, and for a ticket spent in another currency the original beside 
 
 from markupsafe import Markup
 
-from contoso.currencies.codes import name
+from contoso.currency_codes import name
 from contoso.formatting import money, rate, rate_of
 from contoso.models import Ticket
 from contoso.tickets.schemas import TicketRead

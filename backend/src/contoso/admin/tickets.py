@@ -32,6 +32,7 @@ from contoso.admin.views import (
     refusal,
     single_id,
 )
+from contoso.browser.forms import read_form
 from contoso.categories import service as categories_service
 from contoso.comments import service as comments_service
 from contoso.comments.schemas import CommentCreate
@@ -45,13 +46,13 @@ from contoso.tickets.display import (
     FLAG_LABELS,
     edits_in_words,
 )
-from contoso.tickets.queries import Owner, TicketFilters, all_visible_ticket_models
+from contoso.tickets.queries import TicketFilters, all_visible_ticket_models
 from contoso.tickets.schemas import (
     ReceiptSummary,
     TicketRead,
 )
 from contoso.tickets.service import EXACT_COUNT_LIMIT
-from contoso.web.forms import read_form
+from contoso.visibility import Owner
 
 # The query parameter that narrows the list to one employee's tickets.
 EMPLOYEE_PARAMETER = "employee"

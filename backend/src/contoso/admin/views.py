@@ -27,6 +27,7 @@ from contoso.admin.compat import (
     CompatView,
 )
 from contoso.admin.export import CHUNK_ROWS, ExportColumn, csv_chunks
+from contoso.browser.forms import read_form
 from contoso.employees.schemas import EmployeeSkip
 from contoso.errors import ContosoError, InvalidField
 from contoso.formatting import moment
@@ -34,7 +35,6 @@ from contoso.payments.schemas import PaymentSkip
 from contoso.spreadsheets import csv_download
 from contoso.tickets.workflow import Skip as TicketSkip
 from contoso.validation import MAX_RECORD_ID, MAX_SELECTION, search_text
-from contoso.web.forms import read_form
 
 # The confirmation form's field that carries the list to go back to.
 BACK_FIELD = "back"

@@ -10,8 +10,6 @@ from contoso.auth.schemas import (
     InvitationRead,
     LoginRequest,
     LoginResponse,
-    Me,
-    MeUpdate,
     RegisterRequest,
     Token,
     UserRead,
@@ -19,7 +17,6 @@ from contoso.auth.schemas import (
 )
 from contoso.database import SessionDep
 from contoso.errors import ErrorBody, error_responses
-from contoso.payments.service import reimbursement
 
 router = APIRouter(tags=["auth"])
 
@@ -85,23 +82,3 @@ async def invite_employer(
     """Invite someone to register as an employer (employers only). The code works once,
     for this email, for 7 days; it is shown only in this answer."""
     return await service.invite_employer(session, user, body.email)
-
-
-@router.get("/users/me", responses=error_responses(401))
-async def me(request: Request, session: SessionDep, user: CurrentUser) -> Me:
-    """You, with what the company owes you (approved, not yet paid) and has paid you
-    this calendar year."""
-    owed = await reimbursement(session, user, request.app.state.settings.zone)
-    return Me(
-        **UserRead.model_validate(user).model_dump(),
-        **owed.model_dump(),
-        email_notifications=user.email_notifications,
-    )
-
-
-@router.patch("/users/me", responses=error_responses(401))
-async def update_me(body: MeUpdate, request: Request, session: SessionDep, user: CurrentUser) -> Me:
-    """Change your own settings: turn emails about your tickets off or on."""
-    await service.set_email_notifications(session, user, body.email_notifications)
-    user.email_notifications = body.email_notifications
-    return await me(request, session, user)

@@ -8,11 +8,9 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    StrictBool,
 )
 
 from contoso.models import Role
-from contoso.payments.schemas import Money
 from contoso.validation import TextRules
 
 PASSWORD_MIN = 8
@@ -143,27 +141,6 @@ class UserRead(BaseModel):
     role: Role
     suspended: bool
     created_at: datetime
-
-
-class MeUpdate(BaseModel):
-    """Your own settings."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"email_notifications": False}]}
-    )
-
-    # Emails about your tickets: decisions, requests for changes, payments.
-    email_notifications: StrictBool
-
-
-class Me(UserRead):
-    """The logged-in user, with what they are owed and were paid (see
-    `payments.schemas.Reimbursement`)."""
-
-    owed: Money
-    paid_this_year: Money
-    # Whether you are emailed about your tickets (`PATCH /users/me` to change it).
-    email_notifications: bool
 
 
 class Token(BaseModel):

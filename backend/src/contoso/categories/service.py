@@ -8,12 +8,12 @@ from sqlalchemy import Executable, Result, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contoso import flags
 from contoso.auth.service import ensure_employer
 from contoso.categories.schemas import CategoryCreate, CategoryRead, CategoryUpdate
 from contoso.currencies.service import company_currency, company_money
 from contoso.errors import Conflict, InvalidField, NotFound
 from contoso.models import Category, User
-from contoso.tickets import flags
 
 # Changing these re-flags the category's pending tickets.
 POLICY_FIELDS = {"max_amount", "receipt_required_above"}

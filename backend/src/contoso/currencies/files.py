@@ -21,7 +21,7 @@ from typing import ParamSpec, TypeVar
 from babel.dates import get_month_names
 from babel.numbers import format_decimal
 
-from contoso.currencies.codes import (
+from contoso.currency_codes import (
     MAX_RATE,
     RATE_DECIMALS,
     exact_rate,

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
-from contoso.currencies.codes import (
+from contoso.currency_codes import (
     CURRENCIES_IN_USE,
     MAX_RATE,
     RATE_DECIMALS,

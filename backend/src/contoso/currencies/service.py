@@ -23,11 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from contoso.auth.service import ensure_employer
-from contoso.currencies.codes import (
-    in_minor_units,
-    minor_units_rule,
-    to_minor_units,
-)
 from contoso.currencies.files import RateLine
 from contoso.currencies.schemas import (
     ExchangeRateCreate,
@@ -35,6 +30,11 @@ from contoso.currencies.schemas import (
     ExchangeRateRead,
     RateImport,
     RecordedBy,
+)
+from contoso.currency_codes import (
+    in_minor_units,
+    minor_units_rule,
+    to_minor_units,
 )
 from contoso.errors import Conflict, InvalidField
 from contoso.formatting import money

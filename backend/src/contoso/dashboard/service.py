@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employer
 from contoso.models import DecidedTotal, PaidTotal, PendingTotal, TicketStatus, User
-from contoso.tickets.queries import Owner, visible_owners
+from contoso.visibility import Owner, visible_owners
 
 MONTHS_SHOWN = 12
 TOP_SHOWN = 5

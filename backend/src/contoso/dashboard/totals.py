@@ -58,7 +58,7 @@ from contoso.models import (
     Ticket,
     TicketStatus,
 )
-from contoso.tickets.queries import visible_owners
+from contoso.visibility import visible_owners
 
 # A change's tickets: each row counted `sign` times (+1 added, -1 taken away).
 Change = tuple[FromClause, int]

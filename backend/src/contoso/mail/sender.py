@@ -33,7 +33,7 @@ from contoso.mail.messages import render
 from contoso.mail.queries import IN_STATE, EmailState
 from contoso.mail.transport import MailServerDown, Outgoing, Transport, transport_for
 from contoso.models import Company, MailKind, OutboxEmail, Role, Ticket, TicketStatus, User
-from contoso.tickets.queries import over_all_visible_tickets
+from contoso.visibility import over_all_visible_tickets
 
 logger = logging.getLogger(__name__)
 

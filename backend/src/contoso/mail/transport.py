@@ -14,7 +14,7 @@ from typing import Protocol
 import aiosmtplib
 
 from contoso.config import Settings
-from contoso.mail.smtp_url import SmtpServer, StartTls
+from contoso.smtp_url import SmtpServer, StartTls
 
 logger = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ DECIDED = frozenset({TicketStatus.APPROVED, TicketStatus.DENIED, TicketStatus.PA
 
 
 class TicketFlag(enum.StrEnum):
-    """What an employer should look at before approving (`tickets.flags`)."""
+    """What an employer should look at before approving (`contoso.flags`)."""
 
     OVER_LIMIT = "over_limit"
     RECEIPT_MISSING = "receipt_missing"
@@ -161,7 +161,7 @@ class Ticket(Base):
     description: Mapped[str] = mapped_column(Text)
     links: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
-    # Kept by `tickets.flags` whenever the ticket, its receipts or its category change.
+    # Kept by `contoso.flags` whenever the ticket, its receipts or its category change.
     flags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
     # The owner's other tickets this one may duplicate (flag `possible_duplicate`).
     duplicate_of: Mapped[list[int]] = mapped_column(

@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employer
-from contoso.currencies.codes import to_minor_units
 from contoso.currencies.service import COMPANY_CURRENCY, company_currency
+from contoso.currency_codes import to_minor_units
 from contoso.database import among
 from contoso.errors import Conflict, NotFound
 from contoso.models import Payment, Ticket, TicketStatus, User

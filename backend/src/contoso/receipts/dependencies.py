@@ -1,9 +1,12 @@
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from contoso.receipts.decoding import ReceiptCleaner
 from contoso.receipts.storage import ReceiptStorage
+from contoso.validation import MAX_RECORD_ID
+
+ReceiptId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 
 
 async def get_receipt_storage(request: Request) -> ReceiptStorage:

@@ -1,18 +1,17 @@
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Response, UploadFile, status
+from fastapi import APIRouter, File, Response, UploadFile, status
 from starlette.responses import StreamingResponse
 
 from contoso.auth.dependencies import CurrentUser
 from contoso.database import SessionDep, released
 from contoso.errors import error_responses
 from contoso.receipts import service
-from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptStorageDep
+from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptId, ReceiptStorageDep
 from contoso.receipts.download import receipt_response
 from contoso.receipts.files import JPEG, PDF, PNG, WEBP
 from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import ReceiptRead
-from contoso.validation import MAX_RECORD_ID
 
 router = APIRouter(
     prefix="/tickets/{ticket_id}/receipts",
@@ -25,7 +24,6 @@ RECEIPT_CONTENT = {
     kind.content_type: {"schema": {"type": "string", "format": "binary"}}
     for kind in (JPEG, PNG, WEBP, PDF)
 }
-ReceiptId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 
 
 @router.post(

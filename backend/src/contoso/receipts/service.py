@@ -3,12 +3,12 @@
 from sqlalchemy import BigInteger, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contoso import flags
 from contoso.auth.service import ensure_employee
 from contoso.errors import Conflict, NotFound
 from contoso.models import EDITABLE, Event, EventKind, Receipt, Ticket, User
 from contoso.receipts.files import CleanReceipt
 from contoso.receipts.storage import ReceiptStorage
-from contoso.tickets import flags
 from contoso.tickets.queries import visible_ticket_ids
 from contoso.tickets.schemas import ReceiptRead
 from contoso.tickets.service import get_ticket

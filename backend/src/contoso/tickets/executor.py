@@ -26,6 +26,7 @@ from sqlalchemy import CTE, ColumnElement, func, literal_column, select, true, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from contoso import flags
 from contoso.auth.service import ensure_employee, ensure_employer
 from contoso.dashboard import totals
 from contoso.database import among
@@ -33,7 +34,6 @@ from contoso.errors import Conflict, NotFound
 from contoso.history import record_for_each
 from contoso.mail import outbox
 from contoso.models import Role, Ticket, TicketStatus, User
-from contoso.tickets import flags
 from contoso.tickets.display import status_words
 from contoso.tickets.queries import visible_ticket_ids
 from contoso.tickets.workflow import Skip, Stamp, Transition

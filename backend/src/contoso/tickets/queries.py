@@ -1,5 +1,6 @@
 """Which tickets a viewer may see, and what of them every door shows: the one definition
-that every list, lookup, update and export uses."""
+that every list, lookup, update and export uses, built on the visibility rule
+(`contoso.visibility`)."""
 
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -7,7 +8,6 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     ColumnElement,
     Select,
-    SQLColumnExpression,
     func,
     literal_column,
     select,
@@ -29,13 +29,14 @@ from contoso.models import (
     User,
 )
 from contoso.tickets.schemas import NESTED, TicketRead
+from contoso.visibility import Owner, visible_owners
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 # The tickets table itself, or an alias of it over a statement that returns ticket rows.
 TicketSource = type[Ticket] | AliasedClass[Ticket]
 
-# The owner and the decider as joined here; any other join of `users` needs its own alias.
-Owner = aliased(User, name="owner")
+# The decider, payer and requester as joined here (the owner as `visibility` joins it);
+# any other join of `users` needs its own alias.
 Decider = aliased(User, name="decider")
 Payer = aliased(User, name="payer")
 Requester = aliased(User, name="requester")
@@ -129,16 +130,6 @@ def ticket_columns(ticket: TicketSource = Ticket) -> list[Any]:
     return columns
 
 
-def visible_owners(statement: S, owner_id: SQLColumnExpression[int]) -> S:
-    """`statement` joined with the employee that `owner_id` names (as `Owner`), kept
-    only while that employee's tickets are visible: for rows kept per employee, such
-    as the dashboard's pending totals."""
-    # Suspension is our soft delete: a ticket is visible while its owner is not
-    # suspended. Derived from the owner's row on every query, so there is no
-    # second copy of the flag to drift.
-    return statement.join(Owner, Owner.id == owner_id).where(Owner.suspended.is_(False))
-
-
 def _visible(statement: S, ticket: TicketSource = Ticket) -> S:
     return visible_owners(statement, ticket.owner_id)
 
@@ -218,8 +209,3 @@ def all_visible_ticket_models() -> Select[Ticket]:
 
 def newest_first(statement: S) -> S:
     return statement.order_by(Ticket.created_at.desc(), Ticket.id.desc())
-
-
-def over_all_visible_tickets(*columns: Any) -> Select[Any]:
-    """SELECT `columns` over every visible ticket (the owner is joined as `Owner`)."""
-    return _visible(select(*columns).select_from(Ticket))

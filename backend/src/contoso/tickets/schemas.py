@@ -18,8 +18,8 @@ from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import RowMapping
 
 from contoso.categories.schemas import CategoryRef
-from contoso.currencies.codes import in_minor_units, minor_units_rule
 from contoso.currencies.schemas import Currency
+from contoso.currency_codes import in_minor_units, minor_units_rule
 from contoso.models import EventKind, TicketFlag, TicketStatus
 from contoso.tickets.workflow import Skip
 from contoso.validation import (

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
+from contoso import flags
 from contoso.auth.queries import holds_token, token_parameters
 from contoso.auth.service import ensure_employee, user_for_token
 from contoso.auth.tokens import TokenClaims
@@ -49,7 +50,7 @@ from contoso.models import (
     TicketStatus,
     User,
 )
-from contoso.tickets import executor, flags, workflow
+from contoso.tickets import executor, workflow
 from contoso.tickets.executor import Outcome, not_found
 from contoso.tickets.queries import (
     NO_FILTERS,

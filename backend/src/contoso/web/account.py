@@ -5,9 +5,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from contoso.auth import service as auth
+from contoso.browser.forms import EMAIL_NOTIFICATIONS, UNREADABLE_FORM, read_form
 from contoso.database import SessionDep
 from contoso.web.dependencies import CurrentEmployee
-from contoso.web.forms import EMAIL_NOTIFICATIONS, UNREADABLE_FORM, read_form
 from contoso.web.rendering import NOTICE
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

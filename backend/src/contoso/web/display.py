@@ -9,7 +9,7 @@ from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from contoso.categories.schemas import CategoryRead, CategoryRef
-from contoso.currencies.codes import CURRENCIES_IN_USE, minor_units, name
+from contoso.currency_codes import CURRENCIES_IN_USE, minor_units, name
 from contoso.formatting import LOCALE, count, moment, money, plain_money, rate_of
 from contoso.models import EDITABLE, TicketFlag, TicketStatus
 from contoso.payments.schemas import Money

@@ -6,20 +6,19 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from contoso.browser.forms import MAX_FORM_FILES, parse, read_form
 from contoso.categories.service import list_categories
 from contoso.database import SessionDep
 from contoso.errors import Conflict, InvalidField
 from contoso.formatting import plain_money
 from contoso.models import TicketStatus, User
 from contoso.receipts import service as receipts
-from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptStorageDep
-from contoso.receipts.endpoints import ReceiptId
+from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptId, ReceiptStorageDep
 from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
 from contoso.tickets import service as tickets
 from contoso.tickets.schemas import TicketRead, TicketUpdate
 from contoso.web.dependencies import CurrentEmployee, OwnTicket
 from contoso.web.display import category_options, ticket_summary
-from contoso.web.forms import MAX_FORM_FILES, parse, read_form
 from contoso.web.rendering import NOTICE, render
 from contoso.web.ticket_forms import (
     FILE_REFUSALS,

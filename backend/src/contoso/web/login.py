@@ -7,14 +7,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
 from contoso.auth import service as auth
-from contoso.auth.browser import end_user_session, session_user, start_user_session
 from contoso.auth.dependencies import SecurityDep, client_address
 from contoso.auth.schemas import LoginRequest, NewPassword, RegisterRequest
+from contoso.browser.forms import field_errors, form_values, parse, read_form
+from contoso.browser.login import (
+    NEXT,
+    after_login,
+    end_user_session,
+    session_user,
+    start_user_session,
+)
 from contoso.database import SessionDep
 from contoso.errors import Conflict, ContosoError, Forbidden, TooManyAttempts
 from contoso.models import Role, User
-from contoso.web.dependencies import NEXT, Redirect, after_login
-from contoso.web.forms import field_errors, form_values, parse, read_form
+from contoso.web.dependencies import Redirect
 from contoso.web.rendering import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from contoso.auth.security import Security
+from contoso.browser.csrf import CSRF_FIELD, csrf_token
 from contoso.formatting import moment
-from contoso.middleware import CSRF_FIELD, csrf_token
 from contoso.tickets.display import status_badge
 from contoso.web.display import (
     RECEIPT_ACCEPT,

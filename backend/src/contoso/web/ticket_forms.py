@@ -9,6 +9,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 
+from contoso.browser.forms import form_values, split_lines
 from contoso.currencies.service import currencies_with_rates
 from contoso.database import released
 from contoso.errors import (
@@ -23,7 +24,6 @@ from contoso.receipts.decoding import ReceiptCleaner
 from contoso.receipts.files import ACCEPTED, CleanReceipt
 from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
 from contoso.web.display import OptionGroups, amount_example, currency_groups, size_limit
-from contoso.web.forms import form_values, split_lines
 
 TICKET_FIELDS = ("spent_on", "currency", "amount", "description", "links", "category_id")
 RECEIPTS = "receipts"

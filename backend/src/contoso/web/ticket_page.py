@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from contoso.browser.forms import form_values, parse, read_form
 from contoso.categories.service import list_categories
 from contoso.comments import service as comments
 from contoso.comments.schemas import CommentCreate
@@ -13,15 +14,13 @@ from contoso.database import SessionDep
 from contoso.errors import Conflict
 from contoso.models import User
 from contoso.receipts import service as receipts
-from contoso.receipts.dependencies import ReceiptStorageDep
+from contoso.receipts.dependencies import ReceiptId, ReceiptStorageDep
 from contoso.receipts.download import receipt_response
-from contoso.receipts.endpoints import ReceiptId
 from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketRead
 from contoso.web.dependencies import CurrentEmployee, OwnTicket
 from contoso.web.display import ticket_summary
-from contoso.web.forms import form_values, parse, read_form
 from contoso.web.rendering import NOTICE, render
 from contoso.web.ticket_forms import company_currency
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 
+from contoso.browser.forms import MAX_FORM_FILES, UNREADABLE_FORM, parse, read_form
 from contoso.categories.service import list_categories
 from contoso.database import SessionDep
 from contoso.errors import Conflict, InvalidField
@@ -29,7 +30,6 @@ from contoso.web.display import (
     paid_summary,
     ticket_summary,
 )
-from contoso.web.forms import MAX_FORM_FILES, UNREADABLE_FORM, parse, read_form
 from contoso.web.rendering import NOTICE, render
 from contoso.web.ticket_forms import (
     FILE_REFUSALS,

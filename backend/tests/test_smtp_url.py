@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from contoso.config import Settings
-from contoso.mail.smtp_url import SmtpServer, StartTls, parse_smtp_url
+from contoso.smtp_url import SmtpServer, StartTls, parse_smtp_url
 
 SECRET = "hunter2-secret"
 
