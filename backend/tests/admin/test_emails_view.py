@@ -85,6 +85,19 @@ async def test_emails_are_listed_by_subject_with_where_each_is(app, browser, fac
     assert "choose waiting, sent or failed" in unknown.text
 
 
+async def test_an_email_whose_payload_cannot_be_read_is_still_listed(app, browser, factory):
+    database: Database = app.state.database
+    boss, alice = await factory.employer(), await factory.employee()
+    await _approve(factory, boss, (await factory.ticket(alice))["id"])
+    await _set(database, alice.email, payload={"tickets": []}, failed_at=func.now())
+    await browser.login_as(boss)
+
+    page = await browser.client.get("/admin/emails/list")
+
+    assert page.status_code == 200
+    assert listed(page.text) == [(alice.email, "Unreadable tickets_approved email", "Failed")]
+
+
 async def test_a_suspended_employees_emails_are_hidden_with_their_tickets(app, browser, factory):
     boss = await factory.employer()
     alice, bob = await factory.employee(), await factory.employee()

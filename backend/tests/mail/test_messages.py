@@ -116,7 +116,11 @@ def test_the_digest_names_how_many_wait_their_total_and_the_oldest(mail_settings
 
 
 def test_every_kind_has_both_templates(mail_settings: Settings):
-    tickets = {"tickets": [_ticket(1, "1.00")], "by": "G", "note": "n", "reference": "R"}
+    tickets = {"tickets": [_ticket(1, "1.00")], "by": "G"}
+    facts = {
+        MailKind.TICKETS_PAID: {"reference": "R", "payment_id": 1},
+        MailKind.TICKET_COMMENTED: {"note": "n"},
+    }
     digest = {
         "count": 1,
         "total": "1.00",
@@ -125,7 +129,8 @@ def test_every_kind_has_both_templates(mail_settings: Settings):
     }
     for kind in MailKind:
         message = render(
-            _email(kind, digest if kind is MailKind.DIGEST else tickets), mail_settings
+            _email(kind, digest if kind is MailKind.DIGEST else tickets | facts.get(kind, {})),
+            mail_settings,
         )
         assert _text(message, "plain").strip() and "<html" in _text(message, "html")
 

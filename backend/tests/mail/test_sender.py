@@ -246,6 +246,40 @@ async def test_an_email_refused_for_three_days_is_given_up_and_said_so(
     ) in caplog.text
 
 
+async def test_an_email_whose_payload_cannot_be_read_is_given_up_at_once_and_the_others_go(
+    factory, database: Database, mail_settings: Settings, inbox: Inbox, caplog
+):
+    employer = await factory.employer()
+    alice, bob = await factory.employee(), await factory.employee()
+    for person in (alice, bob):
+        await _approve(factory, employer, (await factory.ticket(person))["id"], None)
+    # Alice's row as no writer of this schema makes it: an amount that is no number.
+    async with database.sessionmaker.begin() as session:
+        row = await session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == alice.email))
+        assert row is not None
+        [ticket] = row.payload["tickets"]
+        row.payload = row.payload | {"tickets": [ticket | {"amount": "lots"}]}
+
+    delivery = await deliver_due(database, transport_for(mail_settings), mail_settings)
+    await make_due(database)
+    again = await deliver_due(database, transport_for(mail_settings), mail_settings)
+
+    assert (delivery.sent, delivery.failed, delivery.unreadable) == (1, 1, 1)
+    assert [mail.recipients for mail in inbox.received] == [[bob.email]]
+    unreadable = next(row for row in await outbox(database) if row.to_address == alice.email)
+    assert unreadable.failed_at is not None and unreadable.sent_at is None
+    assert unreadable.attempts == 1
+    assert unreadable.last_error == (
+        "UnreadablePayload: the payload is not a tickets_approved email's"
+        " (tickets.0.amount: Input should be a valid decimal)"
+    )
+    assert f"gave up on email {unreadable.id} (tickets_approved) to {alice.email} at once" in (
+        caplog.text
+    )
+    assert (again.sent, again.failed) == (0, 0)  # tried no more
+    assert await count_unsent(database) == 0
+
+
 async def test_an_employee_who_turned_emails_off_gets_none(
     factory, database: Database, mail_settings: Settings, inbox: Inbox
 ):

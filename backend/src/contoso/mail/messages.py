@@ -3,7 +3,6 @@ templates in `mail/templates/` (HTML escaped), links into the app at PUBLIC_URL,
 headers that let a receiver recognise a message sent twice."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
 from email.policy import SMTP, SMTPUTF8
@@ -16,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from contoso.config import Settings
 from contoso.formatting import count, moment, money
+from contoso.mail.payloads import DigestPayload, MailTicket, Payload, UnreadablePayload, read
 from contoso.models import MailKind, OutboxEmail
 
 _templates = Environment(
@@ -62,7 +62,7 @@ class TicketLine:
 def render(email: OutboxEmail, settings: Settings) -> EmailMessage:
     """The message `email` stands for, ready to send: From MAIL_FROM, To its address,
     Date when the change happened, and a Message-ID derived from the row, the same
-    however often it is sent."""
+    however often it is sent. UnreadablePayload when its payload is not its kind's."""
     context = _context(email, settings)
     to = envelope_address(email.to_address)
     # A local part beyond ASCII is written raw (RFC 6532) and sent with SMTPUTF8:
@@ -104,78 +104,86 @@ def message_id(email: OutboxEmail, settings: Settings) -> str:
 
 
 def subject(email: OutboxEmail) -> str:
-    """The email's subject, from its payload alone: what the console lists it by."""
-    payload = email.payload
-    if email.kind is MailKind.DIGEST:
-        return f"{_waiting(payload)} waiting for a decision ({_total(email)})"
-    listed = payload["tickets"]
-    what = f"ticket #{listed[0]['id']}" if len(listed) == 1 else f"{count(len(listed))} tickets"
-    total = _total(email)
+    """The email's subject, from its payload alone: what the console lists it by (an
+    unreadable payload's email is listed as such; `last_error` says why)."""
+    try:
+        payload = read(email.kind, email.payload)
+    except UnreadablePayload:
+        return f"Unreadable {email.kind.value} email"
+    return _subject(email.kind, payload)
+
+
+def _subject(kind: MailKind, payload: Payload) -> str:
+    if isinstance(payload, DigestPayload):
+        return f"{_waiting(payload)} waiting for a decision ({_total(payload)})"
+    listed = payload.tickets
+    what = f"ticket #{listed[0].id}" if len(listed) == 1 else f"{count(len(listed))} tickets"
+    total = _total(payload)
     return {
         MailKind.TICKETS_APPROVED: f"Approved: {what}, {total}",
         MailKind.TICKETS_DENIED: f"Denied: {what}",
         MailKind.CHANGES_REQUESTED: f"Changes requested: {what}",
         MailKind.TICKETS_PAID: f"Paid: {total} for {what}",
         MailKind.TICKET_COMMENTED: f"New comment on {what}",
-    }[email.kind]
+    }[kind]
 
 
-def _waiting(digest: dict[str, Any]) -> str:
-    waiting = int(digest["count"])
-    return "1 ticket" if waiting == 1 else f"{count(waiting)} tickets"
+def _waiting(digest: DigestPayload) -> str:
+    return "1 ticket" if digest.count == 1 else f"{count(digest.count)} tickets"
 
 
-def _total(email: OutboxEmail) -> str:
+def _total(payload: Payload) -> str:
     """The digest's total, or the listed tickets' sum, in the company's currency."""
-    payload = email.payload
-    company = payload["company_currency"]
-    if email.kind is MailKind.DIGEST:
-        return money(Decimal(payload["total"]), company)
-    amounts = (Decimal(ticket["company_amount"]) for ticket in payload["tickets"])
-    return money(sum(amounts, Decimal(0)), company)
+    if isinstance(payload, DigestPayload):
+        return money(payload.total, payload.company_currency)
+    amounts = (ticket.company_amount for ticket in payload.tickets)
+    return money(sum(amounts, Decimal(0)), payload.company_currency)
 
 
 def _context(email: OutboxEmail, settings: Settings) -> dict[str, Any]:
-    payload = email.payload
-    company = payload["company_currency"]
-    base = {"public_url": settings.public_url, "tickets_url": f"{settings.public_url}/tickets"}
-    if email.kind is MailKind.DIGEST:
-        oldest = datetime.fromisoformat(payload["oldest_filed_at"])
+    """What the templates say; UnreadablePayload when the payload is not its kind's."""
+    payload = read(email.kind, email.payload)
+    base = {
+        "public_url": settings.public_url,
+        "tickets_url": f"{settings.public_url}/tickets",
+        "subject": _subject(email.kind, payload),
+        "total": _total(payload),
+    }
+    if isinstance(payload, DigestPayload):
         return base | {
-            "subject": subject(email),
             "tickets": _waiting(payload),
-            "waiting": int(payload["count"]),
-            "total": _total(email),
-            "oldest_filed_at": moment(oldest, settings.zone),
-            "oldest_spent_on": date.fromisoformat(payload["oldest_spent_on"]).isoformat(),
+            "waiting": payload.count,
+            "oldest_filed_at": moment(payload.oldest_filed_at, settings.zone),
+            "oldest_spent_on": payload.oldest_spent_on.isoformat(),
             "list_url": pending_tickets_url(settings),
             "digest_hours": settings.digest_hours,
         }
-    listed = payload["tickets"]
+    listed = payload.tickets
+    company = payload.company_currency
     lines = [_ticket_line(ticket, company, settings) for ticket in listed[:MAX_LISTED]]
     one = len(listed) == 1
-    return base | {
-        "subject": subject(email),
-        "tickets": lines,
-        "more": len(listed) - len(lines),
-        "what": f"your ticket #{lines[0].id}" if one else f"{count(len(listed))} of your tickets",
-        "total": _total(email),
-        "by": payload.get("by") or "Your employer",
-        "note": payload.get("note"),
-        "reference": payload.get("reference"),
-    }
+    return (
+        base
+        | payload.facts()
+        | {
+            "tickets": lines,
+            "more": len(listed) - len(lines),
+            "what": (
+                f"your ticket #{lines[0].id}" if one else f"{count(len(listed))} of your tickets"
+            ),
+        }
+    )
 
 
-def _ticket_line(ticket: dict[str, Any], company: str, settings: Settings) -> TicketLine:
-    currency = ticket["currency"]
+def _ticket_line(ticket: MailTicket, company: str, settings: Settings) -> TicketLine:
     converted = None
-    if currency != company:
-        converted = money(Decimal(ticket["company_amount"]), company)
+    if ticket.currency != company:
+        converted = money(ticket.company_amount, company)
     return TicketLine(
-        id=int(ticket["id"]),
-        spent_on=date.fromisoformat(ticket["spent_on"]).isoformat(),
-        description=ticket["description"],
-        amount=money(Decimal(ticket["amount"]), currency),
+        id=ticket.id,
+        spent_on=ticket.spent_on.isoformat(),
+        description=ticket.description,
+        amount=money(ticket.amount, ticket.currency),
         converted=converted,
-        url=ticket_url(settings, int(ticket["id"])),
+        url=ticket_url(settings, ticket.id),
     )

@@ -8,27 +8,33 @@ tickets is one INSERT ... SELECT, not 10,000 messages.
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Insert, Text, bindparam, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
+from sqlalchemy import Insert, bindparam, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 
 from contoso.currencies.service import COMPANY_CURRENCY
 from contoso.database import among
+from contoso.mail.payloads import MailTicket, TicketsPayload, facts_of, jsonb_of
 from contoso.models import MailKind, OutboxEmail, Ticket, User
 
 # What an email says about each ticket, as it was when the change happened.
-_TICKET = func.jsonb_build_object(
-    "id",
-    Ticket.id,
-    "description",
-    Ticket.description,
-    "spent_on",
-    Ticket.spent_on,
-    "amount",
-    cast(Ticket.amount, Text),
-    "currency",
-    Ticket.currency,
-    "company_amount",
-    cast(Ticket.company_amount, Text),
+_TICKET = jsonb_of(
+    MailTicket,
+    {
+        "id": Ticket.id,
+        "description": Ticket.description,
+        "spent_on": Ticket.spent_on,
+        "amount": Ticket.amount,
+        "currency": Ticket.currency,
+        "company_amount": Ticket.company_amount,
+    },
+)
+# What PostgreSQL gathers for each owner's email; the writer's facts are added to it.
+_GATHERED = jsonb_of(
+    TicketsPayload,
+    {
+        "tickets": func.jsonb_agg(aggregate_order_by(_TICKET, Ticket.id)),
+        "company_currency": COMPANY_CURRENCY,
+    },
 )
 
 
@@ -36,18 +42,11 @@ def tell_owners(
     kind: MailKind, ticket_ids: Sequence[int], facts: Mapping[str, str | int | None]
 ) -> Insert:
     """An email of `kind` to the owner of each of `ticket_ids`, one per owner, listing
-    their tickets and saying `facts` (who decided, the note, the payment's reference...).
-    Owners who turned emails off, and suspended ones, get none."""
-    said = []
-    for name, value in facts.items():
-        said += [literal(name), bindparam(f"fact_{name}", value, type_=Text)]
-    payload = func.jsonb_build_object(
-        "tickets",
-        func.jsonb_agg(aggregate_order_by(_TICKET, Ticket.id)),
-        "company_currency",
-        COMPANY_CURRENCY,
-        *said,
-    )
+    their tickets and saying `facts` (who decided, the note, the payment's reference...),
+    which must be the facts of the kind's schema (`mail.payloads`: a ValidationError
+    otherwise). Owners who turned emails off, and suspended ones, get none."""
+    said = facts_of(kind).model_validate(facts).model_dump(mode="json")
+    payload = _GATHERED.op("||", return_type=JSONB)(bindparam("facts", said, type_=JSONB))
     per_owner = (
         select(literal(kind, OutboxEmail.kind.type), User.id, User.email, payload)
         .join(User, User.id == Ticket.owner_id)

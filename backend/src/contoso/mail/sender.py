@@ -12,7 +12,9 @@ An email the mail server refuses is recorded on its row (`attempts`, `last_error
 than GIVE_UP_AFTER (a wrong address, a mailbox that is gone), it is marked `failed_at`,
 logged as an error, and tried no more. An outage is no refusal: while the server cannot
 be reached the round stops, the email keeps its turn and goes as soon as the server is
-back (`run_sender` waits longer between rounds meanwhile), however long it lasted.
+back (`run_sender` waits longer between rounds meanwhile), however long it lasted. An
+email whose payload its kind's schema refuses (`mail.payloads`) is marked failed at
+once, the schema's complaint in `last_error`: no later try would read it better.
 
 The employers' digest is queued here too, at most once per DIGEST_HOURS across every
 sender.
@@ -24,12 +26,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Text, case, cast, func, insert, literal, or_, select, update
+from sqlalchemy import Text, case, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.config import Settings
 from contoso.database import Database
 from contoso.mail.messages import render
+from contoso.mail.payloads import DigestPayload, UnreadablePayload, jsonb_of
 from contoso.mail.queries import IN_STATE, EmailState
 from contoso.mail.transport import MailServerDown, Outgoing, Transport, transport_for
 from contoso.models import Company, MailKind, OutboxEmail, Role, Ticket, TicketStatus, User
@@ -75,6 +78,8 @@ class Delivery:
     failed: int = 0
     # Emails refused for GIVE_UP_AFTER, marked failed by this call.
     given_up: int = 0
+    # Emails whose payload their kind's schema refuses, marked failed by this call.
+    unreadable: int = 0
     # Why the mail server could not be reached, when it stopped the round.
     server_down: str | None = None
 
@@ -116,6 +121,7 @@ async def deliver_due(
                 delivery.server_down = str(attempt.error)
                 break
             delivery.given_up += attempt.given_up
+            delivery.unreadable += attempt.unreadable
     return delivery
 
 
@@ -129,6 +135,10 @@ class _Attempt:
     refused_since: datetime | None = None
 
     @property
+    def unreadable(self) -> bool:
+        return isinstance(self.error, UnreadablePayload)
+
+    @property
     def given_up(self) -> bool:
         return self.refused_since is not None
 
@@ -138,11 +148,20 @@ async def _send_one(
 ) -> _Attempt:
     """Render and send `email` (its row locked by `session`), and record the attempt on
     the row: sent; refused (when to try again, or failed for good once it has been
-    refused for GIVE_UP_AFTER); or, with the server unreachable, only why."""
+    refused for GIVE_UP_AFTER); failed at once when its payload is unreadable; or, with
+    the server unreachable, only why."""
     row = update(OutboxEmail).where(OutboxEmail.id == email.id)
     attempts = email.attempts + 1
     try:
         await outgoing.send(email.id, render(email, settings))
+    except UnreadablePayload as exc:
+        # No later try would read it better: given up now, for a person to look at.
+        await session.execute(
+            row.values(
+                attempts=attempts, last_error=_describe(exc)[:ERROR_CHARS], failed_at=func.now()
+            )
+        )
+        return _Attempt(exc, attempts)
     except MailServerDown as exc:
         # Not this email's fault: no attempt counted, no later turn.
         await session.execute(row.values(last_error=_describe(exc)[:ERROR_CHARS]))
@@ -169,6 +188,8 @@ def _log(email: OutboxEmail, attempt: _Attempt) -> None:
     about = f"email {email.id} ({email.kind}) to {email.to_address}"
     if attempt.error is None:
         logger.info("sent %s", about)
+    elif attempt.unreadable:
+        logger.error("gave up on %s at once: %s", about, _describe(attempt.error))
     elif attempt.given_up:
         logger.error(
             "gave up on %s, refused since %s (%d attempts): %s",
@@ -222,17 +243,15 @@ async def queue_digest(database: Database, settings: Settings) -> int:
             .where(Ticket.status == TicketStatus.PENDING)
             .subquery("figures")
         )
-        payload = func.jsonb_build_object(
-            "count",
-            figures.c.waiting,
-            "total",
-            cast(figures.c.total, Text),
-            "company_currency",
-            literal(claimed, Text),
-            "oldest_filed_at",
-            figures.c.oldest_filed_at,
-            "oldest_spent_on",
-            figures.c.oldest_spent_on,
+        payload = jsonb_of(
+            DigestPayload,
+            {
+                "count": figures.c.waiting,
+                "total": figures.c.total,
+                "company_currency": literal(claimed, Text),
+                "oldest_filed_at": figures.c.oldest_filed_at,
+                "oldest_spent_on": figures.c.oldest_spent_on,
+            },
         )
         employers = (
             select(literal(MailKind.DIGEST, OutboxEmail.kind.type), User.id, User.email, payload)
