@@ -257,7 +257,6 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
     app.add_middleware(
         ServerSessionMiddleware,
         store=app.state.session_store,
-        secret_key=secret_key,
         https_only=settings.https,
         applies=is_browser_path,
     )

@@ -1,8 +1,14 @@
 """The employer console, driven over HTTP the way a browser drives it."""
 
-import base64
-import json
+import hashlib
+import re
+from datetime import timedelta
 
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+
+from contoso.main import create_app
+from tests.support.console import ConsoleBrowser
 from tests.support.factories import PASSWORD
 from tests.support.forms import csrf_from, submit_form
 
@@ -54,22 +60,39 @@ async def test_the_session_id_changes_at_login_and_the_old_one_is_dead(browser, 
     after = browser.session_cookie
 
     assert after and after != before
+    # The pre-login session is gone server-side, not just left behind.
+    async with app.state.database.engine.connect() as connection:
+        stored = (await connection.scalars(text("SELECT id_hash FROM sessions"))).all()
+    assert stored == [hashlib.sha256(after.encode()).hexdigest()]
     # The pre-login id (fixation) gets nothing: replayed, it is a logged-out visitor.
     browser.client.cookies.set("contoso_session", before)
     assert (await browser.client.get("/admin/")).status_code == 302
 
 
 async def test_a_garbage_cookie_gives_the_login_page_not_a_500(browser):
-    for garbage in ("garbage", "eyJfY3NzaWQiOiAieCJ9.forged.signature", "a.b", "%%%"):
+    for garbage in ("garbage", "eyJfY3NzaWQiOiAieCJ9.forged.signature", "a.b", "%%%", "x" * 4000):
         browser.client.cookies.set("contoso_session", garbage)
         response = await browser.client.get("/admin/", follow_redirects=True)
         assert response.status_code == 200
         assert 'name="password"' in response.text
 
 
-async def test_a_deleted_server_side_session_gives_the_login_page(browser, factory, app):
-    from sqlalchemy import text
+async def test_a_planted_session_id_is_never_adopted(browser, app):
+    # An attacker sets the victim's cookie to an id of their choosing; the victim then
+    # starts a registration (the step that creates a session before any login).
+    planted = "0123456789abcdef0123456789abcdef"
+    # The domain the jar files the app's own cookies under, so the app's replaces it.
+    browser.client.cookies.set("contoso_session", planted, domain="test.local")
 
+    await submit_form(browser.client, "/", {"email": "new@example.com", "password": PASSWORD})
+
+    assert browser.session_cookie and browser.session_cookie != planted
+    async with app.state.database.engine.connect() as connection:
+        stored = await connection.scalar(text("SELECT count(*) FROM sessions"))
+    assert stored == 1
+
+
+async def test_a_deleted_server_side_session_gives_the_login_page(browser, factory, app):
     boss = await factory.employer()
     await browser.login_as(boss)
     async with app.state.database.engine.begin() as connection:
@@ -81,9 +104,37 @@ async def test_a_deleted_server_side_session_gives_the_login_page(browser, facto
     assert 'name="password"' in response.text
 
 
-async def test_the_cookie_holds_only_a_signed_id_and_is_strict(browser, factory, app):
-    from sqlalchemy import text
+async def test_an_expired_session_gives_the_login_page_before_it_is_swept(browser, factory, app):
+    boss = await factory.employer()
+    await browser.login_as(boss)
+    async with app.state.database.engine.begin() as connection:
+        await connection.execute(text("UPDATE sessions SET expires_at = now() - interval '1s'"))
 
+    assert (await browser.client.get("/admin/")).status_code == 302
+
+
+async def test_each_click_keeps_the_session_for_another_eight_hours(browser, factory, app):
+    boss = await factory.employer()
+    await browser.login_as(boss)
+    # A session begun almost 8 hours ago (starsessions keeps its start in the data),
+    # a minute from expiring.
+    async with app.state.database.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE sessions SET expires_at = now() + interval '1m', data = jsonb_set("
+                "data, '{__metadata__,created}', to_jsonb(extract(epoch FROM now()) - 28740))"
+            )
+        )
+
+    page = await browser.client.get("/admin/")
+
+    assert page.status_code == 200
+    async with app.state.database.engine.connect() as connection:
+        left = await connection.scalar(text("SELECT expires_at - now() FROM sessions"))
+    assert left > timedelta(hours=7, minutes=59)
+
+
+async def test_the_cookie_holds_only_a_random_id_and_is_strict(browser, factory, app):
     boss = await factory.employer()
     page = await browser.client.get("/admin/login")
     response = await browser.client.post(
@@ -95,22 +146,39 @@ async def test_the_cookie_holds_only_a_signed_id_and_is_strict(browser, factory,
         },
     )
 
-    cookie = response.headers["set-cookie"]
-    assert "httponly" in cookie.lower()
-    assert "samesite=strict" in cookie.lower()
-    # The cookie carries a signed random id and nothing else.
-    payload = json.loads(base64.b64decode(browser.session_cookie.split(".")[0]))
-    assert list(payload) == ["_cssid"]
+    flags = {flag.strip().lower() for flag in response.headers["set-cookie"].split(";")[1:]}
+    assert {"httponly", "samesite=strict", "path=/", f"max-age={8 * 3600}"} <= flags
+    assert "secure" not in flags  # HTTPS is off in the tests; see the next test
+    # The cookie carries a random id and nothing else: the data, and the user's id,
+    # are only server-side, under a hash of that id.
+    assert re.fullmatch("[0-9a-f]{32}", browser.session_cookie)
     async with app.state.database.engine.connect() as connection:
-        stored = await connection.scalar(
-            text("SELECT count(*) FROM sessions WHERE data ? 'user_id'")
-        )
-    assert stored == 1
+        stored = await connection.execute(text("SELECT id_hash, data FROM sessions"))
+        [(id_hash, data)] = stored.all()
+    assert data["user_id"] == boss.id
+    assert id_hash == hashlib.sha256(browser.session_cookie.encode()).hexdigest()
+
+
+async def test_with_the_https_setting_the_session_cookie_is_secure(settings, factory):
+    boss = await factory.employer()
+    running = create_app(settings.model_copy(update={"https": True}))
+    try:
+        transport = ASGITransport(app=running)
+        async with AsyncClient(transport=transport, base_url="https://test") as client:
+            response = await ConsoleBrowser(client).login(boss.email)
+    finally:
+        await running.state.database.dispose()
+
+    assert response.status_code == 303
+    cookie = next(
+        header
+        for header in response.headers.get_list("set-cookie")
+        if header.startswith("contoso_session=")
+    )
+    assert "secure" in {flag.strip().lower() for flag in cookie.split(";")[1:]}
 
 
 async def test_logout_is_a_post_and_deletes_the_server_side_session(browser, factory, app):
-    from sqlalchemy import text
-
     boss = await factory.employer()
     await browser.login_as(boss)
     session_id = browser.session_cookie
@@ -129,8 +197,6 @@ async def test_logout_is_a_post_and_deletes_the_server_side_session(browser, fac
 async def test_an_employer_demoted_or_removed_loses_the_console_on_the_next_click(
     browser, factory, app
 ):
-    from sqlalchemy import text
-
     boss = await factory.employer()
     await browser.login_as(boss)
     async with app.state.database.engine.begin() as connection:
@@ -195,8 +261,6 @@ async def test_the_action_get_shows_a_confirmation_and_changes_nothing(browser, 
 
 
 async def test_a_bulk_approve_decides_exactly_the_pending_rows_named(browser, factory, client, app):
-    from sqlalchemy import text
-
     alice, boss = await factory.employee(), await factory.employer()
     ids = [(await factory.ticket(alice))["id"] for _ in range(4)]
     untouched = await factory.ticket(alice)

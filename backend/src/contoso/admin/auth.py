@@ -59,7 +59,7 @@ class EmployerAuth(SessionlessAuthentication):
         # asks for confirmation and only the POST (CSRF-checked) logs out.
         if request.method == "GET":
             return await self._render(request, "logout.html", {})
-        await end_user_session(request)
+        end_user_session(request)
         return RedirectResponse(request.url_for("admin:login"), status_code=303)
 
     async def authenticate(self, request: Request) -> Response | bool:

@@ -26,9 +26,9 @@ async def start_user_session(request: Request, user: User) -> None:
     renew_csrf_cookie(request)
 
 
-async def end_user_session(request: Request) -> None:
+def end_user_session(request: Request) -> None:
     """Log out: the session ends (server-side too) and the CSRF cookie is renewed."""
-    await end_session(request)
+    end_session(request)
     renew_csrf_cookie(request)
 
 

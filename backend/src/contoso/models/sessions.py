@@ -11,7 +11,7 @@ from contoso.models.base import Base
 
 
 class WebSession(Base):
-    """Server-side browser sessions (console and pages); the cookie holds only a signed id."""
+    """Server-side browser sessions (console and pages); the cookie holds only a random id."""
 
     __tablename__ = "sessions"
     __table_args__ = (Index("ix_sessions_expires_at", "expires_at"),)

@@ -33,7 +33,7 @@ async def get_employee(request: Request, session: SessionDep) -> User:
             raise Redirect(home_of(user))
         return user
     user_id = request.session.get(USER_ID)
-    await end_session(request)
+    end_session(request)
     if not isinstance(user_id, int):
         raise Redirect(login_address(request))
     account = await session.get(User, user_id)

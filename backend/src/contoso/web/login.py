@@ -115,5 +115,5 @@ async def register(request: Request, session: SessionDep, security: SecurityDep)
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    await end_user_session(request)
+    end_user_session(request)
     raise Redirect("/", "You are logged out.")
