@@ -353,6 +353,30 @@ async def _vacuum(url: str) -> None:
         await connection.close()
 
 
+async def _reset_index_use(url: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("SELECT pg_stat_reset()")
+    finally:
+        await connection.close()
+
+
+async def _index_use(url: str) -> list[tuple[str, str, int]]:
+    """(table, index, scans) of every index since `_reset_index_use`: which ones the
+    service's scenarios read. Run once its processes have exited (they flush their
+    counts as they go)."""
+    connection = await asyncpg.connect(url)
+    try:
+        await asyncio.sleep(1)  # the statistics are flushed at most a second late
+        rows = await connection.fetch(
+            "SELECT relname, indexrelname, idx_scan FROM pg_stat_user_indexes"
+            " ORDER BY relname, idx_scan DESC, indexrelname"
+        )
+    finally:
+        await connection.close()
+    return [(row["relname"], row["indexrelname"], row["idx_scan"]) for row in rows]
+
+
 def console_cookie(server: Server, email: str) -> str:
     """Log into the console as a browser does and return the session cookie."""
     with httpx.Client(base_url=server.url) as browser:
@@ -601,6 +625,7 @@ def main() -> None:
     results.append(two_workers_list("reference", reference_target, base_env, list_env))
 
     print("contoso: the service", flush=True)
+    asyncio.run(_reset_index_use(url))
     app = Server("contoso", app_target, base_env)
     try:
         for connections in (64, 256):
@@ -658,12 +683,13 @@ def main() -> None:
         results.append(list_during_upload_flood(app, data["tokens"]))
     finally:
         app.stop()
+    index_use = asyncio.run(_index_use(url))
     # The bulk approval and payment above rewrote 20,000 rows: vacuum as before the
     # reference's run.
     asyncio.run(_vacuum(url))
     results.append(two_workers_list("contoso", app_target, base_env, list_env))
 
-    report(results, seed_timings)
+    report(results, seed_timings, index_use)
 
 
 if __name__ == "__main__":

@@ -187,7 +187,15 @@ def _table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def report(results: list[Result], seed_timings: dict[str, float]) -> None:
+def _index_table(index_use: list[tuple[str, str, int]]) -> str:
+    lines = ["| table | index | scans |", "|---|---|--:|"]
+    lines += [f"| {table} | {index} | {scans:,} |" for table, index, scans in index_use]
+    return "\n".join(lines)
+
+
+def report(
+    results: list[Result], seed_timings: dict[str, float], index_use: list[tuple[str, str, int]]
+) -> None:
     table = _table(results)
     goals = targets(results)
     goal_lines = ["| target | measured | met |", "|---|---|---|"] + [
@@ -230,6 +238,11 @@ def report(results: list[Result], seed_timings: dict[str, float]) -> None:
         f"Data: 10,000 employees (every 50th suspended), 5 employers, 1,000,000 tickets over "
         f"two years (about 2M history rows). Seeding: {seeded}.\n\n"
         "## Figures\n\n" + table + "\n\n## Targets\n\n" + "\n".join(goal_lines) + "\n\n"
+        "## Index use\n\nScans of each index during the service's one-worker scenarios "
+        "(statistics reset as they start, read after the worker exits): an index no "
+        "scenario reads is a candidate to drop, once no other path needs it.\n\n"
+        + _index_table(index_use)
+        + "\n\n"
         "<!-- findings -->" + (findings or "\n")
     )
     print(f"\nwrote {DOC}")

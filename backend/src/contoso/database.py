@@ -213,7 +213,7 @@ async def column_rows(
     return rows
 
 
-def among(
+def any_of(
     column: SQLColumnExpression[int], ids: Sequence[int], name: str = "ids"
 ) -> ColumnElement[bool]:
     """`column = ANY(:ids)`: one array parameter however many ids (bulk actions send 10,000)."""

@@ -38,7 +38,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from contoso.database import among
+from contoso.database import any_of
 from contoso.models import EDITABLE, Category, Receipt, Ticket, TicketFlag, TicketStatus, User
 
 # A ticket names at most this many of the tickets it may duplicate (the oldest): enough
@@ -125,7 +125,7 @@ def _refresh(which: ColumnElement[bool]) -> Update:
     """UPDATE the flags of the tickets `which` selects, writing only those that change;
     RETURNING each changed ticket's id and its new `duplicate_of`."""
     has_receipt = exists().where(Receipt.ticket_id == Ticket.id)
-    facts = (
+    current = (
         select(
             Ticket.id,
             Ticket.company_amount,
@@ -138,17 +138,17 @@ def _refresh(which: ColumnElement[bool]) -> Update:
         )
         .join(Category, Category.id == Ticket.category_id)
         .where(which)
-        .subquery("facts")
+        .subquery("current")
     )
     fresh = select(
-        facts.c.id,
-        facts.c.duplicate_of,
+        current.c.id,
+        current.c.duplicate_of,
         policy_flags(
-            facts.c.company_amount,
-            facts.c.max_amount,
-            facts.c.receipt_required_above,
-            facts.c.has_receipt,
-            facts.c.duplicate_of,
+            current.c.company_amount,
+            current.c.max_amount,
+            current.c.receipt_required_above,
+            current.c.has_receipt,
+            current.c.duplicate_of,
         ).label("flags"),
     ).cte("fresh")
     return (
@@ -186,7 +186,7 @@ async def refresh(session: AsyncSession, ticket_ids: Sequence[int]) -> None:
     were or have become (a duplicate is flagged on both sides). Their owners must be
     held (`hold_owners`)."""
     pending, done = set(ticket_ids), set[int]()
-    previous = select(func.unnest(Ticket.duplicate_of)).where(among(Ticket.id, list(pending)))
+    previous = select(func.unnest(Ticket.duplicate_of)).where(any_of(Ticket.id, list(pending)))
     pending |= set((await session.scalars(previous)).all())
     # Two rounds reach everything: the tickets, then what they now match.
     for _ in range(2):

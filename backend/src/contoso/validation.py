@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from annotated_types import GroupedMetadata
-from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
 
 from contoso.currency_codes import MAX_MINOR_UNITS
 
@@ -46,6 +46,13 @@ _INVISIBLE = (
     "\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f"
     "\\u202a-\\u202e\\u2060-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0"
 )
+
+
+class StrictInput(BaseModel):
+    """What a client sends: unknown fields are refused, never applied, so nothing can
+    smuggle an owner, a status or a role into a request."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def _visible(control: str) -> str:

@@ -8,13 +8,13 @@ from sqlalchemy.orm import aliased
 
 from contoso.models import Ticket, User
 
-S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+StatementT = TypeVar("StatementT", bound=Select[*tuple[Any, ...]])
 
 # The owner as joined here; any other join of `users` needs its own alias.
 Owner = aliased(User, name="owner")
 
 
-def visible_owners(statement: S, owner_id: SQLColumnExpression[int]) -> S:
+def visible_owners(statement: StatementT, owner_id: SQLColumnExpression[int]) -> StatementT:
     """`statement` joined with the employee that `owner_id` names (as `Owner`), kept
     only while that employee's tickets are visible: for rows kept per employee, such
     as the dashboard's pending totals."""

@@ -11,7 +11,7 @@ from pydantic import (
 )
 
 from contoso.models import Role
-from contoso.validation import TextRules
+from contoso.validation import StrictInput, TextRules
 
 PASSWORD_MIN = 8
 # bcrypt_sha256 has no length limit; this only bounds the work a request can ask for.
@@ -75,16 +75,11 @@ NewPassword = Annotated[
 Username = Annotated[str, TextRules(64, multiline=False, what="The name")]
 
 
-class Strict(BaseModel):
-    # Unknown fields are refused, so nothing can smuggle owner, status or role.
-    model_config = ConfigDict(extra="forbid")
-
-
 # Typed by people from an email or a chat: case, spaces and dashes do not matter.
 InvitationCode = Annotated[str, Field(max_length=64)]
 
 
-class RegisterRequest(Strict):
+class RegisterRequest(StrictInput):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -106,7 +101,7 @@ class RegisterRequest(Strict):
     invitation_code: InvitationCode | None = None
 
 
-class InvitationCreate(Strict):
+class InvitationCreate(StrictInput):
     model_config = ConfigDict(json_schema_extra={"examples": [{"email": "lee@example.com"}]})
 
     email: Email
@@ -120,7 +115,7 @@ class InvitationRead(BaseModel):
     expires_at: datetime
 
 
-class LoginRequest(Strict):
+class LoginRequest(StrictInput):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"email": "mei@example.com", "password": "a long passphrase"}]

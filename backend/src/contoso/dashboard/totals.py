@@ -5,7 +5,7 @@ together.
 `pending_totals` holds pending tickets per employee and month of purchase: filing adds,
 an edit moves, a decision takes away. Rows are per employee, so concurrent filings
 almost never meet on one, and hidden tickets stay counted: readers join the owner, as
-the visibility rule does (`tickets.queries.visible_owners`).
+the visibility rule does (`contoso.visibility.visible_owners`).
 
 `decided_totals` holds visible decided tickets per month and decision, by month of
 purchase and by month of the decision (UTC): a decision adds; a suspension takes the
@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contoso.database import among
+from contoso.database import any_of
 from contoso.models import (
     DECIDED,
     Base,
@@ -201,7 +201,7 @@ def count_paid_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
     """`count_decided_of_owners` for the paid totals: the employees' paid tickets."""
     paid = (
         select(Ticket.paid_at, Ticket.company_amount)
-        .where(among(Ticket.owner_id, owner_ids, "owner_ids"))
+        .where(any_of(Ticket.owner_id, owner_ids, "owner_ids"))
         .where(Ticket.status == TicketStatus.PAID)
         .subquery("owners_paid")
     )
@@ -220,7 +220,7 @@ def count_decided_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
     """
     decided = (
         select(Ticket.status, Ticket.spent_on, Ticket.decided_at, Ticket.company_amount)
-        .where(among(Ticket.owner_id, owner_ids, "owner_ids"))
+        .where(any_of(Ticket.owner_id, owner_ids, "owner_ids"))
         .where(Ticket.status.in_(DECIDED))
         .subquery("owners_decided")
     )
@@ -242,7 +242,7 @@ def sweep_pending(owner_ids: Sequence[int]) -> Delete:
         # An array parameter, not a subquery: PostgreSQL evaluated `IN (SELECT ...)` of
         # 10,000 decided tickets' owners once per row (6 s for a bulk approval).
         .where(
-            among(PendingTotal.owner_id, owner_ids, "swept"), PendingTotal.tickets == 0
+            any_of(PendingTotal.owner_id, owner_ids, "swept"), PendingTotal.tickets == 0
         ).with_for_update(skip_locked=True)
     )
     return delete(PendingTotal).where(

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.service import ensure_employer
 from contoso.dashboard import totals
-from contoso.database import among
+from contoso.database import any_of
 from contoso.employees.queries import employees, newest_first, with_ticket_counts
 from contoso.employees.schemas import EmployeeRead, EmployeeSkip, EmployeeState
 from contoso.errors import Conflict, NotFound
@@ -57,7 +57,7 @@ async def employees_by_ids(
 ) -> Sequence[User]:
     """The employees among `employee_ids`, with ticket counts (for confirmation pages)."""
     ensure_employer(employer, "view employees")
-    statement = with_ticket_counts(employees()).where(among(User.id, employee_ids))
+    statement = with_ticket_counts(employees()).where(any_of(User.id, employee_ids))
     return (await session.scalars(newest_first(statement))).all()
 
 
@@ -79,7 +79,7 @@ async def _set_suspended(
     changed_rows = (
         update(User)
         .where(
-            among(User.id, wanted),
+            any_of(User.id, wanted),
             User.role == Role.EMPLOYEE,
             User.suspended.is_(not suspend),
         )
@@ -101,7 +101,7 @@ async def _set_suspended(
         existing = set(
             (
                 await session.scalars(
-                    employees().with_only_columns(User.id).where(among(User.id, rest))
+                    employees().with_only_columns(User.id).where(any_of(User.id, rest))
                 )
             ).all()
         )

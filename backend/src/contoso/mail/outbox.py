@@ -12,7 +12,7 @@ from sqlalchemy import Insert, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 
 from contoso.currencies.service import COMPANY_CURRENCY
-from contoso.database import among
+from contoso.database import any_of
 from contoso.mail.payloads import MailTicket, TicketsPayload, facts_of, jsonb_of
 from contoso.models import MailKind, OutboxEmail, Ticket, User
 
@@ -51,7 +51,7 @@ def tell_owners(
         select(literal(kind, OutboxEmail.kind.type), User.id, User.email, payload)
         .join(User, User.id == Ticket.owner_id)
         .where(
-            among(Ticket.id, ticket_ids, "told"),
+            any_of(Ticket.id, ticket_ids, "mailed"),
             User.email_notifications,
             User.suspended.is_(False),
         )

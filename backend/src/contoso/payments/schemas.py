@@ -5,9 +5,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contoso.tickets.schemas import Person, Strict
+from contoso.tickets.schemas import Person
 from contoso.tickets.workflow import Skip
-from contoso.validation import MAX_SELECTION, RecordId, TextRules
+from contoso.validation import MAX_SELECTION, RecordId, StrictInput, TextRules
 
 MAX_REFERENCE = 140
 
@@ -16,7 +16,7 @@ Reference = Annotated[
 ]
 
 
-class PaymentCreate(Strict):
+class PaymentCreate(StrictInput):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"ticket_ids": [1, 2, 3], "reference": "SEPA 2026-11-28 run 14"}]

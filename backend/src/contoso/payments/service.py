@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contoso.auth.service import ensure_employer
 from contoso.currencies.service import COMPANY_CURRENCY, company_currency
 from contoso.currency_codes import to_minor_units
-from contoso.database import among
+from contoso.database import any_of
 from contoso.errors import Conflict, NotFound
 from contoso.models import Payment, Ticket, TicketStatus, User
 from contoso.payments.schemas import (
@@ -54,7 +54,7 @@ def _generated_reference(now: datetime) -> str:
 def _payable(wanted: Sequence[int]) -> list[ColumnElement[bool]]:
     """Among `wanted`, what can be paid: approved tickets of visible employees."""
     return [
-        among(Ticket.id, wanted),
+        any_of(Ticket.id, wanted),
         Ticket.status.in_(PAY.sources),
         Ticket.id.in_(all_visible_ticket_ids()),
     ]

@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased
 from contoso import flags
 from contoso.auth.service import ensure_employee, ensure_employer
 from contoso.dashboard import totals
-from contoso.database import among
+from contoso.database import any_of
 from contoso.errors import Conflict, NotFound
 from contoso.history import record_for_each
 from contoso.mail import outbox
@@ -64,7 +64,7 @@ def authorise(transition: Transition, actor: User) -> None:
 async def _hold_owners(
     session: AsyncSession, transition: Transition, actor: User, wanted: Sequence[int]
 ) -> None:
-    owners = select(Ticket.owner_id).where(among(Ticket.id, wanted, "wanted"))
+    owners = select(Ticket.owner_id).where(any_of(Ticket.id, wanted, "wanted"))
     if transition.owners_only:
         owners = owners.where(Ticket.owner_id == actor.id)
     exclusive = transition.owners_only or transition.refreshes_duplicates
@@ -103,7 +103,7 @@ def _changing(
     was = aliased(Ticket, name="was")
     before = (
         select(was.id, *(getattr(was, name).label(f"was_{name}") for name in totals.TALLIED))
-        .where(among(was.id, locked, "locked"))
+        .where(any_of(was.id, locked, "locked"))
         .subquery("before")
     )
     columns = Ticket.__table__.c
@@ -157,7 +157,7 @@ async def run(
     locked = (
         await session.scalars(
             select(Ticket.id)
-            .where(among(Ticket.id, wanted), Ticket.status.in_(transition.sources), mine, guard)
+            .where(any_of(Ticket.id, wanted), Ticket.status.in_(transition.sources), mine, guard)
             .order_by(Ticket.id)
             .with_for_update(key_share=True)
         )
@@ -190,15 +190,15 @@ async def _afterwards(
     facts: Mapping[str, str | int | None] | None,
 ) -> None:
     if transition.mail is not None:
-        told = facts if facts is not None else {"by": actor.username, "note": note}
-        await session.execute(outbox.tell_owners(transition.mail, done, told))
+        said = facts if facts is not None else {"by": actor.username, "note": note}
+        await session.execute(outbox.tell_owners(transition.mail, done, said))
     if TicketStatus.PENDING in transition.sources and transition.target is not TicketStatus.PENDING:
-        owners = select(Ticket.owner_id).distinct().where(among(Ticket.id, done, "done"))
+        owners = select(Ticket.owner_id).distinct().where(any_of(Ticket.id, done, "done"))
         await session.execute(totals.sweep_pending((await session.scalars(owners)).all()))
     if transition.refreshes_duplicates:
         # A denied ticket keeps its `duplicate_of` (what it duplicated when filed): those
         # tickets, and the ones a ticket back from `denied` matches, are re-flagged.
-        reaching = select(Ticket.id).where(among(Ticket.id, done, "done"))
+        reaching = select(Ticket.id).where(any_of(Ticket.id, done, "done"))
         if transition.target is TicketStatus.DENIED:
             reaching = reaching.where(Ticket.duplicate_of != literal_column("'{}'"))
         await flags.refresh(session, (await session.scalars(reaching)).all())
@@ -212,7 +212,7 @@ async def skip_reasons(
     if not ticket_ids:
         return {}
     found = select(Ticket.id, Ticket.status).where(
-        among(Ticket.id, ticket_ids, "undone"), Ticket.id.in_(visible_ticket_ids(actor))
+        any_of(Ticket.id, ticket_ids, "undone"), Ticket.id.in_(visible_ticket_ids(actor))
     )
     if transition.owners_only:
         found = found.where(Ticket.owner_id == actor.id)
@@ -234,7 +234,7 @@ async def run_on_one(
     actor cannot see it, Forbidden when they may not act, Conflict with the transition's
     refusal when its status does not allow it."""
     # Look first, as the caller: probing other people's ticket ids gets the same 404
-    # as a missing one, before being told who may act.
+    # as a missing one, before being said who may act.
     seen = visible_ticket_ids(actor).where(Ticket.id == ticket_id)
     if transition.owners_only:
         seen = seen.where(Ticket.owner_id == actor.id)

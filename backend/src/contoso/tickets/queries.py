@@ -31,7 +31,7 @@ from contoso.models import (
 from contoso.tickets.schemas import NESTED, TicketRead
 from contoso.visibility import Owner, visible_owners
 
-S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+StatementT = TypeVar("StatementT", bound=Select[*tuple[Any, ...]])
 # The tickets table itself, or an alias of it over a statement that returns ticket rows.
 TicketSource = type[Ticket] | AliasedClass[Ticket]
 
@@ -52,7 +52,7 @@ class TicketFilters:
     flag: TicketFlag | None = None
     flagged: bool | None = None
 
-    def apply(self, statement: S) -> S:
+    def apply(self, statement: StatementT) -> StatementT:
         conditions = []
         if self.status is not None:
             conditions.append(Ticket.status == self.status)
@@ -130,11 +130,11 @@ def ticket_columns(ticket: TicketSource = Ticket) -> list[Any]:
     return columns
 
 
-def _visible(statement: S, ticket: TicketSource = Ticket) -> S:
+def _visible(statement: StatementT, ticket: TicketSource = Ticket) -> StatementT:
     return visible_owners(statement, ticket.owner_id)
 
 
-def _with_people(statement: S, ticket: TicketSource = Ticket) -> S:
+def _with_people(statement: StatementT, ticket: TicketSource = Ticket) -> StatementT:
     """The visible tickets in `statement`, with what `ticket_columns` reads joined (the
     owner by `_visible`; each optional one outer joined)."""
     joined = _visible(statement, ticket)
@@ -207,5 +207,5 @@ def all_visible_ticket_models() -> Select[Ticket]:
     )
 
 
-def newest_first(statement: S) -> S:
+def newest_first(statement: StatementT) -> StatementT:
     return statement.order_by(Ticket.created_at.desc(), Ticket.id.desc())

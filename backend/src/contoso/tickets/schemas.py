@@ -28,6 +28,7 @@ from contoso.validation import (
     Amount,
     Link,
     RecordId,
+    StrictInput,
     TextRules,
     not_in_future,
 )
@@ -42,11 +43,6 @@ Note = Annotated[str, TextRules(MAX_NOTE, required=False, what="The note")]
 RequiredNote = Annotated[str, TextRules(MAX_NOTE, what="The note")]
 
 
-class Strict(BaseModel):
-    # Unknown fields (owner, status, decided_by...) are refused, never applied.
-    model_config = ConfigDict(extra="forbid")
-
-
 def _in_currency(amount: Decimal | None, info: ValidationInfo) -> Decimal | None:
     """An amount with no more decimals than its currency, when the currency is named
     (validated before the amount); the company's is checked where it is known."""
@@ -56,7 +52,7 @@ def _in_currency(amount: Decimal | None, info: ValidationInfo) -> Decimal | None
     return amount
 
 
-class TicketCreate(Strict):
+class TicketCreate(StrictInput):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -82,14 +78,14 @@ class TicketCreate(Strict):
     # In `currency`, with no more decimals than it has (USD 12.50, JPY 1500).
     amount: Amount
     description: Description
-    links: Links = []
+    links: Links = []  # noqa: RUF012 - pydantic copies a default per instance
     # Omitted or null: the default category ("General").
     category_id: RecordId | None = None
 
     _amount_in_currency = field_validator("amount")(_in_currency)
 
 
-class TicketUpdate(Strict):
+class TicketUpdate(StrictInput):
     """Fields to change on a pending ticket; omitted fields keep their value. No field
     may be null (422): omit it instead. (Every PATCH of the API reads null as "no
     value", never as "keep": a field that cannot be empty cannot be null.)"""
@@ -128,7 +124,7 @@ class TicketUpdate(Strict):
         return self
 
 
-class Decision(Strict):
+class Decision(StrictInput):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"note": "Please attach the itemised receipt"}]}
     )
@@ -136,7 +132,7 @@ class Decision(Strict):
     note: Note | None = None
 
 
-class ChangesRequest(Strict):
+class ChangesRequest(StrictInput):
     """What the owner should change; they see it, and it is emailed to them."""
 
     model_config = ConfigDict(
@@ -146,7 +142,7 @@ class ChangesRequest(Strict):
     note: RequiredNote
 
 
-class BulkDecision(Strict):
+class BulkDecision(StrictInput):
     model_config = ConfigDict(
         json_schema_extra={
             # `_changes_say_what`, stated for clients: requesting changes needs a note

@@ -36,7 +36,7 @@ from contoso.auth.tokens import TokenClaims
 from contoso.categories.service import not_usable, usable_category_ids
 from contoso.currencies.service import COMPANY_CURRENCY, Conversion, company_currency, convert
 from contoso.dashboard import totals
-from contoso.database import Database, among, column_rows, estimated_count
+from contoso.database import Database, any_of, column_rows, estimated_count
 from contoso.errors import Conflict, Unauthorized
 from contoso.history import record_for_each
 from contoso.models import (
@@ -101,7 +101,7 @@ def _filing() -> Select[Any]:
     owner_id = bindparam("owner_id", type_=BigInteger)
     default = select(Category.id).where(Category.is_default).scalar_subquery()
     wanted = func.coalesce(bindparam("category_id", type_=BigInteger), default)
-    facts = (
+    policy = (
         select(
             Category.id.label("category_id"),
             Category.max_amount,
@@ -111,14 +111,14 @@ def _filing() -> Select[Any]:
             ).label("duplicate_of"),
         )
         .where(Category.id == wanted, Category.active)
-        .cte("facts")
+        .cte("policy")
     )
     ticket_flags = flags.policy_flags(
         filed["company_amount"],
-        facts.c.max_amount,
-        facts.c.receipt_required_above,
+        policy.c.max_amount,
+        policy.c.receipt_required_above,
         literal(False),
-        facts.c.duplicate_of,
+        policy.c.duplicate_of,
     )
     inserted = (
         insert(Ticket)
@@ -127,8 +127,8 @@ def _filing() -> Select[Any]:
             select(
                 owner_id,
                 *filed.values(),
-                facts.c.category_id,
-                facts.c.duplicate_of,
+                policy.c.category_id,
+                policy.c.duplicate_of,
                 ticket_flags,
             ),
             # The server's defaults (status 'pending'): SQLAlchemy fills Python-side
@@ -165,16 +165,16 @@ _HELD_OWNER = _held_owner(User.id == bindparam("owner_id", type_=BigInteger))
 _HELD_BEARER = _held_owner(*holds_token(User))
 
 
-async def _file(session: AsyncSession, held: Row[int, str], data: TicketCreate) -> TicketRead:
+async def _file(session: AsyncSession, owner: Row[int, str], data: TicketCreate) -> TicketRead:
     """File for an owner held by `_held_owner` (its row)."""
-    company = held.company_currency
+    company = owner.company_currency
     conversion = await convert(
         session, company, data.amount, data.currency or company, data.spent_on
     )
     parameters = (
         data.model_dump(include={*_AS_WRITTEN, "category_id"})
         | asdict(conversion)
-        | {"owner_id": held.id}
+        | {"owner_id": owner.id}
     )
     filed = await _tickets(session, _FILING, parameters)
     if not filed:
@@ -191,10 +191,10 @@ async def file_ticket(session: AsyncSession, owner: User, data: TicketCreate) ->
     commits first wins: the filing is then refused, so no accepted ticket is ever lost
     or half-written. An inactive or unknown category is refused (InvalidField)."""
     ensure_employee(owner, "file expense tickets")
-    held = (await session.execute(_HELD_OWNER, {"owner_id": owner.id})).first()
-    if held is None:
+    owner_row = (await session.execute(_HELD_OWNER, {"owner_id": owner.id})).first()
+    if owner_row is None:
         raise Unauthorized("Your account is suspended; you can no longer file tickets.")
-    return await _file(session, held, data)
+    return await _file(session, owner_row, data)
 
 
 async def file_ticket_for_bearer(
@@ -203,9 +203,9 @@ async def file_ticket_for_bearer(
     """`file_ticket` for the bearer of a token whose claims are not yet checked: the
     token is checked as the owner is held when the bearer is an active employee;
     anyone else is checked on their own and gets `file_ticket`'s answer."""
-    held = (await session.execute(_HELD_BEARER, token_parameters(claims))).first()
-    if held is not None:
-        return await _file(session, held, data)
+    owner_row = (await session.execute(_HELD_BEARER, token_parameters(claims))).first()
+    if owner_row is not None:
+        return await _file(session, owner_row, data)
     return await file_ticket(session, await user_for_token(session, claims), data)
 
 
@@ -411,8 +411,8 @@ async def update_ticket(
         written |= asdict(conversion)
         if "amount" in changed:  # as stored: with its currency's decimals
             changed["amount"] = conversion.amount
-        # Recorded when it is not simply the amount, in the company's currency.
-        # Recorded when they are not simply the amount at rate 1.
+        # The conversion is recorded too, unless ticket and company share a currency
+        # (then it is the amount at rate 1 and says nothing new).
         if not ticket.currency == company == conversion.currency:
             for name in ("company_amount", "exchange_rate", "rate_date"):
                 if getattr(conversion, name) != getattr(ticket, name):
@@ -540,5 +540,5 @@ async def tickets_by_ids(
 ) -> list[TicketRead]:
     """The tickets among `ticket_ids` that `viewer` may see, newest first (for confirmations)."""
     return await _tickets(
-        session, newest_first(visible_tickets(viewer).where(among(Ticket.id, ticket_ids)))
+        session, newest_first(visible_tickets(viewer).where(any_of(Ticket.id, ticket_ids)))
     )
