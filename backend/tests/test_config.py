@@ -78,3 +78,42 @@ def test_production_refuses_any_host(monkeypatch):
     monkeypatch.setenv("TRUSTED_HOSTS", "*")
     with pytest.raises(ValidationError, match="TRUSTED_HOSTS=\\* is refused in production"):
         production()
+
+
+def test_employee_sign_up_defaults_to_open_in_development_and_invite_in_production():
+    assert Settings(_env_file=None).employee_signup == "open"
+    assert production().employee_signup == "invite"
+    # Domains given: only their addresses register, in any environment.
+    assert production(allowed_email_domains="example.com").employee_signup == "domain"
+    assert Settings(_env_file=None, allowed_email_domains="example.com").employee_signup == "domain"
+
+
+def test_allowed_domains_are_read_as_addresses_are_stored():
+    settings = Settings(
+        _env_file=None, allowed_email_domains=" Example.COM, @exämple.org,,xn--exmple-cua.org"
+    )
+
+    assert settings.allowed_email_domains == ["example.com", "exämple.org"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"employee_signup": "domain"},
+            "EMPLOYEE_SIGNUP=domain needs ALLOWED_EMAIL_DOMAINS: set it to the domains",
+        ),
+        (
+            {"employee_signup": "open", "allowed_email_domains": "example.com"},
+            "ALLOWED_EMAIL_DOMAINS is only read with EMPLOYEE_SIGNUP=domain, not open",
+        ),
+        (
+            {"allowed_email_domains": "example.com, not a domain"},
+            "ALLOWED_EMAIL_DOMAINS must be domain names separated by commas",
+        ),
+        ({"employee_signup": "everyone"}, "Input should be 'open', 'domain' or 'invite'"),
+    ],
+)
+def test_a_sign_up_setting_that_cannot_work_stops_start_up_saying_what_to_set(overrides, message):
+    with pytest.raises(ValidationError, match=message):
+        production(**overrides)

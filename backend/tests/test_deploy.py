@@ -123,6 +123,8 @@ def test_the_containers_commands_migrate_then_serve_over_tcp(tmp_path):
         **PRODUCTION,
         WORKERS="2",
         LOG_FORMAT="json",
+        # Production's default is invite-only: this check's employee registers unasked.
+        EMPLOYEE_SIGNUP="open",
     )
 
     migrated = run_contoso(migrate[1:], env)

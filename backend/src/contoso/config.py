@@ -42,6 +42,22 @@ def _default_employer_signup(earlier: dict[str, Any]) -> EmployerSignup:
     return EmployerSignup.INVITE if production else EmployerSignup.OPEN
 
 
+class EmployeeSignup(StrEnum):
+    """Who may register as an employee without an invitation: anyone, addresses under
+    ALLOWED_EMAIL_DOMAINS, or nobody (every employee is invited)."""
+
+    OPEN = "open"
+    DOMAIN = "domain"
+    INVITE = "invite"
+
+
+def _default_employee_signup(earlier: dict[str, Any]) -> EmployeeSignup:
+    if earlier.get("allowed_email_domains"):
+        return EmployeeSignup.DOMAIN
+    production = earlier.get("environment") is Environment.PRODUCTION
+    return EmployeeSignup.INVITE if production else EmployeeSignup.OPEN
+
+
 DEFAULT_MAIL_FROM = "Contoso Expenses <expenses@example.com>"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
@@ -65,6 +81,12 @@ class Settings(BaseSettings):
 
     # Unset: open in development and tests (the brief's flow), invite in production.
     employer_signup: EmployerSignup = Field(default_factory=_default_employer_signup)
+    # The domains whose addresses may register as employees under `domain` (each with
+    # its subdomains), in the form addresses are stored in (`_email_domains`).
+    allowed_email_domains: Annotated[list[str], NoDecode] = []
+    # Unset: domain when ALLOWED_EMAIL_DOMAINS is set; else open in development and
+    # tests, invite in production.
+    employee_signup: EmployeeSignup = Field(default_factory=_default_employee_signup)
 
     # Login attempts per account and client, not followed by a correct password,
     # before 429 (`limits` syntax).
@@ -200,6 +222,28 @@ class Settings(BaseSettings):
             raise ValueError("PUBLIC_URL must be a plain address, without ? or #")
         return url
 
+    @field_validator("allowed_email_domains", mode="before")
+    @classmethod
+    def _email_domains(cls, value: object) -> object:
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list):
+            return value
+        domains = []
+        for name in (str(name).strip().removeprefix("@") for name in names):
+            if not name:
+                continue
+            try:
+                # Normalised as addresses are (auth.schemas.normalise_email), so the
+                # domain of a stored address compares equal to it.
+                checked = validate_email(f"x@{name}", check_deliverability=False)
+            except EmailNotValidError:
+                raise ValueError(
+                    f"ALLOWED_EMAIL_DOMAINS must be domain names separated by commas, e.g. "
+                    f"example.com,example.org; {name!r} is not one"
+                ) from None
+            domains.append(checked.domain.lower())
+        return list(dict.fromkeys(domains))
+
     @field_validator("cors_origins", "trusted_hosts", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -218,6 +262,21 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL is required in production")
         if self.password_hash_rounds < 10:
             raise ValueError("PASSWORD_HASH_ROUNDS must be at least 10 in production")
+        return self
+
+    @model_validator(mode="after")
+    def _employee_signup_fits(self) -> Self:
+        if self.employee_signup is EmployeeSignup.DOMAIN and not self.allowed_email_domains:
+            raise ValueError(
+                "EMPLOYEE_SIGNUP=domain needs ALLOWED_EMAIL_DOMAINS: set it to the domains "
+                "whose addresses may register, e.g. ALLOWED_EMAIL_DOMAINS=example.com"
+            )
+        if self.employee_signup is not EmployeeSignup.DOMAIN and self.allowed_email_domains:
+            raise ValueError(
+                f"ALLOWED_EMAIL_DOMAINS is only read with EMPLOYEE_SIGNUP=domain, not "
+                f"{self.employee_signup.value}: set EMPLOYEE_SIGNUP=domain, or remove "
+                f"ALLOWED_EMAIL_DOMAINS"
+            )
         return self
 
     @model_validator(mode="after")

@@ -56,6 +56,28 @@ class Conflict(ContosoError):
     status_code = 409
 
 
+class InvitationRequired(Forbidden):
+    """Registering this way needs an invitation code (EMPLOYEE_SIGNUP or
+    EMPLOYER_SIGNUP is `invite`); the message says whom to ask."""
+
+
+class OutsideAllowedDomains(Forbidden):
+    """An address outside ALLOWED_EMAIL_DOMAINS registering without an invitation."""
+
+
+class InvalidInvitation(Forbidden):
+    """An invitation code that is wrong, used, expired, revoked, or for another email
+    or role: the message says to ask for a new one."""
+
+
+class AlreadyRegistered(Conflict):
+    """An invitation for an address that already has an account."""
+
+
+class AlreadyInvited(Conflict):
+    """An invitation for an address whose invitation is still open: resend that one."""
+
+
 class InvalidField(ContosoError):
     """A well-formed value the data refuses (an unknown category): 422, shaped as the
     API's other validation errors so a client reads them one way."""

@@ -30,6 +30,7 @@ from contoso.database import create_database
 from contoso.employees.endpoints import router as employees_router
 from contoso.errors import DATABASE_DOWN_MESSAGE, error_responses, install_error_handlers
 from contoso.hosts import RelativeRedirectMiddleware, TrustedHostsMiddleware
+from contoso.invitations.endpoints import router as invitations_router
 from contoso.logs import RequestIdMiddleware, configure_logging
 from contoso.mail.sender import run_sender
 from contoso.middleware import (
@@ -75,16 +76,18 @@ def is_browser_path(path: str) -> bool:
     return (path == "/" or path.startswith(BROWSER_PREFIXES)) and not is_static_path(path)
 
 
-# The only routes that take files (receipts), and so the only ones allowed large bodies.
+# The routes that take receipts, and so the only ones allowed large bodies.
 _API_UPLOADS = re.compile(r"/api/tickets/[0-9]+/receipts")
 _PAGE_UPLOADS = re.compile(r"/tickets(?:/[0-9]+/(?:edit|receipts))?")
+# The console's invitations take a CSV file of addresses, within MAX_BODY_BYTES.
+_CONSOLE_UPLOADS = re.compile(r"/admin/invitations/new")
 # Room for a multipart body's own parts beside its files.
 _FORM_OVERHEAD = 256 * 1024
 
 
 def takes_files(path: str) -> bool:
-    """A page whose form carries receipts (parsed as it streams, see CsrfMiddleware)."""
-    return _PAGE_UPLOADS.fullmatch(path) is not None
+    """A page whose form carries files (parsed as it streams, see CsrfMiddleware)."""
+    return any(uploads.fullmatch(path) for uploads in (_PAGE_UPLOADS, _CONSOLE_UPLOADS))
 
 
 def body_limits(settings: Settings) -> Callable[[str], int]:
@@ -95,7 +98,7 @@ def body_limits(settings: Settings) -> Callable[[str], int]:
     def max_bytes_for(path: str) -> int:
         if _API_UPLOADS.fullmatch(path):
             return one_file
-        return all_files if takes_files(path) else settings.max_body_bytes
+        return all_files if _PAGE_UPLOADS.fullmatch(path) else settings.max_body_bytes
 
     return max_bytes_for
 
@@ -203,6 +206,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
 
     api = APIRouter(prefix="/api", responses=error_responses(400, 413, 503))
     api.include_router(auth_router)
+    api.include_router(invitations_router)
     api.include_router(account_router)
     api.include_router(tickets_router)
     api.include_router(employees_router)

@@ -6,6 +6,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from contoso.auth.invitation_codes import InvitationCodes
 from contoso.config import Settings
 from contoso.mail.messages import render, ticket_url
 from contoso.models import MailKind, OutboxEmail
@@ -20,14 +21,24 @@ def mail_settings(settings: Settings) -> Settings:
 
 
 def _email(kind: MailKind, payload: dict, id: int = 7) -> OutboxEmail:
+    invitation = kind is MailKind.INVITATION
     return OutboxEmail(
         id=id,
         kind=kind,
-        user_id=1,
+        # An invitation's reader has no account yet.
+        user_id=None if invitation else 1,
         to_address="alice@example.com",
-        payload={"company_currency": "USD"} | payload,
+        payload=payload if invitation else {"company_currency": "USD"} | payload,
         created_at=FILED,
     )
+
+
+INVITATION = {
+    "nonce": "n0nce",
+    "role": "employee",
+    "invited_by": "Grace",
+    "expires_at": "2026-11-27T09:30:00+00:00",
+}
 
 
 def _ticket(id: int, amount: str, currency: str = "USD", company: str | None = None) -> dict:
@@ -127,12 +138,38 @@ def test_every_kind_has_both_templates(mail_settings: Settings):
         "oldest_filed_at": "2026-11-01T00:00:00+00:00",
         "oldest_spent_on": "2026-11-01",
     }
+    payloads = {MailKind.DIGEST: digest, MailKind.INVITATION: INVITATION}
     for kind in MailKind:
-        message = render(
-            _email(kind, digest if kind is MailKind.DIGEST else tickets | facts.get(kind, {})),
-            mail_settings,
-        )
+        payload = payloads.get(kind, tickets | facts.get(kind, {}))
+        message = render(_email(kind, payload), mail_settings)
         assert _text(message, "plain").strip() and "<html" in _text(message, "html")
+
+
+def test_an_invitation_links_to_registering_with_its_code_which_it_does_not_store(
+    mail_settings: Settings,
+):
+    assert mail_settings.secret_key is not None
+    codes = InvitationCodes(mail_settings.secret_key.get_secret_value())
+    nonce, code = codes.issue()
+    email = _email(
+        MailKind.INVITATION,
+        INVITATION | {"nonce": nonce, "role": "employer", "invited_by": "<b>Grace</b>"},
+    )
+
+    message = render(email, mail_settings)
+
+    assert code not in str(email.payload)
+    assert message["Subject"] == "<b>Grace</b> invited you to Contoso Expenses"
+    text, html = _text(message, "plain"), _text(message, "html")
+    assert f"{PUBLIC_URL}/?invitation={code}\n" in text
+    assert "Create your account as an employer" in text
+    assert f"enter the code {code}." in text
+    # In TIMEZONE, named.
+    assert "until 2026-11-27 10:30 Europe/Paris" in text
+    assert f'href="{PUBLIC_URL}/?invitation={code}"' in html
+    assert "<b>Grace" not in html and "&lt;b&gt;Grace&lt;/b&gt; invited you" in html
+    # Another secret derives another code: the nonce alone gives nothing away.
+    assert InvitationCodes("another secret of at least 32 bytes!!").code_for(nonce) != code
 
 
 def test_a_bulk_decision_lists_fifty_tickets_and_counts_the_rest(mail_settings: Settings):

@@ -25,13 +25,15 @@ from contoso.mail.payloads import (
     DigestPayload,
     MailTicket,
     PaymentPayload,
+    TicketsPayload,
     jsonb_of,
     read,
 )
 from contoso.models import Category, Company, MailKind, OutboxEmail, Role, Ticket, User
 from contoso.validation import EARLIEST_DATE
 
-TICKET_KINDS = [kind for kind in MailKind if kind is not MailKind.DIGEST]
+# The emails about an owner's tickets (not the digest, not invitations).
+TICKET_KINDS = [kind for kind, model in PAYLOADS.items() if issubclass(model, TicketsPayload)]
 
 # Text PostgreSQL stores: any Unicode but NUL (and lone surrogates, which no encoding has).
 _TEXT = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")

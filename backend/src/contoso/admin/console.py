@@ -141,6 +141,7 @@ def mount_console(
     _show_domain_errors(console)
     # The console's routes see its own app, not `app`: receipts are served from there.
     console.admin.state.receipt_storage = app.state.receipt_storage
+    console.admin.state.invitation_codes = security.invitation_codes
     for view in CONSOLE_VIEWS:
         console.add_view(view.for_app(zone, company_currency))
     accept_posts(console)

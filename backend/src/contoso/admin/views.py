@@ -31,6 +31,7 @@ from contoso.browser.forms import read_form
 from contoso.employees.schemas import EmployeeSkip
 from contoso.errors import ContosoError, InvalidField
 from contoso.formatting import moment
+from contoso.invitations.schemas import InvitationSkip
 from contoso.payments.schemas import PaymentSkip
 from contoso.spreadsheets import csv_download
 from contoso.tickets.workflow import Skip as TicketSkip
@@ -40,8 +41,8 @@ from contoso.validation import MAX_RECORD_ID, MAX_SELECTION, search_text
 BACK_FIELD = "back"
 
 # Why an action left a selected record alone.
-# The workflow's reasons (tickets), and those of employees and payments (the API's).
-Skip = TypeVar("Skip", TicketSkip, EmployeeSkip, PaymentSkip)
+# The workflow's reasons (tickets), and those of employees, payments and invitations.
+Skip = TypeVar("Skip", TicketSkip, EmployeeSkip, PaymentSkip, InvitationSkip)
 
 
 class ServiceLookup:

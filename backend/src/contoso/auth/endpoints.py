@@ -4,10 +4,8 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from contoso.auth import service
-from contoso.auth.dependencies import CurrentUser, SecurityDep, client_address, employers_only
+from contoso.auth.dependencies import SecurityDep, client_address
 from contoso.auth.schemas import (
-    InvitationCreate,
-    InvitationRead,
     LoginRequest,
     LoginResponse,
     RegisterRequest,
@@ -34,9 +32,12 @@ LOGIN_REFUSALS = error_responses(401, 403, 429) | {
 async def register(
     body: RegisterRequest, request: Request, session: SessionDep, security: SecurityDep
 ) -> LoginResponse:
-    """Create an account. Choosing the employer role may need an `invitation_code`
-    (when the service's EMPLOYER_SIGNUP is "invite") or not be open at all ("closed");
-    wrong codes count as wrong passwords for that email (429 past the login limit)."""
+    """Create an account. An `invitation_code` (from an employer's invitation) is
+    checked whenever it is sent, and gives its role. Without one, the employer role may
+    need a code (EMPLOYER_SIGNUP "invite") or be closed ("closed"), and so may an
+    employee account (EMPLOYEE_SIGNUP "invite", or "domain" for an address outside
+    ALLOWED_EMAIL_DOMAINS). Wrong codes count as wrong passwords for that email (429 past
+    the login limit)."""
     user = await service.register(session, security, body, client_address(request))
     return LoginResponse(
         access_token=security.tokens.issue(user), user=UserRead.model_validate(user)
@@ -68,17 +69,3 @@ async def token(
         session, security, email, form.password, client_address(request)
     )
     return Token(access_token=security.tokens.issue(user))
-
-
-@router.post(
-    "/invitations",
-    status_code=status.HTTP_201_CREATED,
-    responses=error_responses(401, 403, 409),
-    dependencies=[employers_only("invite employers")],
-)
-async def invite_employer(
-    body: InvitationCreate, session: SessionDep, user: CurrentUser
-) -> InvitationRead:
-    """Invite someone to register as an employer (employers only). The code works once,
-    for this email, for 7 days; it is shown only in this answer."""
-    return await service.invite_employer(session, user, body.email)

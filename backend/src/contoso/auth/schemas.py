@@ -76,7 +76,8 @@ Username = Annotated[str, TextRules(64, multiline=False, what="The name")]
 
 
 # Typed by people from an email or a chat: case, spaces and dashes do not matter.
-InvitationCode = Annotated[str, Field(max_length=64)]
+INVITATION_CODE_MAX = 64
+InvitationCode = Annotated[str, Field(max_length=INVITATION_CODE_MAX)]
 
 
 class RegisterRequest(StrictInput):
@@ -97,22 +98,10 @@ class RegisterRequest(StrictInput):
     password: NewPassword
     username: Username
     role: Role = Role.EMPLOYEE
-    # Needed to register as an employer when EMPLOYER_SIGNUP is "invite".
+    # An invitation's code: needed under EMPLOYER_SIGNUP or EMPLOYEE_SIGNUP "invite"
+    # (and outside the domains under "domain"); checked whenever given. The
+    # invitation's role applies: `role`, if given too, must be the same.
     invitation_code: InvitationCode | None = None
-
-
-class InvitationCreate(StrictInput):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "lee@example.com"}]})
-
-    email: Email
-
-
-class InvitationRead(BaseModel):
-    """A new invitation. The code is shown this once: only its hash is kept."""
-
-    code: str
-    email: str
-    expires_at: datetime
 
 
 class LoginRequest(StrictInput):

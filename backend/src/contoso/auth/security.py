@@ -1,13 +1,14 @@
 """The app's credential machinery, built once from settings: hashing, tokens, throttling,
-and who may sign up as an employer."""
+invitation codes, and who may sign up."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 from contoso.auth.hashing import PasswordHasher
+from contoso.auth.invitation_codes import InvitationCodes
 from contoso.auth.throttle import LoginThrottle
 from contoso.auth.tokens import TokenCodec
-from contoso.config import EmployerSignup, Settings
+from contoso.config import EmployeeSignup, EmployerSignup, Settings
 
 
 @dataclass(frozen=True)
@@ -15,17 +16,22 @@ class Security:
     hasher: PasswordHasher
     tokens: TokenCodec
     throttle: LoginThrottle
-    # Who may register as an employer (EMPLOYER_SIGNUP).
+    invitation_codes: InvitationCodes
+    # Who may register as an employer (EMPLOYER_SIGNUP), and as an employee without an
+    # invitation (EMPLOYEE_SIGNUP, ALLOWED_EMAIL_DOMAINS).
     employer_signup: EmployerSignup
+    employee_signup: EmployeeSignup
+    allowed_email_domains: tuple[str, ...]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Security":
         if settings.secret_key is None:
             raise RuntimeError("settings need a secret key (Settings.with_secret)")
+        secret = settings.secret_key.get_secret_value()
         return cls(
             hasher=PasswordHasher(settings.password_hash_rounds),
             tokens=TokenCodec(
-                settings.secret_key.get_secret_value(),
+                secret,
                 timedelta(minutes=settings.access_token_minutes),
             ),
             throttle=LoginThrottle(
@@ -33,5 +39,8 @@ class Security:
                 settings.login_account_rate_limit,
                 settings.login_rate_limit_storage,
             ),
+            invitation_codes=InvitationCodes(secret),
             employer_signup=settings.employer_signup,
+            employee_signup=settings.employee_signup,
+            allowed_email_domains=tuple(settings.allowed_email_domains),
         )

@@ -1,123 +1,151 @@
-"""Registration, invitations, login and token resolution: the rules for who may get in."""
+"""Registration (with or without an invitation), login and token resolution: the rules
+for who may get in."""
 
-import hashlib
-import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.hashing import PasswordHasher
+from contoso.auth.invitation_codes import code_hash
 from contoso.auth.queries import holds_token, token_parameters
-from contoso.auth.schemas import InvitationRead, RegisterRequest
+from contoso.auth.schemas import RegisterRequest
 from contoso.auth.security import Security
 from contoso.auth.tokens import INVALID_TOKEN, TokenClaims
-from contoso.config import EmployerSignup
+from contoso.config import EmployeeSignup, EmployerSignup
 from contoso.database import column_rows
-from contoso.errors import Conflict, Forbidden, Unauthorized
+from contoso.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInvitation,
+    InvitationRequired,
+    OutsideAllowedDomains,
+    Unauthorized,
+)
 from contoso.models import Invitation, Role, User
 
 WRONG_CREDENTIALS = "Incorrect email or password."
 SUSPENDED = "This account is suspended; contact your employer."
 
 
+# How long an invitation code works (a resend starts it again).
 INVITATION_LIFETIME = timedelta(days=7)
-# Read aloud or typed from a chat: no 0/O or 1/I/L to confuse. 12 of 31 symbols is
-# 59 bits, and a code only works for its own email, once, for a week.
-_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-_CODE_GROUPS, _CODE_GROUP_LENGTH = 3, 4
 
 
 async def register(
     session: AsyncSession, security: Security, request: RegisterRequest, client: str
 ) -> User:
-    """Self-service sign-up, on the API and the pages: `EMPLOYER_SIGNUP` decides who may
-    choose the employer role (anyone; holders of an invitation for their email; nobody).
-    Forbidden, with what to do instead, when the role is not open to them; an invitation
-    code is a password for its email, throttled as logins are (TooManyAttempts)."""
-    invitation_id = None
+    """Self-service sign-up, on the API and the pages. With an `invitation_code`, in
+    every mode: the code must be open for this email (InvalidInvitation otherwise), it
+    gives its role (a role asked for must be that one), and it is used by this sign-up
+    alone, even against concurrent ones. Without one, EMPLOYER_SIGNUP decides who may
+    choose the employer role and EMPLOYEE_SIGNUP who may register as an employee; a
+    refusal (Forbidden) says what to do instead. An invitation code is a password for
+    its email, throttled as logins are (TooManyAttempts)."""
+    if request.invitation_code:
+        return await _register_invited(session, security, request, client)
     if request.role is Role.EMPLOYER:
-        invitation_id = await _employer_signup_allowed(session, security, request, client)
-    user = await create_account(session, security.hasher, request)
-    if invitation_id is not None:
-        await session.execute(
-            update(Invitation)
-            .where(Invitation.id == invitation_id)
-            .values(used_at=func.now(), used_by_id=user.id)
-        )
-    return user
+        _employer_signup_allowed(security, request.email)
+    else:
+        _employee_signup_allowed(security, request.email)
+    return await create_account(session, security.hasher, request)
 
 
-async def _employer_signup_allowed(
-    session: AsyncSession, security: Security, request: RegisterRequest, client: str
-) -> int | None:
-    """The invitation this employer sign-up uses (locked until the transaction ends, so
-    a code is used once), None when none is needed; Forbidden when it may not happen.
-    Each code tried takes a login throttle slot of the email and client first; a right
-    one gives them back."""
+def _employer_signup_allowed(security: Security, email: str) -> None:
     policy = security.employer_signup
-    if policy is EmployerSignup.OPEN:
-        return None
     if policy is EmployerSignup.CLOSED:
-        raise Forbidden(
-            "Employer accounts cannot be created by signing up here. Register as an "
-            "employee, or ask whoever runs this service to create your employer account."
-        )
-    if not request.invitation_code:
-        raise Forbidden(
+        raise Forbidden(EMPLOYER_SIGNUP_CLOSED)
+    if policy is EmployerSignup.INVITE:
+        raise InvitationRequired(
             f"Registering as an employer needs an invitation code. Ask an employer to invite "
-            f"{request.email} (in the console under Invitations), then enter the code they send."
+            f"{email} (in the console under Invitations), then enter the code they send."
         )
-    await security.throttle.attempt(request.email, client)
-    invitation_id = await session.scalar(
-        select(Invitation.id)
-        .where(
-            Invitation.code_hash == _code_hash(request.invitation_code),
-            Invitation.email == request.email,
-            Invitation.used_at.is_(None),
-            Invitation.expires_at > func.now(),
+
+
+def _employee_signup_allowed(security: Security, email: str) -> None:
+    policy = security.employee_signup
+    if policy is EmployeeSignup.INVITE:
+        raise InvitationRequired(
+            f"Registering needs an invitation. Ask an employer to invite {email} (in the "
+            f"console under Invitations), then follow the link in the email they send."
         )
-        .with_for_update()
+    if policy is EmployeeSignup.DOMAIN and not in_domains(email, security.allowed_email_domains):
+        domains = " or ".join(f"@{domain}" for domain in security.allowed_email_domains)
+        raise OutsideAllowedDomains(
+            f"Only {domains} addresses can register here without an invitation. Register "
+            f"with your work address, or ask an employer to invite {email} and follow the "
+            f"link in the email they send."
+        )
+
+
+def in_domains(email: str, domains: Sequence[str]) -> bool:
+    """Whether `email` (normalised) is at one of `domains` or a subdomain of one."""
+    domain = email.rpartition("@")[2]
+    return any(domain == allowed or domain.endswith(f".{allowed}") for allowed in domains)
+
+
+EMPLOYER_SIGNUP_CLOSED = (
+    "Employer accounts cannot be created by signing up here. Register as an "
+    "employee, or ask whoever runs this service to create your employer account."
+)
+
+
+def _open_invitation(code_hash: str, email: str) -> ColumnElement[bool]:
+    return and_(
+        Invitation.code_hash == code_hash,
+        Invitation.email == email,
+        Invitation.used_at.is_(None),
+        Invitation.revoked_at.is_(None),
+        Invitation.expires_at > func.now(),
     )
-    if invitation_id is None:
-        raise Forbidden(
+
+
+async def _register_invited(
+    session: AsyncSession, security: Security, request: RegisterRequest, client: str
+) -> User:
+    """Sign-up with an invitation code. Each code tried takes a login throttle slot of
+    the email and client first; a right one gives them back."""
+    await security.throttle.attempt(request.email, client)
+    assert request.invitation_code is not None  # register's branch
+    code = code_hash(request.invitation_code)
+    role = await session.scalar(
+        select(Invitation.role).where(_open_invitation(code, request.email))
+    )
+    if role is None:
+        raise InvalidInvitation(
             f"This invitation code is not valid for {request.email}: check it for typos, or "
             f"ask an employer for a new one (a code works once, for its own email, for "
             f"{INVITATION_LIFETIME.days} days)."
         )
     await security.throttle.succeeded(request.email, client)
-    return invitation_id
-
-
-async def invite_employer(session: AsyncSession, employer: User, email: str) -> InvitationRead:
-    """A new single-use invitation for `email` to register as an employer; the code is
-    returned this once (only its hash is stored)."""
-    ensure_employer(employer, "invite employers")
-    if await find_user_by_email(session, email) is not None:
-        raise Conflict(f"{email} already has an account; they can log in with it.")
-    code = "-".join(
-        "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_GROUP_LENGTH))
-        for _ in range(_CODE_GROUPS)
-    )
-    expires_at = await session.scalar(
-        insert(Invitation)
-        .values(
-            email=email,
-            code_hash=_code_hash(code),
-            invited_by_id=employer.id,
-            expires_at=func.now() + INVITATION_LIFETIME,
+    if "role" in request.model_fields_set and request.role is not role:
+        raise InvalidInvitation(
+            f"This invitation is for an {role.value} account: register as an {role.value}, "
+            f"or ask the employer who invited you for an invitation as an {request.role.value}."
         )
-        .returning(Invitation.expires_at)
-    )
-    assert expires_at is not None  # RETURNING of the row just inserted
-    return InvitationRead(code=code, email=email, expires_at=expires_at)
-
-
-def _code_hash(code: str) -> str:
-    # High-entropy and single-use, so a plain SHA-256 suffices (no slow hash needed).
-    normalised = "".join(char for char in code.upper() if char.isalnum())
-    return hashlib.sha256(normalised.encode()).hexdigest()
+    if role is Role.EMPLOYER and security.employer_signup is EmployerSignup.CLOSED:
+        raise Forbidden(EMPLOYER_SIGNUP_CLOSED)
+    # A savepoint: a refusal below takes the account back, even when the caller (a
+    # page showing the form again) commits the request's transaction.
+    async with session.begin_nested():
+        user = await create_account(
+            session, security.hasher, request.model_copy(update={"role": role})
+        )
+        # Conditional: of concurrent sign-ups with one code, one finds it open.
+        used = await session.scalar(
+            update(Invitation)
+            .where(_open_invitation(code, request.email), Invitation.role == role)
+            .values(used_at=func.now(), used_by_id=user.id)
+            .returning(Invitation.id)
+        )
+        if used is None:
+            raise InvalidInvitation(
+                "This invitation code has just been used or revoked; ask an employer for "
+                "a new one."
+            )
+    return user
 
 
 async def create_account(

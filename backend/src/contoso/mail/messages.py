@@ -9,14 +9,24 @@ from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from contoso.auth.invitation_codes import InvitationCodes
 from contoso.config import Settings
 from contoso.formatting import count, moment, money
-from contoso.mail.payloads import DigestPayload, MailTicket, Payload, UnreadablePayload, read
-from contoso.models import MailKind, OutboxEmail
+from contoso.mail.payloads import (
+    DigestPayload,
+    InvitationPayload,
+    MailTicket,
+    Payload,
+    TicketsEmail,
+    UnreadablePayload,
+    read,
+)
+from contoso.models import MailKind, OutboxEmail, Role
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -39,6 +49,11 @@ def ticket_url(settings: Settings, ticket_id: int) -> str:
     """The employee's page of one of their tickets: the ticket, its comments, and what
     they may do with it (edit and resubmit it when it was sent back)."""
     return f"{settings.public_url}/tickets/{ticket_id}"
+
+
+def invitation_url(settings: Settings, code: str) -> str:
+    """The login page, registering with this invitation code filled in."""
+    return f"{settings.public_url}/?{urlencode({'invitation': code})}"
 
 
 def pending_tickets_url(settings: Settings) -> str:
@@ -114,6 +129,8 @@ def subject(email: OutboxEmail) -> str:
 
 
 def _subject(kind: MailKind, payload: Payload) -> str:
+    if isinstance(payload, InvitationPayload):
+        return f"{payload.invited_by} invited you to Contoso Expenses"
     if isinstance(payload, DigestPayload):
         return f"{_waiting(payload)} waiting for a decision ({_total(payload)})"
     listed = payload.tickets
@@ -132,7 +149,7 @@ def _waiting(digest: DigestPayload) -> str:
     return "1 ticket" if digest.count == 1 else f"{count(digest.count)} tickets"
 
 
-def _total(payload: Payload) -> str:
+def _total(payload: TicketsEmail | DigestPayload) -> str:
     """The digest's total, or the listed tickets' sum, in the company's currency."""
     if isinstance(payload, DigestPayload):
         return money(payload.total, payload.company_currency)
@@ -147,8 +164,10 @@ def _context(email: OutboxEmail, settings: Settings) -> dict[str, Any]:
         "public_url": settings.public_url,
         "tickets_url": f"{settings.public_url}/tickets",
         "subject": _subject(email.kind, payload),
-        "total": _total(payload),
     }
+    if isinstance(payload, InvitationPayload):
+        return base | _invitation(payload, settings)
+    base["total"] = _total(payload)
     if isinstance(payload, DigestPayload):
         return base | {
             "tickets": _waiting(payload),
@@ -173,6 +192,26 @@ def _context(email: OutboxEmail, settings: Settings) -> dict[str, Any]:
             ),
         }
     )
+
+
+_WHAT_THEY_DO = {
+    Role.EMPLOYEE: "you file your expenses and get them reimbursed",
+    Role.EMPLOYER: "you review, approve and pay the expenses employees file",
+}
+
+
+def _invitation(payload: InvitationPayload, settings: Settings) -> dict[str, Any]:
+    if settings.secret_key is None:
+        raise RuntimeError("settings need a secret key (Settings.with_secret)")
+    code = InvitationCodes(settings.secret_key.get_secret_value()).code_for(payload.nonce)
+    return {
+        "invited_by": payload.invited_by,
+        "as_role": f"an {payload.role.value}",
+        "what_they_do": _WHAT_THEY_DO[payload.role],
+        "code": code,
+        "invitation_url": invitation_url(settings, code),
+        "expires_at": moment(payload.expires_at, settings.zone),
+    }
 
 
 def _ticket_line(ticket: MailTicket, company: str, settings: Settings) -> TicketLine:

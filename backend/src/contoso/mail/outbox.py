@@ -13,7 +13,13 @@ from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 
 from contoso.currencies.service import COMPANY_CURRENCY
 from contoso.database import any_of
-from contoso.mail.payloads import MailTicket, TicketsPayload, facts_of, jsonb_of
+from contoso.mail.payloads import (
+    InvitationPayload,
+    MailTicket,
+    TicketsPayload,
+    facts_of,
+    jsonb_of,
+)
 from contoso.models import MailKind, OutboxEmail, Ticket, User
 
 # What an email says about each ticket, as it was when the change happened.
@@ -59,3 +65,13 @@ def tell_owners(
         .order_by(User.id)
     )
     return insert(OutboxEmail).from_select(["kind", "user_id", "to_address", "payload"], per_owner)
+
+
+def invite(to_address: str, payload: InvitationPayload) -> Insert:
+    """The invitation email to `to_address`, who has no account yet (so no user)."""
+    return insert(OutboxEmail).values(
+        kind=MailKind.INVITATION,
+        user_id=None,
+        to_address=to_address,
+        payload=payload.model_dump(mode="json"),
+    )

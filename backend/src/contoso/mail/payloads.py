@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import ColumnElement, ColumnExpressionArgument, Text, cast, func
 
-from contoso.models import MailKind
+from contoso.models import MailKind, Role
 
 
 class _Payload(BaseModel):
@@ -96,8 +96,18 @@ class DigestPayload(_Payload):
     oldest_spent_on: date
 
 
+class InvitationPayload(_Payload):
+    """An invitation to register: who invited them, as what, until when. Not the code:
+    the nonce the sender derives it from with SECRET_KEY (`auth.invitation_codes`)."""
+
+    nonce: str
+    role: Role
+    invited_by: str
+    expires_at: datetime
+
+
 TicketsEmail: TypeAlias = DecisionPayload | CommentPayload | PaymentPayload
-Payload: TypeAlias = TicketsEmail | DigestPayload
+Payload: TypeAlias = TicketsEmail | DigestPayload | InvitationPayload
 
 # Each kind's schema: every kind has one (checked below).
 PAYLOADS: dict[MailKind, type[Payload]] = {
@@ -107,6 +117,7 @@ PAYLOADS: dict[MailKind, type[Payload]] = {
     MailKind.TICKETS_PAID: PaymentPayload,
     MailKind.TICKET_COMMENTED: CommentPayload,
     MailKind.DIGEST: DigestPayload,
+    MailKind.INVITATION: InvitationPayload,
 }
 
 

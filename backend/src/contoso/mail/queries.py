@@ -3,7 +3,7 @@
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from contoso.models import OutboxEmail, User
 
@@ -30,11 +30,11 @@ IN_STATE: dict[EmailState, ColumnElement[bool]] = {
 
 def visible_emails() -> Select[Any]:
     """The emails employers may list: a suspended employee's are hidden with the
-    tickets they tell about."""
+    tickets they tell about; invitations, to no user yet, are listed."""
     return (
         select(OutboxEmail)
-        .join(User, User.id == OutboxEmail.user_id)
-        .where(User.suspended.is_(False))
+        .outerjoin(User, User.id == OutboxEmail.user_id)
+        .where(or_(OutboxEmail.user_id.is_(None), User.suspended.is_(False)))
     )
 
 

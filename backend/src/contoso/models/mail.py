@@ -34,6 +34,8 @@ class MailKind(enum.StrEnum):
     TICKET_COMMENTED = "ticket_commented"
     # To an employer: tickets waiting for a decision.
     DIGEST = "digest"
+    # To someone without an account yet: an employer invited them to register.
+    INVITATION = "invitation"
 
 
 class OutboxEmail(Base):
@@ -58,7 +60,8 @@ class OutboxEmail(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     kind: Mapped[MailKind] = mapped_column(pg_enum(MailKind, "mail_kind"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The user it is for; none for an invitation, whose reader has no account yet.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     to_address: Mapped[str] = mapped_column(String(254))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -8,7 +8,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from contoso.auth import service as auth
 from contoso.auth.dependencies import SecurityDep, client_address
-from contoso.auth.schemas import LoginRequest, NewPassword, RegisterRequest
+from contoso.auth.schemas import (
+    INVITATION_CODE_MAX,
+    LoginRequest,
+    NewPassword,
+    RegisterRequest,
+)
 from contoso.browser.forms import field_errors, form_values, parse, read_form
 from contoso.browser.login import (
     NEXT,
@@ -18,8 +23,15 @@ from contoso.browser.login import (
     start_user_session,
 )
 from contoso.database import SessionDep
-from contoso.errors import Conflict, ContosoError, Forbidden, TooManyAttempts
-from contoso.models import Role, User
+from contoso.errors import (
+    Conflict,
+    ContosoError,
+    Forbidden,
+    InvitationRequired,
+    OutsideAllowedDomains,
+    TooManyAttempts,
+)
+from contoso.models import User
 from contoso.web.dependencies import Redirect
 from contoso.web.rendering import render
 
@@ -35,13 +47,25 @@ def _go_home(user: User, wanted: object = None) -> RedirectResponse:
     return RedirectResponse(after_login(user, wanted), status_code=303)
 
 
+# An invitation email's link: `/?invitation=CODE`; the code is carried to registration.
+INVITATION = "invitation"
+INVITATION_CODE = "invitation_code"
+
+
+def _invitation_code(value: object) -> str:
+    """The invitation code a link or a form carries, if it can be one."""
+    code = str(value or "").strip()
+    return code if len(code) <= INVITATION_CODE_MAX else ""
+
+
 @router.get("/")
 async def login_page(request: Request, session: SessionDep) -> Response:
     wanted = request.query_params.get(NEXT)
     user = await session_user(request, session)
     if user is not None:
         return _go_home(user, wanted)
-    return render(request, "login.html", {"email": "", NEXT: wanted})
+    code = _invitation_code(request.query_params.get(INVITATION))
+    return render(request, "login.html", {"email": "", NEXT: wanted, INVITATION_CODE: code})
 
 
 @router.post("/")
@@ -53,7 +77,8 @@ async def login_or_register(
     values = form_values(form, "email", "password")
     # The page to come back to, which the form keeps when it comes back.
     wanted = str(form.get(NEXT, ""))
-    again: dict[str, Any] = {NEXT: wanted}
+    code = _invitation_code(form.get(INVITATION_CODE))
+    again: dict[str, Any] = {NEXT: wanted, INVITATION_CODE: code}
     credentials, errors = parse(LoginRequest, values)
     if credentials is None:
         context = again | {"email": values["email"], "errors": errors}
@@ -81,7 +106,9 @@ async def login_or_register(
         "email": credentials.email,
         "password_hash": await security.hasher.hash(credentials.password),
     }
-    return render(request, "register.html", {"email": credentials.email, "values": {}})
+    # Invited by a link: the code is filled in, and its role applies (none to choose).
+    context = {"email": credentials.email, "values": {INVITATION_CODE: code}, "invited": bool(code)}
+    return render(request, "register.html", context)
 
 
 @router.post("/register")
@@ -90,20 +117,24 @@ async def register(request: Request, session: SessionDep, security: SecurityDep)
     if not isinstance(pending, dict):
         raise Redirect("/", "Start with your email and a password.")
     form = await read_form(request)
-    values = form_values(form, "username", "role", "password", "invitation_code")
-    context: dict[str, Any] = {"email": pending["email"], "values": values}
+    values = form_values(form, "username", "role", "password", INVITATION_CODE)
+    # Invited by a link, the form has no role to choose: the invitation's applies.
+    invited = form.get("invited") == "1"
+    context: dict[str, Any] = {"email": pending["email"], "values": values, "invited": invited}
     check = await security.hasher.verify(values["password"], pending["password_hash"])
     if not check.valid:
         context["errors"] = {"password": "This is not the password you typed on the first step."}
         return render(request, "register.html", context, 400)
-    data, errors = parse(RegisterRequest, values | {"email": pending["email"]})
+    asked = {name: value for name, value in values.items() if value or name != INVITATION_CODE}
+    if invited:
+        asked.pop("role")
+    data, errors = parse(RegisterRequest, asked | {"email": pending["email"]})
     if data is None:
         return render(request, "register.html", context | {"errors": errors}, 400)
     try:
         user = await auth.register(session, security, data, client_address(request))
     except (Forbidden, TooManyAttempts) as exc:
-        errors = {"invitation_code" if data.role is Role.EMPLOYER else "role": exc.message}
-        context |= {"errors": errors}
+        context |= _refusal(exc, data)
         return render(request, "register.html", context, exc.status_code, exc.response_headers())
     except Conflict as exc:
         request.session.pop(REGISTERING, None)
@@ -111,6 +142,17 @@ async def register(request: Request, session: SessionDep, security: SecurityDep)
     request.session.pop(REGISTERING, None)
     await start_user_session(request, user)
     return _go_home(user)
+
+
+def _refusal(exc: Forbidden | TooManyAttempts, data: RegisterRequest) -> dict[str, Any]:
+    """Where the register page shows why it was refused: beside the invitation code when
+    one was given or is what is missing, beside the role when the employer role is
+    closed, above the form otherwise (an address outside the allowed domains)."""
+    if isinstance(exc, OutsideAllowedDomains):
+        return {"error": exc.message}
+    if data.invitation_code or isinstance(exc, InvitationRequired | TooManyAttempts):
+        return {"errors": {INVITATION_CODE: exc.message}}
+    return {"errors": {"role": exc.message}}
 
 
 @router.post("/logout")

@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse
 
 from contoso.auth.security import Security
 from contoso.browser.csrf import CSRF_FIELD, csrf_token
+from contoso.config import EmployeeSignup, EmployerSignup
 from contoso.formatting import moment
 from contoso.tickets.display import status_badge
 from contoso.web.display import (
@@ -29,12 +30,33 @@ def employer_signup(request: Request) -> str:
     return security.employer_signup.value
 
 
+def invitation_hint(request: Request) -> str:
+    """What the register page says under the invitation code: who needs one here."""
+    security: Security = request.app.state.security
+    needed = []
+    if security.employee_signup is EmployeeSignup.INVITE:
+        needed.append("Needed to register here.")
+    elif security.employee_signup is EmployeeSignup.DOMAIN:
+        domains = " or ".join(f"@{domain}" for domain in security.allowed_email_domains)
+        needed.append(f"Needed for an address that is not {domains}.")
+    if security.employer_signup is EmployerSignup.INVITE and not needed:
+        needed.append("Needed to register as an employer.")
+    return " ".join(
+        [
+            "If an employer invited you, the code from their email, e.g. K7QX-M2PD-9HTR: "
+            "you register as what they invited you as.",
+            *needed,
+        ]
+    )
+
+
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals |= {
     "csrf_token": csrf_token,
     "csrf_field": CSRF_FIELD,
     "status_badge": status_badge,
     "employer_signup": employer_signup,
+    "invitation_hint": invitation_hint,
     "flag_notes": flag_notes,
     "payment_note": payment_note,
     "ticket_money": ticket_money,
