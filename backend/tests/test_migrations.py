@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from contoso import flags
+from contoso.auth.invitation_codes import code_hash
 from contoso.bootstrap import CurrencyMismatch, alembic_config, migrate
 from contoso.main import create_app
 from contoso.models import Base, Ticket, User
@@ -296,7 +297,9 @@ PAYMENT_COLUMNS = ("payment_id", "paid_at", "paid_by_id")
 BEFORE_CURRENCIES, CURRENCIES = PAYMENTS, "3f0e6a1b2c4d"
 # The head before conversations (changes requested, comments, the outbox), and after.
 BEFORE_CONVERSATION, CONVERSATION = CURRENCIES, "7d2b9e41c5a8"
-HEAD = CONVERSATION
+# The head before invitations gained a role (employees invited), and after.
+BEFORE_INVITATIONS, INVITATIONS = CONVERSATION, "3f98d728e544"
+HEAD = INVITATIONS
 
 
 def test_the_payments_migration_leaves_every_ticket_as_it_was_and_unpaid(database_url, settings):
@@ -784,3 +787,129 @@ async def _sent_back(settings, url: str, users: dict[str, int]) -> int:
 
 async def _resubmitted(settings, url: str, users: dict[str, int], ticket: int) -> None:
     await _as(settings, url, users["alice"], "POST", f"/api/tickets/{ticket}/resubmit")
+
+
+def test_the_invitations_migration_keeps_round_one_invitations_for_employers(
+    database_url, settings
+):
+    scratch = fresh_scratch(database_url)
+    migrate(scratch, BEFORE_INVITATIONS)
+    boss, codes = asyncio.run(_round_one_invitations(scratch))
+
+    migrate(scratch, INVITATIONS)
+
+    rows = asyncio.run(_invitations_as_stored(scratch))
+    assert {row["role"] for row in rows.values()} == {"employer"}
+    # Of lee's two open invitations, the older is revoked when the newer was made.
+    assert rows["lee, older"]["revoked_at"] == rows["lee, newer"]["created_at"]
+    assert [name for name, row in rows.items() if row["revoked_at"]] == ["lee, older"]
+    # The app on the migrated database: the newer code registers an employer, the
+    # older does not; a new employee invitation is emailed.
+    seen = asyncio.run(_registered_and_invited(settings, scratch, boss, codes))
+    assert seen["older"].status_code == 403
+    assert seen["newer"].status_code == 201, seen["newer"].text
+    assert seen["newer"].json()["user"]["role"] == "employer"
+    assert seen["invited"].status_code == 201, seen["invited"].text
+    assert seen["employer"].json()["role"] == "employer"
+
+    # Back: the employee invitation expires rather than become an employer's (the revoked
+    # one too, rather than come back), and the emails to no user go.
+    command.downgrade(alembic_config(scratch), BEFORE_INVITATIONS)
+    after = asyncio.run(_open_after_downgrade(scratch))
+    assert after == {"open": ["jo@example.com"], "emails to no one": 0}
+
+
+async def _round_one_invitations(url: str) -> tuple[int, dict[str, str]]:
+    """Employer invitations as earlier versions stored them: two open ones for one email
+    (those versions allowed it), a used one, and an expired one; the boss's id, and
+    the codes by name."""
+    connection = await asyncpg.connect(plain_url(url))
+    codes = {"lee, older": "AAAA-BBBB-CCC2", "lee, newer": "AAAA-BBBB-CCC3"}
+    try:
+        boss = await connection.fetchval(
+            "INSERT INTO users (email, username, password_hash, role) "
+            "VALUES ('boss@example.com', 'Boss', 'x', 'employer') RETURNING id"
+        )
+        ana = await connection.fetchval(
+            "INSERT INTO users (email, username, password_hash, role) "
+            "VALUES ('ana@example.com', 'Ana', 'x', 'employer') RETURNING id"
+        )
+        rows = [
+            ("lee, older", "lee@example.com", "2 days", "5 days", None),
+            ("lee, newer", "lee@example.com", "1 day", "6 days", None),
+            ("ana's, used", "ana@example.com", "3 days", "4 days", ana),
+            ("kim's, expired", "kim@example.com", "8 days", "-1 day", None),
+        ]
+        for name, email, age, left, used_by in rows:
+            await connection.execute(
+                """
+                INSERT INTO invitations (email, code_hash, invited_by_id, created_at,
+                                         expires_at, used_at, used_by_id)
+                VALUES ($1, $2, $3, now() - $4::text::interval, now() + $5::text::interval,
+                        CASE WHEN $6::bigint IS NOT NULL THEN now() END, $6)
+                """,
+                email,
+                code_hash(codes.get(name, name)),
+                boss,
+                age,
+                left,
+                used_by,
+            )
+    finally:
+        await connection.close()
+    return boss, codes
+
+
+async def _invitations_as_stored(url: str) -> dict[str, dict]:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        rows = await connection.fetch(
+            "SELECT email, role::text, created_at, revoked_at, used_at FROM invitations"
+            " ORDER BY created_at"
+        )
+    finally:
+        await connection.close()
+    names = ["kim's, expired", "ana's, used", "lee, older", "lee, newer"]
+    return {name: dict(row) for name, row in zip(names, rows, strict=True)}
+
+
+async def _registered_and_invited(settings, url: str, boss: int, codes: dict[str, str]) -> dict:
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    token = app.state.security.tokens.issue(User(id=boss, token_version=0))
+    lee = {"email": "lee@example.com", "username": "Lee", "password": "a long passphrase"}
+    try:
+        async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+            older = await http.post(
+                "/api/auth/register", json=lee | {"invitation_code": codes["lee, older"]}
+            )
+            newer = await http.post(
+                "/api/auth/register", json=lee | {"invitation_code": codes["lee, newer"]}
+            )
+            headers = {"Authorization": f"Bearer {token}"}
+            invited = await http.post(
+                "/api/invitations",
+                json={"email": "mei@example.com", "role": "employee"},
+                headers=headers,
+            )
+            # As clients of earlier versions ask: the email alone, for an employer.
+            employer = await http.post(
+                "/api/invitations", json={"email": "jo@example.com"}, headers=headers
+            )
+    finally:
+        await app.state.database.dispose()
+    return {"older": older, "newer": newer, "invited": invited, "employer": employer}
+
+
+async def _open_after_downgrade(url: str) -> dict:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        still_open = await connection.fetch(
+            "SELECT email FROM invitations WHERE used_at IS NULL AND expires_at > now()"
+            " ORDER BY email"
+        )
+        emails = await connection.fetchval(
+            "SELECT count(*) FROM outbox_emails WHERE user_id IS NULL"
+        )
+    finally:
+        await connection.close()
+    return {"open": [row["email"] for row in still_open], "emails to no one": emails}
