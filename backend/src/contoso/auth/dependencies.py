@@ -29,7 +29,7 @@ async def get_token_claims(
     security: SecurityDep, token: Annotated[str | None, Depends(bearer)]
 ) -> TokenClaims:
     """The bearer token's claims, checked for signature and expiry (not yet against
-    the database: `get_current_user` does that, or a query that carries the check)."""
+    the database: `get_current_user` does that)."""
     if not token:
         raise Unauthorized("Log in first: send 'Authorization: Bearer <token>'.")
     return security.tokens.read(token)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.hashing import PasswordHasher
 from contoso.auth.invitation_codes import code_hash
-from contoso.auth.queries import holds_token, token_parameters
+from contoso.auth.queries import TOKEN_BEARER, token_parameters
 from contoso.auth.schemas import RegisterRequest
 from contoso.auth.security import Security
 from contoso.auth.tokens import INVALID_TOKEN, TokenClaims
@@ -215,14 +215,10 @@ async def authenticate(
     return user
 
 
-# Most API requests run this: built once, reading columns past the ORM's identity map.
-_TOKEN_BEARER = select(*User.__table__.columns).where(*holds_token(User))
-
-
 async def user_for_token(session: AsyncSession, claims: TokenClaims) -> User:
     """The active user a token belongs to; Unauthorized once they are suspended (saying
     so: logging in again will not help) or gone."""
-    rows = await column_rows(session, _TOKEN_BEARER, token_parameters(claims))
+    rows = await column_rows(session, TOKEN_BEARER, token_parameters(claims))
     if not rows:
         suspended = await session.scalar(select(User.suspended).where(User.id == claims.user_id))
         raise Unauthorized(SUSPENDED if suspended else INVALID_TOKEN)

@@ -2,12 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from contoso.auth.dependencies import (
-    BearerClaims,
-    CurrentUser,
-    employers_only,
-    get_current_user,
-)
+from contoso.auth.dependencies import CurrentUser, employers_only
 from contoso.database import SessionDep
 from contoso.errors import error_responses
 from contoso.models import TicketFlag, TicketStatus
@@ -61,7 +56,7 @@ IdempotencyKey = Annotated[
 async def create_ticket(
     body: TicketCreate,
     session: SessionDep,
-    claims: BearerClaims,
+    owner: CurrentUser,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketRead:
@@ -69,8 +64,7 @@ async def create_ticket(
     category. It may come back flagged (over the category's limit, missing a required
     receipt, a possible duplicate): filing is allowed, approval looks at the flags."""
     if idempotency_key is None:
-        return await service.file_ticket_for_bearer(session, claims, body)
-    owner = await get_current_user(session, claims)
+        return await service.file_ticket(session, owner, body)
     filing = await service.file_ticket_once(session, owner, body, idempotency_key)
     if filing.replayed:
         response.status_code = status.HTTP_200_OK
@@ -80,7 +74,7 @@ async def create_ticket(
 @router.get("")
 async def list_tickets(
     session: SessionDep,
-    claims: BearerClaims,
+    viewer: CurrentUser,
     status: TicketStatus | None = None,
     category_id: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)] = None,
     flag: TicketFlag | None = None,
@@ -95,9 +89,7 @@ async def list_tickets(
     and the database's estimate above (then `total_is_estimate` is true).
     """
     filters = TicketFilters(status=status, category_id=category_id, flag=flag, flagged=flagged)
-    return await service.list_tickets_for_bearer(
-        session, claims, filters=filters, limit=limit, offset=offset
-    )
+    return await service.list_tickets(session, viewer, filters=filters, limit=limit, offset=offset)
 
 
 @router.post("/decisions", dependencies=[employers_only("decide tickets")])

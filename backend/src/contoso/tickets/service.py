@@ -14,9 +14,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Integer,
-    Row,
     Select,
     bindparam,
     delete,
@@ -30,9 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
 from contoso import flags
-from contoso.auth.queries import holds_token, token_parameters
-from contoso.auth.service import ensure_employee, user_for_token
-from contoso.auth.tokens import TokenClaims
+from contoso.auth.service import ensure_employee
 from contoso.categories.service import not_usable, usable_category_ids
 from contoso.currencies.service import COMPANY_CURRENCY, Conversion, company_currency, convert
 from contoso.dashboard import totals
@@ -57,10 +53,10 @@ from contoso.tickets.queries import (
     TicketFilters,
     all_visible_ticket_ids,
     all_visible_tickets,
-    bearer_tickets,
     count_visible_tickets,
     filed_ticket,
     newest_first,
+    own_tickets,
     visible_ticket_ids,
     visible_tickets,
 )
@@ -95,7 +91,7 @@ def _filing() -> Select[Any]:
     """The filing statement, built once: insert the ticket under its category (the
     default when `category_id` is null; nothing when that category is not active) with
     its flags, record and count it, and read it back. The owner's row is held first
-    (`_held_owner`)."""
+    (`_HELD_OWNER`)."""
     columns = Ticket.__table__.c
     filed = {name: bindparam(name, type_=columns[name].type) for name in FILED_FIELDS}
     owner_id = bindparam("owner_id", type_=BigInteger)
@@ -148,26 +144,31 @@ def _filing() -> Select[Any]:
 _FILING = _filing()
 
 
-def _held_owner(*owner_is: ColumnElement[bool]) -> Select[Any]:
-    """The active employee `owner_is` finds, their row held (FOR NO KEY UPDATE) until
-    the filing commits: a suspension waits for it, and the employee's own changes wait
-    their turn, so a filing's duplicate check sees every ticket filed before it. With
-    the company's currency, which the filing converts to."""
-    return (
-        select(User.id, COMPANY_CURRENCY.label("company_currency"))
-        .where(*owner_is, User.role == Role.EMPLOYEE, User.suspended.is_(False))
-        .with_for_update(key_share=True)
+# The active employee filing, their row held (FOR NO KEY UPDATE) until the filing
+# commits: a suspension waits for it, and the employee's own changes wait their turn, so
+# a filing's duplicate check sees every ticket filed before it. With the company's
+# currency, which the filing converts to.
+_HELD_OWNER = (
+    select(User.id, COMPANY_CURRENCY.label("company_currency"))
+    .where(
+        User.id == bindparam("owner_id", type_=BigInteger),
+        User.role == Role.EMPLOYEE,
+        User.suspended.is_(False),
     )
+    .with_for_update(key_share=True)
+)
 
 
-_HELD_OWNER = _held_owner(User.id == bindparam("owner_id", type_=BigInteger))
-# The API's filing: the token check rides along with holding the owner.
-_HELD_BEARER = _held_owner(*holds_token(User))
-
-
-async def _file(session: AsyncSession, owner: Row[int, str], data: TicketCreate) -> TicketRead:
-    """File for an owner held by `_held_owner` (its row)."""
-    company = owner.company_currency
+async def file_ticket(session: AsyncSession, owner: User, data: TicketCreate) -> TicketRead:
+    """File a ticket for `owner` (an employee), flagged by its category's policy and
+    its likely duplicates, with its `ticket_created` history entry. A suspension that
+    commits first wins: the filing is then refused, so no accepted ticket is ever lost
+    or half-written. An inactive or unknown category is refused (InvalidField)."""
+    ensure_employee(owner, "file expense tickets")
+    held = (await session.execute(_HELD_OWNER, {"owner_id": owner.id})).first()
+    if held is None:
+        raise Unauthorized("Your account is suspended; you can no longer file tickets.")
+    company = held.company_currency
     conversion = await convert(
         session, company, data.amount, data.currency or company, data.spent_on
     )
@@ -183,30 +184,6 @@ async def _file(session: AsyncSession, owner: Row[int, str], data: TicketCreate)
     if ticket.duplicate_of:  # flagged on both sides
         await flags.refresh(session, [ticket.id])
     return ticket
-
-
-async def file_ticket(session: AsyncSession, owner: User, data: TicketCreate) -> TicketRead:
-    """File a ticket for `owner` (an employee), flagged by its category's policy and
-    its likely duplicates, with its `ticket_created` history entry. A suspension that
-    commits first wins: the filing is then refused, so no accepted ticket is ever lost
-    or half-written. An inactive or unknown category is refused (InvalidField)."""
-    ensure_employee(owner, "file expense tickets")
-    owner_row = (await session.execute(_HELD_OWNER, {"owner_id": owner.id})).first()
-    if owner_row is None:
-        raise Unauthorized("Your account is suspended; you can no longer file tickets.")
-    return await _file(session, owner_row, data)
-
-
-async def file_ticket_for_bearer(
-    session: AsyncSession, claims: TokenClaims, data: TicketCreate
-) -> TicketRead:
-    """`file_ticket` for the bearer of a token whose claims are not yet checked: the
-    token is checked as the owner is held when the bearer is an active employee;
-    anyone else is checked on their own and gets `file_ticket`'s answer."""
-    owner_row = (await session.execute(_HELD_BEARER, token_parameters(claims))).first()
-    if owner_row is not None:
-        return await _file(session, owner_row, data)
-    return await file_ticket(session, await user_for_token(session, claims), data)
 
 
 @dataclass
@@ -296,10 +273,9 @@ def _counted(statement: Select[Any]) -> Select[Any]:
     )
 
 
-# The busiest request's statement, built once per status filter.
-_BEARER_PAGES = {
-    status: _counted(bearer_tickets(TicketFilters(status=status)))
-    for status in [None, *TicketStatus]
+# An employee's own list by status alone (the busiest request): built once, not per call.
+_OWN_PAGES = {
+    status: _counted(own_tickets(TicketFilters(status=status))) for status in [None, *TicketStatus]
 }
 
 
@@ -325,8 +301,13 @@ async def list_tickets(
     up to EXACT_COUNT_LIMIT and the planner's estimate above it.
     """
     if not viewer.is_employer:
-        page = _counted(visible_tickets(viewer, filters))
-        items, total = await _counted_page(session, page, {"limit": limit, "offset": offset})
+        if filters.by_status_only:
+            page, parameters = _OWN_PAGES[filters.status], {"owner_id": viewer.id}
+        else:
+            page, parameters = _counted(visible_tickets(viewer, filters)), {}
+        items, total = await _counted_page(
+            session, page, parameters | {"limit": limit, "offset": offset}
+        )
         if total is None:  # a page past the end still reports the total
             total = await session.scalar(count_visible_tickets(viewer, filters)) or 0
         return TicketPage(items=items, total=total, limit=limit, offset=offset)
@@ -344,29 +325,6 @@ async def list_tickets(
     return TicketPage(
         items=items, total=total, total_is_estimate=estimated, limit=limit, offset=offset
     )
-
-
-async def list_tickets_for_bearer(
-    session: AsyncSession,
-    claims: TokenClaims,
-    *,
-    filters: TicketFilters = NO_FILTERS,
-    limit: int = 50,
-    offset: int = 0,
-) -> TicketPage:
-    """`list_tickets` for the bearer of a token whose claims are not yet checked.
-
-    The busiest request, so an employee's page and the check that their token is
-    still good are one query; anyone else (an employer, an employee with an empty
-    page, a stale token) is checked on its own first.
-    """
-    if filters.by_status_only:
-        parameters = token_parameters(claims) | {"limit": limit, "offset": offset}
-        items, total = await _counted_page(session, _BEARER_PAGES[filters.status], parameters)
-        if total is not None:
-            return TicketPage(items=items, total=total, limit=limit, offset=offset)
-    viewer = await user_for_token(session, claims)
-    return await list_tickets(session, viewer, filters=filters, limit=limit, offset=offset)
 
 
 async def update_ticket(
