@@ -118,7 +118,7 @@ TICKET_FIELDS = tuple(TicketCreate.model_fields)
 # The forms' fields as a person fills them in.
 FORM_FIELDS = [
     _form_field(name)
-    for name in sorted(TICKET_FIELDS, key=lambda n: _FIRST.index(n) if n in _FIRST else 99)
+    for name in sorted(TICKET_FIELDS, key=lambda n: _FIRST.index(n) if n in _FIRST else len(_FIRST))
 ]
 RECEIPTS = "receipts"
 # A browser cannot be told to pick the same files again: say so beside the refusal.
@@ -172,11 +172,19 @@ def filed_elsewhere(ticket: TicketRead) -> list[tuple[str, str, str]]:
     field shows there too."""
     shown = []
     for field in FORM_FIELDS:
-        value = getattr(ticket, field.name) if field.name not in CARD_SHOWS else None
+        value = None if field.name in CARD_SHOWS else _as_filed(ticket, field.name)
         if value not in (None, "", []):
             text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             shown.append((field.name, label(field.name), text))
     return shown
+
+
+def _as_filed(ticket: TicketRead, name: str) -> Any:
+    """`ticket`'s value of the form's field `name`; a chosen record (`category_id`) by
+    the id of the ticket's nested object."""
+    if name in TicketRead.model_fields:
+        return getattr(ticket, name)
+    return getattr(ticket, name.removesuffix("_id")).id
 
 
 def ticket_values(form: FormData) -> dict[str, str]:
@@ -210,15 +218,11 @@ def edit_values(ticket: TicketRead) -> dict[str, str]:
     currency's decimals, a chosen record by its id, a list one item per line."""
     values = {}
     for field in FORM_FIELDS:
-        name = field.name
-        if name in TicketRead.model_fields:
-            value = getattr(ticket, name)
-        else:  # `category_id`: the id of the ticket's `category`
-            value = getattr(ticket, name.removesuffix("_id")).id
+        value = _as_filed(ticket, field.name)
         if field.widget == "lines":
-            values[name] = "\n".join(value)
+            values[field.name] = "\n".join(value)
         else:
-            values[name] = "" if value is None else str(value)
+            values[field.name] = "" if value is None else str(value)
     return values | {"amount": plain_money(ticket.amount, ticket.currency)}
 
 
