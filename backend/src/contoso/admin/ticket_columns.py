@@ -1,9 +1,12 @@
-"""A ticket's columns as the console shows them: the cells of the tickets list and of
-a ticket's page (SQLAdmin column formatters, `(ticket, column name) -> Markup`), and the
-columns of the tickets' CSV export."""
+"""A ticket's columns as the console shows them, derived from `TicketRead`: which fields
+a ticket's page and the tickets' CSV export show, in which order, under which labels,
+and the cells of the list and of the page (SQLAdmin column formatters, `(ticket, column
+name) -> Markup`) that show a field otherwise than as its value."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from operator import attrgetter
+from typing import Any
 
 from markupsafe import Markup
 
@@ -12,6 +15,8 @@ from contoso.admin.money import currency_name
 from contoso.formatting import isolated, money, plain_money, rate_of
 from contoso.models import Ticket, TicketFlag, TicketStatus
 from contoso.tickets.display import FLAG_LABELS, flag_badges, status_badge, status_words
+from contoso.tickets.fields import REST, arranged, label
+from contoso.tickets.schemas import NESTED, TicketRead
 
 # The list shows a description's start; the tooltip and the detail page show it all.
 SHORT_DESCRIPTION = 60
@@ -171,30 +176,109 @@ def payment(ticket: Ticket, _: str) -> Markup:
     )
 
 
+# The list, at 1366 px wide with the filters beside it: what a reviewer decides by. The
+# amount is the company's (comparable, sorted by), with the original beneath it.
+LIST_FIELDS = ("id", "owner", "spent_on", "company_amount", "status", "description", "links")
+# What the list's search looks in, besides the employee's email and name.
+SEARCHED_FIELDS = ("description",)
+# A ticket's page: every field but those it shows in its own way (the receipts and the
+# request for changes in cards of their own, the duplicates in the flags' reasons) and
+# the last change's time; a new field goes after the links.
+DETAIL_FIELDS = arranged(
+    (
+        *("id", "owner", "spent_on", "company_amount", "amount", "currency"),
+        *("exchange_rate", "rate_date", "status", "flags", "category", "description"),
+        "links",
+        REST,
+        *("created_at", "decided_by", "decided_at", "decision_note"),
+        *("paid_at", "paid_by", "payment"),
+    ),
+    leave_out=(
+        *("duplicate_of", "receipts", "updated_at"),
+        *("changes_requested_at", "changes_requested_by", "changes_note"),
+    ),
+)
+# The CSV export: the same but the payment (the payments' own export has it).
+EXPORT_FIELDS = arranged(
+    (
+        *("id", "owner", "spent_on", "company_amount", "amount", "currency"),
+        *("exchange_rate", "rate_date", "status", "category", "flags", "description"),
+        "links",
+        REST,
+        *("created_at", "decided_at", "decided_by", "decision_note"),
+    ),
+    leave_out=(
+        *("duplicate_of", "receipts", "updated_at"),
+        *("changes_requested_at", "changes_requested_by", "changes_note"),
+        *("paid_at", "paid_by", "payment"),
+    ),
+)
+# Where the console names a field otherwise than by its label (`tickets.fields`).
+CONSOLE_LABELS = {
+    "id": "#",
+    "company_amount": "Amount",
+    "amount": "Amount spent",
+}
+
+
+def column(name: str) -> str:
+    """The `Ticket` column of `TicketRead`'s field `name`: a nested object's key
+    (`owner_id`), else the column of that name."""
+    return f"{name}_id" if name in NESTED else name
+
+
+def text(ticket: Ticket, name: str) -> Markup:
+    """A text column as typed, isolated from the page's direction; nothing when blank,
+    so the page leaves its row out (ticket_details.html)."""
+    value = getattr(ticket, name)
+    return isolated(value) if value else Markup("")
+
+
+def text_formatters(names: Iterable[str]) -> dict[Any, Callable[[Any, Any], Any]]:
+    """`text` for each text field (or none) among `names`: a plain field's default,
+    which a view overrides where it shows a field otherwise."""
+    return {
+        getattr(Ticket, name): text
+        for name in names
+        if TicketRead.model_fields[name].annotation in (str, str | None)
+    }
+
+
 def ticket_export_columns(company: str) -> list[ExportColumn]:
-    """The CSV export (ConsoleView.export_data): the listed tickets, one row each. The
-    amount in the company's currency, which an accountant adds up, then the amount as
-    spent, its currency and the rate it was converted at (as recorded), with each
-    currency's own decimals."""
+    """The CSV export (ConsoleView.export_data): the listed tickets, one row each, a
+    column per field of EXPORT_FIELDS. The amount in the company's currency, which an
+    accountant adds up, then the amount as spent, its currency and the rate it was
+    converted at (as recorded), with each currency's own decimals. A field without a
+    column of its own here is its value under its label (a nested object's, its id)."""
+    own = {
+        "owner": [
+            ExportColumn("Employee", lambda ticket: ticket.owner.username),
+            ExportColumn("Email", lambda ticket: ticket.owner.email),
+        ],
+        "company_amount": [
+            ExportColumn(f"Amount ({company})", lambda t: plain_money(t.company_amount, company))
+        ],
+        "amount": [
+            ExportColumn(
+                "Original amount", lambda ticket: plain_money(ticket.amount, ticket.currency)
+            )
+        ],
+        "currency": [ExportColumn("Original currency", lambda ticket: ticket.currency)],
+        "exchange_rate": [
+            ExportColumn(label("exchange_rate"), lambda t: _recorded_rate(t.exchange_rate))
+        ],
+        "rate_date": [ExportColumn("Rate date", lambda ticket: ticket.rate_date)],
+        "status": [ExportColumn(label("status"), lambda ticket: status_label(ticket.status))],
+        "category": [ExportColumn(label("category"), lambda ticket: ticket.category.name)],
+        "flags": [ExportColumn(label("flags"), _flag_names)],
+        "decided_by": [
+            ExportColumn(label("decided_by"), lambda t: t.decided_by and t.decided_by.username)
+        ],
+    }
     return [
-        ExportColumn("Ticket", lambda ticket: ticket.id),
-        ExportColumn("Employee", lambda ticket: ticket.owner.username),
-        ExportColumn("Email", lambda ticket: ticket.owner.email),
-        ExportColumn("Spent on", lambda ticket: ticket.spent_on),
-        ExportColumn(f"Amount ({company})", lambda t: plain_money(t.company_amount, company)),
-        ExportColumn("Original amount", lambda ticket: plain_money(ticket.amount, ticket.currency)),
-        ExportColumn("Original currency", lambda ticket: ticket.currency),
-        ExportColumn("Exchange rate", lambda ticket: _recorded_rate(ticket.exchange_rate)),
-        ExportColumn("Rate date", lambda ticket: ticket.rate_date),
-        ExportColumn("Status", lambda ticket: status_label(ticket.status)),
-        ExportColumn("Category", lambda ticket: ticket.category.name),
-        ExportColumn("Flags", _flag_names),
-        ExportColumn("Description", lambda ticket: ticket.description),
-        ExportColumn("Links", lambda ticket: ticket.links),
-        ExportColumn("Filed at", lambda ticket: ticket.created_at),
-        ExportColumn("Decided at", lambda ticket: ticket.decided_at),
-        ExportColumn("Decided by", lambda ticket: ticket.decided_by and ticket.decided_by.username),
-        ExportColumn("Note", lambda ticket: ticket.decision_note),
+        exported
+        for name in EXPORT_FIELDS
+        for exported in own.get(name) or [ExportColumn(label(name), attrgetter(column(name)))]
     ]
 
 

@@ -46,6 +46,7 @@ from contoso.tickets.display import (
     FLAG_LABELS,
     edits_in_words,
 )
+from contoso.tickets.fields import label
 from contoso.tickets.queries import TicketFilters, all_visible_ticket_models
 from contoso.tickets.schemas import (
     ReceiptSummary,
@@ -142,66 +143,29 @@ class TicketAdmin(ConsoleView, model=Ticket):
     list_template = "ticket_list.html"
     details_template = "ticket_details.html"
 
-    # At 1366 px wide, with the filters beside it: what a reviewer decides by. The
-    # amount is the company's (comparable, sorted by), with the original beneath it.
-    column_list: ClassVar = [
-        Ticket.id,
-        Ticket.owner_id,
-        Ticket.spent_on,
-        Ticket.company_amount,
-        Ticket.status,
-        Ticket.description,
-        Ticket.links,
-    ]
-    # The detail page: the same, the amount as spent and its conversion, the flags and
-    # category apart, then the rest.
+    # Which fields the list, the page and the export show, and how: `ticket_columns`.
+    column_list: ClassVar = [getattr(Ticket, columns.column(n)) for n in columns.LIST_FIELDS]
+    # The detail page: the list's, the amount as spent and its conversion, the flags
+    # and category apart, then the rest (`ticket_columns.DETAIL_FIELDS`).
     column_details_list: ClassVar = [
-        *column_list[:4],
-        Ticket.amount,
-        Ticket.currency,
-        Ticket.exchange_rate,
-        Ticket.rate_date,
-        Ticket.status,
-        Ticket.flags,
-        Ticket.category_id,
-        *column_list[5:],
-        Ticket.created_at,
-        Ticket.decided_by_id,
-        Ticket.decided_at,
-        Ticket.decision_note,
-        Ticket.paid_at,
-        Ticket.paid_by_id,
-        Ticket.payment_id,
+        getattr(Ticket, columns.column(name)) for name in columns.DETAIL_FIELDS
     ]
+    # Every field by its label (`tickets.fields`), a few as the console names them.
     column_labels: ClassVar = {
-        Ticket.id: "#",
-        Ticket.company_amount: "Amount",
-        Ticket.amount: "Amount spent",
-        Ticket.currency: "Currency",
-        Ticket.exchange_rate: "Exchange rate",
-        Ticket.rate_date: "Rate valid from",
-        Ticket.description: "Description",
-        Ticket.links: "Links",
-        Ticket.status: "Status",
-        Ticket.flags: "Flags",
-        Ticket.category_id: "Category",
-        Ticket.owner_id: "Employee",
-        Ticket.spent_on: "Spent on",
-        Ticket.decided_by_id: "Decided by",
-        Ticket.decided_at: "Decided at",
-        Ticket.decision_note: "Note",
-        Ticket.created_at: "Filed at",
-        Ticket.paid_at: "Paid at",
-        Ticket.paid_by_id: "Paid by",
-        Ticket.payment_id: "Payment",
+        getattr(Ticket, columns.column(name)): columns.CONSOLE_LABELS.get(name) or label(name)
+        for name in columns.DETAIL_FIELDS
     }
+    # Text as typed unless a field shows otherwise.
     column_formatters: ClassVar = {
+        **columns.text_formatters(columns.LIST_FIELDS),
         Ticket.owner_id: columns.employee,
         Ticket.status: columns.status_and_flags,
         Ticket.description: columns.short_description,
         Ticket.links: columns.link_count,
     }
-    column_formatters_detail: ClassVar = column_formatters | {
+    column_formatters_detail: ClassVar = {
+        **columns.text_formatters(columns.DETAIL_FIELDS),
+        **column_formatters,
         Ticket.owner_id: columns.employee_in_full,
         Ticket.currency: columns.currency,
         Ticket.status: columns.status,
@@ -213,7 +177,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
         Ticket.paid_by_id: columns.payer,
         Ticket.payment_id: columns.payment,
     }
-    column_searchable_list: ClassVar = [Ticket.description]
+    column_searchable_list: ClassVar = [getattr(Ticket, n) for n in columns.SEARCHED_FIELDS]
     column_sortable_list: ClassVar = [
         Ticket.spent_on,
         Ticket.company_amount,
@@ -285,12 +249,13 @@ class TicketAdmin(ConsoleView, model=Ticket):
             or_(
                 Owner.email.ilike(pattern),
                 Owner.username.ilike(pattern),
-                Ticket.description.ilike(pattern),
+                *(getattr(Ticket, name).ilike(pattern) for name in columns.SEARCHED_FIELDS),
             )
         )
 
     def search_placeholder(self) -> str:
-        return "employee email or name, description"
+        searched = (label(name).lower() for name in columns.SEARCHED_FIELDS)
+        return ", ".join(("employee email or name", *searched))
 
     async def count(self, request: Request, stmt: AnySelect | None = None) -> int:
         # SQLAdmin counts the whole filtered list on every page; over a million

@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from contoso.formatting import money, rate_of
 from contoso.models import Event, EventKind, TicketFlag, TicketStatus
+from contoso.tickets.fields import arranged, label
 
 STATUS_COLOURS = {
     TicketStatus.PENDING: "yellow",
@@ -69,19 +70,23 @@ def flag_reason(
     return "Possible duplicate of"
 
 
-# What an edit changed, as the history names it, in the order a ticket's page shows
-# the fields; {company} is the company's currency.
-_CHANGE_LABELS = {
-    "spent_on": "Spent on",
-    "currency": "Currency",
-    "amount": "Amount",
-    "company_amount": "Amount in {company}",
-    "exchange_rate": "Exchange rate",
-    "rate_date": "Rate valid from",
-    "category": "Category",
-    "description": "Description",
-    "links": "Links",
-}
+# What an edit changed, as the history names it: every field of a ticket by its label
+# (an edit records a few), in the order a ticket's page shows them; {company} is the
+# company's currency.
+CHANGE_LABELS = {
+    name: label(name)
+    for name in arranged(
+        (
+            "spent_on",
+            "currency",
+            "amount",
+            "company_amount",
+            "exchange_rate",
+            "rate_date",
+            "category",
+        )
+    )
+} | {"company_amount": "Amount in {company}"}
 
 
 def edits_in_words(events: Sequence[Event], currency: str, company: str) -> list[list[str]]:
@@ -105,7 +110,7 @@ def _edit_in_words(
     changes: Mapping[str, Sequence[object]], currencies: tuple[str, str], company: str
 ) -> list[str]:
     def shown(name: str, value: object, side: int) -> str:
-        if value is None:
+        if value is None or value == "":
             return "—"
         if name == "amount":
             return money(Decimal(str(value)), currencies[side])
@@ -125,8 +130,8 @@ def _edit_in_words(
             return f"{label}: {'; '.join(said) or 'reordered'}"
         return f"{label}: {shown(name, before, 0)} → {shown(name, after, 1)}"
 
-    # Any field this vocabulary does not know is still shown, by its own name.
-    labels = _CHANGE_LABELS | {name: name for name in changes if name not in _CHANGE_LABELS}
+    # A field no longer on a ticket (an older edit's) is still shown, by its own name.
+    labels = CHANGE_LABELS | {name: name for name in changes if name not in CHANGE_LABELS}
     return [
         line(name, label.format(company=company))
         for name, label in labels.items()

@@ -209,14 +209,23 @@ class PaymentRef(BaseModel):
     reference: str
 
 
+def in_words(name: str, _: object = None) -> str:
+    """A field's name as a label: `spent_on` as `Spent on`."""
+    return name.replace("_", " ").capitalize()
+
+
 class TicketRead(BaseModel):
     """A ticket as every door shows it: the API, the pages, the console and the CLI.
 
-    Built only by `from_row`, from a row of `tickets.queries.ticket_columns`.
+    Built only by `from_row`, from a row of `tickets.queries.ticket_columns`. Each
+    field's title is its label at every door (`tickets.fields`): its name in words
+    unless it says otherwise.
     """
 
-    id: int
-    owner: TicketOwner
+    model_config = ConfigDict(field_title_generator=in_words)
+
+    id: Annotated[int, Field(title="Ticket")]
+    owner: Annotated[TicketOwner, Field(title="Employee")]
     spent_on: date
     # As spent, in `currency` with its decimals.
     amount: Decimal
@@ -225,9 +234,9 @@ class TicketRead(BaseModel):
     # `exchange_rate` (company units per unit of `currency`; 1 in the company's own),
     # the rate valid from `rate_date` (null in the company's own currency), fixed when
     # the ticket was filed or its amount, currency or date last edited.
-    company_amount: Decimal
+    company_amount: Annotated[Decimal, Field(title="Amount in the company's currency")]
     exchange_rate: Decimal
-    rate_date: date | None
+    rate_date: Annotated[date | None, Field(title="Rate valid from")]
     description: str
     links: list[str]
     category: CategoryRef
@@ -237,11 +246,11 @@ class TicketRead(BaseModel):
     duplicate_of: list[int]
     receipts: list[ReceiptSummary]
     status: TicketStatus
-    created_at: datetime
+    created_at: Annotated[datetime, Field(title="Filed at")]
     updated_at: datetime
     decided_at: datetime | None
     decided_by: Person | None
-    decision_note: str | None
+    decision_note: Annotated[str | None, Field(title="Note")]
     # The latest request for changes (status `changes_requested` until the owner
     # resubmits; kept after that, and every round is in the history).
     changes_requested_at: datetime | None

@@ -10,7 +10,6 @@ from contoso.browser.forms import MAX_FORM_FILES, parse, read_form
 from contoso.categories.service import list_categories
 from contoso.database import SessionDep
 from contoso.errors import Conflict, InvalidField
-from contoso.formatting import plain_money
 from contoso.models import TicketStatus, User
 from contoso.receipts import service as receipts
 from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptId, ReceiptStorageDep
@@ -23,12 +22,14 @@ from contoso.web.rendering import NOTICE, render
 from contoso.web.ticket_forms import (
     FILE_REFUSALS,
     FILES_DROPPED,
+    FORM_FIELDS,
     RECEIPTS,
     amount_help,
     cleaned_receipts,
     company_currency,
     currency_choices,
     currency_help,
+    edit_values,
     field_error,
     receipts_help,
     receipts_in_words,
@@ -39,17 +40,6 @@ from contoso.web.ticket_forms import (
 )
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-
-def _edit_values(ticket: TicketRead) -> dict[str, str]:
-    return {
-        "spent_on": ticket.spent_on.isoformat(),
-        "currency": ticket.currency,
-        "amount": plain_money(ticket.amount, ticket.currency),
-        "description": ticket.description,
-        "links": "\n".join(ticket.links),
-        "category_id": str(ticket.category.id),
-    }
 
 
 async def _edit_page(
@@ -69,6 +59,7 @@ async def _edit_page(
         {
             "user": user,
             "ticket": ticket,
+            "form_fields": FORM_FIELDS,
             "values": values,
             "errors": {},
             "company": company,
@@ -89,7 +80,7 @@ async def _edit_page(
 async def edit_page(
     request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
 ) -> Response:
-    return await _edit_page(request, session, user, ticket, _edit_values(ticket))
+    return await _edit_page(request, session, user, ticket, edit_values(ticket))
 
 
 @router.post("/tickets/{ticket_id}/edit")
@@ -162,7 +153,7 @@ async def delete_receipt(
     except Conflict as exc:  # decided meanwhile; refused before anything changed
         context = {"error": exc.message}
         return await _edit_page(
-            request, session, user, ticket, _edit_values(ticket), context, exc.status_code
+            request, session, user, ticket, edit_values(ticket), context, exc.status_code
         )
     # Named as the page listed it; one added since the page was read goes by its number.
     name = next(

@@ -21,6 +21,7 @@ from contoso.web.display import (
     payment_note,
     ticket_money,
 )
+from contoso.web.ticket_forms import filed_elsewhere
 
 
 def employer_signup(request: Request) -> str:
@@ -63,6 +64,7 @@ templates.env.globals |= {
     "conversion_note": conversion_note,
     "receipt_accept": RECEIPT_ACCEPT,
     "editable": editable,
+    "filed_elsewhere": filed_elsewhere,
     "moment": moment,
 }
 

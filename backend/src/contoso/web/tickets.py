@@ -34,6 +34,7 @@ from contoso.web.rendering import NOTICE, render
 from contoso.web.ticket_forms import (
     FILE_REFUSALS,
     FILES_DROPPED,
+    FORM_FIELDS,
     RECEIPTS,
     amount_help,
     cleaned_receipts,
@@ -87,6 +88,7 @@ async def _tickets_page(
                 "currency": company,
                 "category_id": str(default_category_id(categories) or ""),
             },
+            "form_fields": FORM_FIELDS,
             "errors": {},
             "company": company,
             "currencies": await currency_choices(session, company),
