@@ -18,6 +18,7 @@ from contoso.web.display import (
     conversion_note,
     editable,
     flag_notes,
+    owner_actions,
     payment_note,
     ticket_money,
 )
@@ -63,6 +64,7 @@ templates.env.globals |= {
     "conversion_note": conversion_note,
     "receipt_accept": RECEIPT_ACCEPT,
     "editable": editable,
+    "owner_actions": owner_actions,
     "moment": moment,
 }
 
