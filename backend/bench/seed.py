@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from contoso.dashboard import totals
 from contoso.embedded import to_asyncpg_url
+from contoso.tickets.workflow import COUNTED_IN
 
 EMPLOYEES = 10_000
 EMPLOYERS = 5
@@ -134,7 +135,7 @@ async def seed(url: str, password_hash: str) -> dict[str, float]:
         engine = create_async_engine(to_asyncpg_url(url))
         try:
             async with engine.begin() as totals_connection:
-                await totals.recount(totals_connection)
+                await totals.recount(totals_connection, COUNTED_IN)
         finally:
             await engine.dispose()
         timings["dashboard totals"] = time.perf_counter() - started

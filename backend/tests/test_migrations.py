@@ -300,6 +300,7 @@ BEFORE_CURRENCIES, CURRENCIES = PAYMENTS, "3f0e6a1b2c4d"
 BEFORE_CONVERSATION, CONVERSATION = CURRENCIES, "7d2b9e41c5a8"
 # The head before invitations gained a role (employees invited), and after.
 BEFORE_INVITATIONS, INVITATIONS = CONVERSATION, "3f98d728e544"
+# The newest revision, whichever it is: a downgrade refused rolls back to it.
 HEAD = ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 

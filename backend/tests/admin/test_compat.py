@@ -42,6 +42,7 @@ from contoso.admin.compat import (
 from contoso.admin.console import CONSOLE_VIEWS, Console, mount_console
 from contoso.admin.emails import EmailAdmin
 from contoso.admin.exchange_rates import ExchangeRateAdmin
+from contoso.admin.ticket_reviews import REVIEWS
 from contoso.admin.tickets import TicketAdmin
 from contoso.admin.views import ConsoleView
 from contoso.models import Event, Ticket
@@ -360,3 +361,21 @@ def test_our_views_shadow_no_sqladmin_member():
     assert not {
         name for name in helpers if hasattr(ModelView, name)
     }, f"SQLAdmin now has members named as CompatView's helpers: {RECHECK}"
+
+
+def test_generated_actions_are_listed_in_their_order_before_the_class_bodys(app, settings):
+    bare = Admin(FastAPI(), session_maker=async_sessionmaker(app.state.database.engine))
+    bare.add_view(TicketAdmin.for_app(settings.zone, settings.company_currency))
+    view = bare.views[0]
+    assert isinstance(view, ModelView)
+    # The menu SQLAdmin draws: first line of each action's function, last first.
+    reviews = [(t.slug, t.label) for t in REVIEWS]
+    assert list(view._custom_actions_in_list.items()) == [
+        *reviews,
+        ("pay", "Mark paid"),
+    ], f"the order of actions: {RECHECK} (add_actions)"
+    assert reviews[:3] == [
+        ("approve", "Approve"),
+        ("deny", "Deny"),
+        ("request-changes", "Request changes"),
+    ]

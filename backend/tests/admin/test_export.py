@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from contoso.admin.views import ConsoleView
 from contoso.models import Ticket, User
+from contoso.tickets.workflow import STATUSES
 from tests.support.console import ConsoleBrowser
 from tests.support.factories import Factory
 
@@ -313,5 +314,7 @@ async def test_an_export_with_an_unknown_filter_value_is_refused_before_any_file
     export = await browser.client.get("/admin/tickets/export/csv", params={"status": "reimbursed"})
 
     assert export.status_code == 400
-    assert "choose pending, changes_requested, approved, denied or paid" in export.text
+    statuses = [status.value for status in STATUSES]
+    assert f"choose {', '.join(statuses[:-1])} or {statuses[-1]}" in export.text
+    assert "choose pending, changes_requested, " in export.text
     assert "attachment" not in export.headers.get("content-disposition", "")

@@ -15,6 +15,7 @@ from contoso.dashboard import totals
 from contoso.employees import service as employees_service
 from contoso.models import PaidTotal, TicketStatus, User
 from contoso.tickets import service as tickets_service
+from contoso.tickets.workflow import COUNTED_IN
 from tests.support.databases import plain_url
 from tests.support.locks import blocked_behind
 from tests.support.totals import stored_and_recounted
@@ -211,7 +212,7 @@ async def test_a_rebuild_from_the_tickets_finds_what_the_services_kept(
     try:
         kept, _ = await stored_and_recounted(connection)
         async with app.state.database.engine.begin() as rebuilding:
-            await totals.recount(rebuilding)
+            await totals.recount(rebuilding, COUNTED_IN)
         rebuilt, _ = await stored_and_recounted(connection)
     finally:
         await connection.close()

@@ -21,8 +21,6 @@ from contoso.tickets.workflow import (
     APPROVE,
     DENY,
     PAY,
-    REQUEST_CHANGES,
-    RESUBMIT,
     TRANSITIONS,
     Skip,
     Stamp,
@@ -44,29 +42,31 @@ class People:
 
 async def _act(session: Any, transition: Transition, actor: User, ticket_id: int) -> Outcome:
     """`transition` on one ticket, in bulk, through the service the doors call."""
-    if transition is PAY:
+    if transition.own_door:  # paying, which has a door of its own
+        assert transition is PAY
         try:
             report = await payments.pay_tickets(session, actor, [ticket_id])
         except Conflict:  # a payment that would pay nothing records nothing
             preview = await payments.preview_payment(session, actor, [ticket_id])
             return Outcome(skipped={s.id: Skip(s.reason) for s in preview.skipped})
         return Outcome(done=report.paid)
-    if transition is RESUBMIT:  # the doors resubmit one ticket: the executor in bulk
-        return await run(session, RESUBMIT, actor, [ticket_id])
-    if transition is REQUEST_CHANGES:
-        return await tickets.request_changes(session, actor, [ticket_id], NOTE)
-    decision = TicketStatus.APPROVED if transition is APPROVE else TicketStatus.DENIED
-    return await tickets.decide_tickets(session, actor, [ticket_id], decision, NOTE)
+    note = NOTE if transition.takes_note else None
+    return await tickets.act_on_tickets(session, actor, transition, [ticket_id], note)
 
 
-# How a ticket reaches each status, from pending, by the declared transitions.
-_PATHS = {
-    TicketStatus.PENDING: [],
-    TicketStatus.APPROVED: [APPROVE],
-    TicketStatus.DENIED: [DENY],
-    TicketStatus.PAID: [APPROVE, PAY],
-    TicketStatus.CHANGES_REQUESTED: [REQUEST_CHANGES],
-}
+def _paths() -> dict[TicketStatus, list[Transition]]:
+    """How a ticket reaches each status from pending, by the fewest declared transitions."""
+    paths: dict[TicketStatus, list[Transition]] = {TicketStatus.PENDING: []}
+    reached = [TicketStatus.PENDING]
+    for status in reached:  # breadth first: `reached` grows as it is walked
+        for transition in TRANSITIONS.values():
+            if status in transition.sources and transition.target not in paths:
+                paths[transition.target] = [*paths[status], transition]
+                reached.append(transition.target)
+    return paths
+
+
+_PATHS = _paths()
 
 
 def test_every_status_is_reached_and_every_transition_refuses_every_other_status():

@@ -13,15 +13,12 @@ from contoso.admin.export import ExportColumn
 from contoso.admin.views import ChoiceFilter, ConsoleView
 from contoso.formatting import isolated
 from contoso.models import Event, EventKind, Ticket, User
+from contoso.tickets.workflow import TRANSITIONS
 
 # What the log lists, as people name it; the filter's URL values stay the enum values.
-KIND_LABELS = {
-    EventKind.TICKET_APPROVED: "Ticket approved",
-    EventKind.TICKET_DENIED: "Ticket denied",
-    # A review's other outcome, and the owner's answer to it: every round is logged.
-    EventKind.TICKET_CHANGES_REQUESTED: "Changes requested",
-    EventKind.TICKET_RESUBMITTED: "Ticket resubmitted",
-    EventKind.TICKET_PAID: "Ticket paid",
+# Every change of a ticket's status, as declared (every round of a request for changes
+# and its resubmission too), then the employees'.
+KIND_LABELS = {t.event: t.logged for t in TRANSITIONS.values()} | {
     EventKind.EMPLOYEE_SUSPENDED: "Employee suspended",
     EventKind.EMPLOYEE_REACTIVATED: "Employee reactivated",
 }

@@ -38,6 +38,9 @@ Internal behaviour, and why:
   `error_page` hands to the console's domain errors.
 - SQLAdmin's templates build every link with the `url_for` global its
   `Jinja2Templates` installs: `links_by_path` replaces that global.
+- `Admin.add_view` finds a view's `@action`s among its methods and lists them by the
+  first line of each function's code, last first (`add_actions` places the generated
+  ones before those a class body defines).
 - `Admin` adds its authentication backend's `middlewares` to its app, and only those
   (`SessionlessAuthentication`: the app's own session middleware serves the console).
 - The "__all" lookup value (`ALL_VALUES`): the "All" choice of SQLAdmin's lookup filter.
@@ -52,10 +55,10 @@ Internal behaviour, and why:
 """
 
 import builtins
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias, cast
 
-from sqladmin import Admin, ModelView
+from sqladmin import Admin, ModelView, action
 from sqladmin._types import _UNSET, OperationColumnFilter, SimpleColumnFilter
 from sqladmin.authentication import AuthenticationBackend
 from sqladmin.pagination import Pagination
@@ -141,6 +144,26 @@ class CompatView(ModelView):
         page = min(max(page, 1), Pagination.max_page(count, page_size))
         rows = await self._run_query(statement.limit(page_size).offset((page - 1) * page_size))
         return Pagination(rows=rows, page=page, page_size=page_size, count=count)
+
+
+# Past any line of a real source file: the first line given to generated actions.
+_GENERATED_LINES = 1_000_000
+ActionHandler = Callable[[Any, Request], Awaitable[Response]]
+
+
+def add_actions(view: type[ModelView], actions: Mapping[str, tuple[str, ActionHandler]]) -> None:
+    """Give `view` an `@action` per entry of `actions` (slug: (label, handler), the
+    handler called with the view and the request), listed in that order and before the
+    actions its class body defines. Call it before the view is added to the Admin."""
+    for position, (slug, (label, handler)) in enumerate(actions.items()):
+
+        async def act(self: ModelView, request: Request, handler: ActionHandler = handler) -> Any:
+            return await handler(self, request)
+
+        # SQLAdmin orders actions by this line, last first; generated ones share one.
+        act.__code__ = act.__code__.replace(co_firstlineno=_GENERATED_LINES - position)
+        act.__name__ = act.__qualname__ = slug.replace("-", "_")
+        setattr(view, act.__name__, action(slug, label, add_in_detail=False, add_in_list=True)(act))
 
 
 class SessionlessAuthentication(AuthenticationBackend):

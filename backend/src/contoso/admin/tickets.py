@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from contoso.admin import ticket_columns as columns
 from contoso.admin import ticket_reviews
-from contoso.admin.compat import ALL_VALUES, AnySelect, ColumnFilter
+from contoso.admin.compat import ALL_VALUES, AnySelect, ColumnFilter, add_actions
 from contoso.admin.flags import flag_reasons
 from contoso.admin.money import company_amount, ticket_amount
 from contoso.admin.payments import pay_selection
@@ -37,7 +37,7 @@ from contoso.categories import service as categories_service
 from contoso.comments import service as comments_service
 from contoso.comments.schemas import CommentCreate
 from contoso.database import estimated_count
-from contoso.models import EventKind, Ticket, TicketFlag, TicketStatus
+from contoso.models import EventKind, Ticket, TicketFlag
 from contoso.receipts import service as receipts_service
 from contoso.receipts.download import receipt_response
 from contoso.receipts.files import stored_type
@@ -53,6 +53,7 @@ from contoso.tickets.schemas import (
     TicketRead,
 )
 from contoso.tickets.service import EXACT_COUNT_LIMIT
+from contoso.tickets.workflow import PAY, STATUSES, TRANSITIONS
 from contoso.visibility import Owner
 
 # The query parameter that narrows the list to one employee's tickets.
@@ -60,27 +61,16 @@ EMPLOYEE_PARAMETER = "employee"
 # The ticket page's new comment.
 COMMENT_FIELD = "body"
 
-# A ticket's history on its page, in words.
+# A ticket's history on its page, in words: the changes of status as declared.
 HISTORY_LABELS = {
     EventKind.TICKET_CREATED: "Filed",
     EventKind.TICKET_EDITED: "Edited",
     EventKind.TICKET_RECEIPT_ADDED: "Receipt added",
     EventKind.TICKET_RECEIPT_REMOVED: "Receipt removed",
-    EventKind.TICKET_CHANGES_REQUESTED: "Changes requested",
-    EventKind.TICKET_RESUBMITTED: "Resubmitted",
     EventKind.TICKET_COMMENTED: "Comment",
-    EventKind.TICKET_APPROVED: "Approved",
-    EventKind.TICKET_DENIED: "Denied",
-    EventKind.TICKET_PAID: "Paid",
-}
-# The status filter's choices, in the order a ticket goes through them.
-STATUS_ORDER = (
-    TicketStatus.PENDING,
-    TicketStatus.CHANGES_REQUESTED,
-    TicketStatus.APPROVED,
-    TicketStatus.DENIED,
-    TicketStatus.PAID,
-)
+} | {t.event: t.history_label for t in TRANSITIONS.values()}
+# The status filter's choices, in the order a ticket goes through them (as declared).
+STATUS_ORDER = tuple(STATUSES)
 
 
 class CategoryFilter(ServiceLookup):
@@ -273,7 +263,13 @@ class TicketAdmin(ConsoleView, model=Ticket):
         ticket_id = pk_of(request)
         context: dict[str, Any] = {"history_labels": HISTORY_LABELS, "comment_field": COMMENT_FIELD}
         if ticket_id is None:
-            return context | {"history": [], "receipts": [], "comments": [], "ticket": None}
+            return context | {
+                "history": [],
+                "receipts": [],
+                "comments": [],
+                "ticket": None,
+                "reviews": [],
+            }
         employer = request.state.employer
         # NotFound if hidden since the page's own query (a suspension): a 404 page.
         async with self.sessions() as session:
@@ -301,6 +297,9 @@ class TicketAdmin(ConsoleView, model=Ticket):
             "receipts": receipts,
             "comments": comments,
             "ticket": ticket,
+            # What the employer may do with it from here, as buttons.
+            "reviews": ticket_reviews.reviews_from(ticket.status),
+            "waiting": ticket_reviews.waiting(ticket.status),
         }
 
     @staticmethod
@@ -346,22 +345,13 @@ class TicketAdmin(ConsoleView, model=Ticket):
         page = request.url_for("admin:details", identity=self.identity, pk=ticket_id)
         return RedirectResponse(f"{page.path}#comments", 303)
 
-    # SQLAdmin lists actions last defined first: Mark paid, Request changes, then Deny
-    # are defined first so that the menu reads Approve, Deny, Request changes, Mark paid.
-    # The detail page offers Approve, Deny and Request changes itself, only while the
-    # ticket is pending (ticket_details.html).
-    @action("pay", "Mark paid", add_in_detail=False, add_in_list=True)
+    # The reviews (Approve, Deny, Request changes...) are added below, listed before
+    # this one; the detail page offers those a ticket's status allows itself
+    # (ticket_details.html).
+    @action(PAY.slug, PAY.label, add_in_detail=False, add_in_list=True)
     async def pay(self, request: Request) -> Response:
         return await pay_selection(self, request)
 
-    @action("request-changes", "Request changes", add_in_detail=False, add_in_list=True)
-    async def request_changes(self, request: Request) -> Response:
-        return await ticket_reviews.request_changes(self, request)
 
-    @action("deny", "Deny", add_in_detail=False, add_in_list=True)
-    async def deny(self, request: Request) -> Response:
-        return await ticket_reviews.decide(self, request, TicketStatus.DENIED)
-
-    @action("approve", "Approve", add_in_detail=False, add_in_list=True)
-    async def approve(self, request: Request) -> Response:
-        return await ticket_reviews.decide(self, request, TicketStatus.APPROVED)
+# One action per review the workflow declares, in its order.
+add_actions(TicketAdmin, ticket_reviews.actions())

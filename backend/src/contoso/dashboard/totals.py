@@ -15,7 +15,8 @@ from `approved` to `paid`, keeping its months.
 `paid_totals` holds visible paid tickets per month of payment (UTC): paying adds, and
 suspension and reactivation take out and put back, as for the decided totals.
 
-Amounts are in the company's currency (`tickets.company_amount`).
+Amounts are in the company's currency (`tickets.company_amount`). Which statuses each
+table counts is declared with the statuses (`tickets.workflow.STATUSES`) and handed in.
 
 Every piece adds with INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n:
 PostgreSQL applies the addition to the row as last committed, after waiting for any
@@ -23,7 +24,7 @@ concurrent writer of it, so no increment is lost. Rows are written in key order,
 two writers of several rows cannot deadlock on them.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
 from typing import assert_never
@@ -50,7 +51,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contoso.database import any_of
 from contoso.models import (
-    DECIDED,
     Base,
     DecidedTotal,
     PaidTotal,
@@ -70,20 +70,8 @@ class Tally(Enum):
     PAID = "paid_totals"
 
 
-def tallies(status: TicketStatus) -> tuple[Tally, ...]:
-    """The running totals that count a ticket in `status`. A new status fails the type
-    check here until it is given its totals (none is an answer)."""
-    match status:
-        case TicketStatus.PENDING:
-            return (Tally.PENDING,)
-        case TicketStatus.APPROVED | TicketStatus.DENIED:
-            return (Tally.DECIDED,)
-        case TicketStatus.PAID:
-            return (Tally.DECIDED, Tally.PAID)
-        case TicketStatus.CHANGES_REQUESTED:  # back with its owner: counted nowhere
-            return ()
-        case _:
-            assert_never(status)
+# The statuses each table counts (`tickets.workflow.COUNTED_IN`).
+CountedIn = Mapping[Tally, Collection[TicketStatus]]
 
 
 # The columns the totals read of a ticket: what a status change's RETURNING gives, as
@@ -103,20 +91,22 @@ def _count(tally: Tally, rows: FromClause, sign: int) -> Insert:
             assert_never(tally)
 
 
-def count_moved(moved: CTE, sources: Iterable[TicketStatus], target: TicketStatus) -> list[Insert]:
+def count_moved(
+    moved: CTE, sources: Mapping[TicketStatus, Sequence[Tally]], entered: Sequence[Tally]
+) -> list[Insert]:
     """Take the tickets a status change `moved` (rows with TALLIED and `was_` TALLIED
-    columns) out of the totals that counted them, by the status each had, and add them
-    to those that count `target`."""
+    columns) out of the totals that counted them, by the status each had (`sources`, with
+    the totals counting each), and add them to the totals of their new status, `entered`."""
     was = select(*(moved.c[f"was_{name}"].label(name) for name in TALLIED))
     left: dict[Tally, list[TicketStatus]] = {}
-    for status in sources:
-        for tally in tallies(status):
+    for status, counting in sources.items():
+        for tally in counting:
             left.setdefault(tally, []).append(status)
     changes = [
         _count(tally, was.where(moved.c.was_status.in_(statuses)).subquery(f"left_{i}"), -1)
         for i, (tally, statuses) in enumerate(left.items())
     ]
-    return changes + [_count(tally, moved, 1) for tally in tallies(target)]
+    return changes + [_count(tally, moved, 1) for tally in entered]
 
 
 def month_of(day: SQLColumnExpression[date]) -> ColumnElement[date]:
@@ -197,18 +187,18 @@ def count_paid(tickets: FromClause, sign: int) -> Insert:
     return _add(PaidTotal, ["month"], paid)
 
 
-def count_paid_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
+def count_paid_of_owners(owner_ids: Sequence[int], sign: int, counted_in: CountedIn) -> Insert:
     """`count_decided_of_owners` for the paid totals: the employees' paid tickets."""
     paid = (
         select(Ticket.paid_at, Ticket.company_amount)
         .where(any_of(Ticket.owner_id, owner_ids, "owner_ids"))
-        .where(Ticket.status == TicketStatus.PAID)
+        .where(Ticket.status.in_(counted_in[Tally.PAID]))
         .subquery("owners_paid")
     )
     return count_paid(paid, sign)
 
 
-def count_decided_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
+def count_decided_of_owners(owner_ids: Sequence[int], sign: int, counted_in: CountedIn) -> Insert:
     """Add the decided tickets of the employees `owner_ids` to the decided totals `sign`
     times each: -1 when they are suspended (their tickets leave the dashboard), +1 when
     they are reactivated.
@@ -221,7 +211,7 @@ def count_decided_of_owners(owner_ids: Sequence[int], sign: int) -> Insert:
     decided = (
         select(Ticket.status, Ticket.spent_on, Ticket.decided_at, Ticket.company_amount)
         .where(any_of(Ticket.owner_id, owner_ids, "owner_ids"))
-        .where(Ticket.status.in_(DECIDED))
+        .where(Ticket.status.in_(counted_in[Tally.DECIDED]))
         .subquery("owners_decided")
     )
     return count_decided(decided, sign)
@@ -250,10 +240,10 @@ def sweep_pending(owner_ids: Sequence[int]) -> Delete:
     )
 
 
-async def recount(connection: AsyncConnection) -> None:
+async def recount(connection: AsyncConnection, counted_in: CountedIn) -> None:
     """Rebuild the tables from the tickets, for tickets loaded without the services
-    (the benchmark's seed). Not while the services write: a change racing the rebuild
-    could be counted twice or not at all."""
+    (the benchmark's seed), each counting the statuses `counted_in` says. Not while the
+    services write: a change racing the rebuild could be counted twice or not at all."""
     await connection.execute(delete(PendingTotal))
     await connection.execute(delete(DecidedTotal))
     await connection.execute(delete(PaidTotal))
@@ -262,16 +252,16 @@ async def recount(connection: AsyncConnection) -> None:
         insert(PendingTotal).from_select(
             ["owner_id", "month", "tickets", "amount"],
             select(Ticket.owner_id, month, func.count(), func.sum(Ticket.company_amount))
-            .where(Ticket.status == TicketStatus.PENDING)
+            .where(Ticket.status.in_(counted_in[Tally.PENDING]))
             .group_by(Ticket.owner_id, month),
         )
     )
     decided = visible_owners(
         select(Ticket.status, Ticket.spent_on, Ticket.decided_at, Ticket.company_amount),
         Ticket.owner_id,
-    ).where(Ticket.status.in_(DECIDED))
+    ).where(Ticket.status.in_(counted_in[Tally.DECIDED]))
     await connection.execute(count_decided(decided.subquery("decided"), 1))
     paid = visible_owners(select(Ticket.paid_at, Ticket.company_amount), Ticket.owner_id).where(
-        Ticket.status == TicketStatus.PAID
+        Ticket.status.in_(counted_in[Tally.PAID])
     )
     await connection.execute(count_paid(paid.subquery("paid"), 1))

@@ -14,6 +14,7 @@ from contoso.employees.schemas import EmployeeRead, EmployeeSkip, EmployeeState
 from contoso.errors import Conflict, NotFound
 from contoso.history import record_for_each
 from contoso.models import EventKind, Role, User
+from contoso.tickets.workflow import COUNTED_IN
 
 
 @dataclass
@@ -93,8 +94,8 @@ async def _set_suspended(
         # Hidden tickets leave the dashboard's totals and come back. A statement of its
         # own: it sees the decisions the UPDATE above waited for.
         sign = -1 if suspend else 1
-        await session.execute(totals.count_decided_of_owners(sorted(changed), sign))
-        await session.execute(totals.count_paid_of_owners(sorted(changed), sign))
+        await session.execute(totals.count_decided_of_owners(sorted(changed), sign, COUNTED_IN))
+        await session.execute(totals.count_paid_of_owners(sorted(changed), sign, COUNTED_IN))
     outcome = SuspensionOutcome(changed=[i for i in wanted if i in changed])
     rest = [i for i in wanted if i not in changed]
     if rest:

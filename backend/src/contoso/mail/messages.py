@@ -135,14 +135,11 @@ def _subject(kind: MailKind, payload: Payload) -> str:
         return f"{_waiting(payload)} waiting for a decision ({_total(payload)})"
     listed = payload.tickets
     what = f"ticket #{listed[0].id}" if len(listed) == 1 else f"{count(len(listed))} tickets"
-    total = _total(payload)
-    return {
-        MailKind.TICKETS_APPROVED: f"Approved: {what}, {total}",
-        MailKind.TICKETS_DENIED: f"Denied: {what}",
-        MailKind.CHANGES_REQUESTED: f"Changes requested: {what}",
-        MailKind.TICKETS_PAID: f"Paid: {total} for {what}",
-        MailKind.TICKET_COMMENTED: f"New comment on {what}",
-    }[kind]
+    # An email about tickets says its subject in its text template's `subject` block,
+    # which its layout leaves out of the text itself.
+    template = _templates.get_template(f"{kind.value}.txt")
+    said = template.new_context({"what": what, "total": _total(payload)})
+    return "".join(template.blocks["subject"](said)).strip()
 
 
 def _waiting(digest: DigestPayload) -> str:

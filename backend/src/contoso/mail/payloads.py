@@ -109,11 +109,11 @@ class InvitationPayload(_Payload):
 TicketsEmail: TypeAlias = DecisionPayload | CommentPayload | PaymentPayload
 Payload: TypeAlias = TicketsEmail | DigestPayload | InvitationPayload
 
-# Each kind's schema: every kind has one (checked below).
-PAYLOADS: dict[MailKind, type[Payload]] = {
-    MailKind.TICKETS_APPROVED: DecisionPayload,
-    MailKind.TICKETS_DENIED: DecisionPayload,
-    MailKind.CHANGES_REQUESTED: DecisionPayload,
+# Each kind's schema: every kind has one (checked below). A kind not named here is a
+# transition's email (`tickets.workflow`), which says by default what the executor
+# writes: who acted, and their note.
+_TRANSITIONS_EMAIL: type[Payload] = DecisionPayload
+PAYLOADS: dict[MailKind, type[Payload]] = dict.fromkeys(MailKind, _TRANSITIONS_EMAIL) | {
     MailKind.TICKETS_PAID: PaymentPayload,
     MailKind.TICKET_COMMENTED: CommentPayload,
     MailKind.DIGEST: DigestPayload,

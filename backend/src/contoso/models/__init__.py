@@ -18,12 +18,11 @@ from contoso.models.mail import MailKind, OutboxEmail
 from contoso.models.payments import Payment
 from contoso.models.receipts import Receipt, ReceiptChunk
 from contoso.models.sessions import WebSession
-from contoso.models.tickets import DECIDED, EDITABLE, Ticket, TicketFlag, TicketStatus
+from contoso.models.tickets import EDITABLE, Ticket, TicketFlag, TicketStatus
 from contoso.models.totals import DecidedTotal, PaidTotal, PendingTotal
 from contoso.models.users import Role, User
 
 __all__ = [
-    "DECIDED",
     "EDITABLE",
     "NAMING_CONVENTION",
     "Base",

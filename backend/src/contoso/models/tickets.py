@@ -42,8 +42,6 @@ class TicketStatus(enum.StrEnum):
 
 # Its owner may still change it (fields, receipts); it waits for them or for a decision.
 EDITABLE = frozenset({TicketStatus.PENDING, TicketStatus.CHANGES_REQUESTED})
-# An employer decided it (then it may be paid).
-DECIDED = frozenset({TicketStatus.APPROVED, TicketStatus.DENIED, TicketStatus.PAID})
 
 
 class TicketFlag(enum.StrEnum):

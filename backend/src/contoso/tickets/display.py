@@ -9,20 +9,13 @@ from markupsafe import Markup
 from contoso.formatting import money, rate_of
 from contoso.models import Event, EventKind, TicketFlag, TicketStatus
 from contoso.tickets.fields import arranged, label
-
-STATUS_COLOURS = {
-    TicketStatus.PENDING: "yellow",
-    TicketStatus.APPROVED: "green",
-    TicketStatus.DENIED: "red",
-    TicketStatus.PAID: "blue",
-    TicketStatus.CHANGES_REQUESTED: "purple",
-}
+from contoso.tickets.workflow import STATUSES
 
 
 def status_badge(status: TicketStatus) -> Markup:
-    """A coloured badge naming the status (Tabler's light badge colours)."""
+    """A coloured badge naming the status (Tabler's light badge colours, as declared)."""
     return Markup('<span class="badge bg-{}-lt status">{}</span>').format(
-        STATUS_COLOURS[status], status_words(status)
+        STATUSES[status].colour, status_words(status)
     )
 
 

@@ -1,3 +1,4 @@
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -5,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from contoso.auth.dependencies import CurrentUser, employers_only
 from contoso.database import SessionDep
 from contoso.errors import error_responses
-from contoso.models import TicketFlag, TicketStatus
+from contoso.models import Role, TicketFlag, TicketStatus
 from contoso.tickets import service
 from contoso.tickets.dependencies import TicketId, VisibleTicket
 from contoso.tickets.queries import TicketFilters
@@ -22,13 +23,13 @@ from contoso.tickets.schemas import (
     TicketSkip,
     TicketUpdate,
 )
+from contoso.tickets.workflow import TRANSITIONS, Transition
 from contoso.validation import MAX_RECORD_ID
 
 router = APIRouter(prefix="/tickets", tags=["tickets"], responses=error_responses(401, 403))
 
 NOT_FOUND = error_responses(404)
 DECIDED = error_responses(409)
-DECIDING = [employers_only("approve or deny tickets")]
 
 
 REPLAYED: dict[int | str, dict[str, Any]] = {
@@ -99,19 +100,14 @@ async def decide_tickets(
     """Approve, deny or send back for changes many tickets at once; reports which were
     acted on (`decided`) and which skipped. Approving skips flagged tickets (reason
     `flagged`) unless `include_flagged` is true; requesting changes needs a note."""
-    if body.decision == "request_changes":
-        assert body.note  # the schema requires it
-        outcome = await service.request_changes(session, user, body.ticket_ids, body.note)
-    else:
-        decision = TicketStatus.APPROVED if body.decision == "approve" else TicketStatus.DENIED
-        outcome = await service.decide_tickets(
-            session,
-            user,
-            body.ticket_ids,
-            decision,
-            body.note,
-            include_flagged=body.include_flagged,
-        )
+    outcome = await service.act_on_tickets(
+        session,
+        user,
+        TRANSITIONS[body.decision],
+        body.ticket_ids,
+        body.note,
+        include_flagged=body.include_flagged,
+    )
     return DecisionReport(
         decided=outcome.done,
         skipped=[Skipped(id=i, reason=TicketSkip(reason)) for i, reason in outcome.skipped.items()],
@@ -140,47 +136,44 @@ async def update_ticket(
     return await service.update_ticket(session, user, ticket_id, body)
 
 
-@router.post("/{ticket_id}/approve", responses=NOT_FOUND | DECIDED, dependencies=DECIDING)
-async def approve_ticket(
-    ticket_id: TicketId,
-    session: SessionDep,
-    user: CurrentUser,
-    body: Decision | None = None,
-) -> TicketRead:
-    note = body.note if body else None
-    return await service.decide_ticket(session, user, ticket_id, TicketStatus.APPROVED, note)
+def _on_one(transition: Transition) -> Callable[..., Awaitable[TicketRead]]:
+    """The endpoint that makes `transition` on one ticket: with an optional note
+    (employers), a required one (`asks`), or none (owners)."""
+
+    async def by_owner(ticket_id: TicketId, session: SessionDep, user: CurrentUser) -> TicketRead:
+        return await service.act_on_ticket(session, user, transition, ticket_id)
+
+    async def noting(
+        ticket_id: TicketId,
+        session: SessionDep,
+        user: CurrentUser,
+        body: Decision | None = None,
+    ) -> TicketRead:
+        note = body.note if body else None
+        return await service.act_on_ticket(session, user, transition, ticket_id, note)
+
+    async def asking(
+        ticket_id: TicketId, body: ChangesRequest, session: SessionDep, user: CurrentUser
+    ) -> TicketRead:
+        return await service.act_on_ticket(session, user, transition, ticket_id, body.note)
+
+    if not transition.takes_note:
+        return by_owner
+    return noting if transition.asks is None else asking
 
 
-@router.post("/{ticket_id}/deny", responses=NOT_FOUND | DECIDED, dependencies=DECIDING)
-async def deny_ticket(
-    ticket_id: TicketId,
-    session: SessionDep,
-    user: CurrentUser,
-    body: Decision | None = None,
-) -> TicketRead:
-    """Deny a pending ticket; the note is shown to the employee."""
-    note = body.note if body else None
-    return await service.decide_ticket(session, user, ticket_id, TicketStatus.DENIED, note)
-
-
-@router.post(
-    "/{ticket_id}/request-changes",
-    responses=NOT_FOUND | DECIDED,
-    dependencies=[employers_only("request changes")],
-)
-async def request_changes(
-    ticket_id: TicketId, body: ChangesRequest, session: SessionDep, user: CurrentUser
-) -> TicketRead:
-    """Send a pending ticket back to its owner with a note saying what to change
-    (employers): it is `changes_requested` until they resubmit it, and cannot be
-    decided meanwhile (409)."""
-    return await service.request_changes_on_ticket(session, user, ticket_id, body.note)
-
-
-@router.post("/{ticket_id}/resubmit", responses=NOT_FOUND | DECIDED)
-async def resubmit_ticket(
-    ticket_id: TicketId, session: SessionDep, user: CurrentUser
-) -> TicketRead:
-    """Send your ticket in again once you made the changes asked for: pending again,
-    for a decision. 409 unless it was sent back for changes."""
-    return await service.resubmit_ticket(session, user, ticket_id)
+# POST /tickets/{id}/<transition>, for every transition the generic doors run (paying
+# has its own, under /payments). Employers are told apart before the body is read.
+for _transition in TRANSITIONS.values():
+    if _transition.own_door:
+        continue
+    router.post(
+        f"/{{ticket_id}}/{_transition.slug}",
+        responses=NOT_FOUND | DECIDED,
+        dependencies=(
+            [employers_only(_transition.doing)] if _transition.by is Role.EMPLOYER else None
+        ),
+        name=f"{_transition.name}_ticket",
+        summary=_transition.summary or None,
+        description=_transition.described,
+    )(_on_one(_transition))

@@ -165,7 +165,7 @@ async def run(
     changed = _changing(
         transition, actor, locked, guard, _stamped(transition, actor, note, given or {})
     )
-    moved = totals.count_moved(changed, transition.sources, transition.target)
+    moved = totals.count_moved(changed, *transition.counted())
     statement = select(changed.c.id).add_cte(
         record_for_each(changed, transition.event, actor.id, note=note).cte("history"),
         *(change.cte(f"moved_{i}") for i, change in enumerate(moved)),
@@ -192,7 +192,10 @@ async def _afterwards(
     if transition.mail is not None:
         said = facts if facts is not None else {"by": actor.username, "note": note}
         await session.execute(outbox.tell_owners(transition.mail, done, said))
-    if TicketStatus.PENDING in transition.sources and transition.target is not TicketStatus.PENDING:
+    left, entered = transition.counted()
+    if any(totals.Tally.PENDING in tallies for tallies in left.values()) and (
+        totals.Tally.PENDING not in entered
+    ):
         owners = select(Ticket.owner_id).distinct().where(any_of(Ticket.id, done, "done"))
         await session.execute(totals.sweep_pending((await session.scalars(owners)).all()))
     if transition.refreshes_duplicates:

@@ -1,13 +1,14 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StrictBool,
     TypeAdapter,
     ValidationInfo,
@@ -20,8 +21,8 @@ from sqlalchemy import RowMapping
 from contoso.categories.schemas import CategoryRef
 from contoso.currencies.schemas import Currency
 from contoso.currency_codes import in_minor_units, minor_units_rule
-from contoso.models import EventKind, TicketFlag, TicketStatus
-from contoso.tickets.workflow import Skip
+from contoso.models import EventKind, Role, TicketFlag, TicketStatus
+from contoso.tickets.workflow import TRANSITIONS, Skip
 from contoso.validation import (
     DATE_FROM_2000,
     MAX_SELECTION,
@@ -142,12 +143,27 @@ class ChangesRequest(StrictInput):
     note: RequiredNote
 
 
+# What an employer may do to many tickets at once (`POST /tickets/decisions`): every
+# transition of theirs that the generic doors run, by name.
+BULK = [t for t in TRANSITIONS.values() if t.by is Role.EMPLOYER and not t.own_door]
+# Those that need a note, as a JSON schema of the `decision`.
+_NOTE_NEEDED: list[JsonValue] = [t.name for t in BULK if t.asks is not None]
+_ASKING: dict[str, JsonValue] = (
+    {"const": _NOTE_NEEDED[0]} if len(_NOTE_NEEDED) == 1 else {"enum": _NOTE_NEEDED}
+)
+
+if TYPE_CHECKING:
+    BulkName = str
+else:
+    BulkName = Literal[tuple(t.name for t in BULK)]
+
+
 class BulkDecision(StrictInput):
     model_config = ConfigDict(
         json_schema_extra={
-            # `_changes_say_what`, stated for clients: requesting changes needs a note
+            # `_note_when_asked`, stated for clients: requesting changes needs a note
             # with something to read in it.
-            "if": {"properties": {"decision": {"const": "request_changes"}}},
+            "if": {"properties": {"decision": _ASKING}},
             "then": {
                 "required": ["note"],
                 "properties": {"note": TypeAdapter(RequiredNote).json_schema()},
@@ -163,16 +179,18 @@ class BulkDecision(StrictInput):
     )
 
     ticket_ids: Annotated[list[RecordId], Field(min_length=1, max_length=MAX_SELECTION)]
-    # `request_changes` sends the tickets back to their owners, with the note (required).
-    decision: Literal["approve", "deny", "request_changes"]
+    # A transition's name (`BULK`): `request_changes` sends the tickets back to their
+    # owners, with the note (required).
+    decision: BulkName
     note: Note | None = None
     # Approving skips flagged tickets (reason `flagged`) unless this is true.
     include_flagged: StrictBool = False
 
     @model_validator(mode="after")
-    def _changes_say_what(self) -> "BulkDecision":
-        if self.decision == "request_changes" and not self.note:
-            raise ValueError("Say what should change: a note is required to request changes")
+    def _note_when_asked(self) -> "BulkDecision":
+        transition = TRANSITIONS[self.decision]
+        if transition.asks is not None and not self.note:
+            raise ValueError(transition.asks.refusal(transition.doing))
         return self
 
 
@@ -302,18 +320,18 @@ class TicketPage(BaseModel):
     offset: int
 
 
-class TicketSkip(StrEnum):
-    """Why a bulk decision left a ticket alone: the reasons (`workflow.Skip`) that
-    approving, denying and requesting changes give."""
+_BULK_SKIPS = {Skip.NOT_FOUND} | {r.skip for t in BULK for r in t.refusals.values()}
 
-    NOT_FOUND = Skip.NOT_FOUND.value
-    ALREADY_DECIDED = Skip.ALREADY_DECIDED.value
-    FLAGGED = Skip.FLAGGED.value
-    CHANGES_REQUESTED = Skip.CHANGES_REQUESTED.value
-
-    @property
-    def label(self) -> str:
-        return Skip(self).label
+if TYPE_CHECKING:
+    TicketSkip = Skip
+else:
+    # The reasons the bulk transitions give, in `Skip`'s order.
+    TicketSkip = StrEnum("TicketSkip", [(s.name, s.value) for s in Skip if s in _BULK_SKIPS])
+    TicketSkip.__module__ = __name__
+    TicketSkip.__doc__ = (
+        "Why a bulk decision left a ticket alone: the reasons (`workflow.Skip`) that\n"
+        "approving, denying and requesting changes give."
+    )
 
 
 class Skipped(BaseModel):

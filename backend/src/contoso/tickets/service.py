@@ -409,6 +409,41 @@ async def update_ticket(
     return await get_ticket(session, editor, ticket_id)
 
 
+async def act_on_tickets(
+    session: AsyncSession,
+    actor: User,
+    transition: workflow.Transition,
+    ticket_ids: Sequence[int],
+    note: str | None = None,
+    *,
+    include_flagged: bool = False,
+) -> Outcome:
+    """Make `transition` on the tickets among `ticket_ids` that `actor` may act on and
+    that are in one of its source statuses, atomically (`tickets.executor`); the doors
+    generated from the workflow call this. A blank note is no note."""
+    if transition.own_door:
+        raise ValueError(f"{transition.name} is made through a door of its own")
+    return await executor.run(
+        session, transition, actor, ticket_ids, note=note or None, include_flagged=include_flagged
+    )
+
+
+async def act_on_ticket(
+    session: AsyncSession,
+    actor: User,
+    transition: workflow.Transition,
+    ticket_id: int,
+    note: str | None = None,
+) -> TicketRead:
+    """`act_on_tickets` on one ticket, flagged or not: NotFound if hidden or absent (or
+    someone else's, for an owner's transition), Conflict with the transition's refusal
+    when its status does not allow it."""
+    if transition.own_door:
+        raise ValueError(f"{transition.name} is made through a door of its own")
+    await executor.run_on_one(session, transition, actor, ticket_id, note=note or None)
+    return await get_ticket(session, actor, ticket_id)
+
+
 # The decisions an employer makes, by the status they give.
 DECISIONS = {TicketStatus.APPROVED: workflow.APPROVE, TicketStatus.DENIED: workflow.DENY}
 

@@ -1,13 +1,16 @@
-"""The ticket workflow, declared: every change of a ticket's status is one `Transition`
-below, and `tickets.executor` is the one thing that runs them, for one ticket or ten
-thousand, from the API, the console and the pages alike.
+"""The ticket workflow, declared: every status is one `Status` in `STATUSES` and every
+change of a ticket's status is one `Transition` below; `tickets.executor` is the one
+thing that runs them, for one ticket or ten thousand, and every door (the API's routes,
+the console's actions, buttons and confirmations, the pages' buttons, the history and
+the audit log) is generated from them.
 
-A transition says which statuses it starts from and the one it ends in, who may make
-it, what it stamps on the ticket, its history event and its email, what may keep a
-ticket back, and why a ticket in any other status is left alone. The rest follows from
-the statuses, so it cannot be declared wrong: the running totals a ticket leaves and
-enters (`dashboard.totals.tallies`), whether duplicates are re-flagged (a denied ticket
-duplicates nothing), and how the owners are held.
+A status says how it reads (its badge's colour) and which running totals count a
+ticket in it. A transition says which statuses it starts from and the one it ends in,
+who may make it, what it stamps on the ticket, its history event and its email, what
+may keep a ticket back, why a ticket in any other status is left alone, and how the
+doors word it. The rest follows from the statuses, so it cannot be declared wrong: the
+running totals a ticket leaves and enters, whether duplicates are re-flagged (a denied
+ticket duplicates nothing), and how the owners are held.
 
 Filing and editing write fields rather than change a status; `FILE` and `EDIT` declare
 who may do them, from where, and their event, and keep statements of their own
@@ -17,7 +20,9 @@ who may do them, from where, and their event, and keep statements of their own
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
+from contoso.dashboard.totals import Tally
 from contoso.models import EDITABLE, EventKind, MailKind, Role, TicketStatus
 
 
@@ -61,6 +66,55 @@ class Stamp(StrEnum):
 
 
 @dataclass(frozen=True)
+class Status:
+    """A status as the doors show it, and what it counts in."""
+
+    # Tabler's badge colour (`bg-<colour>-lt`).
+    colour: str
+    # The running totals that count a ticket in this status (none is an answer).
+    tallies: tuple[Tally, ...]
+    # How the pages introduce the amount in the company's currency.
+    amount_lead: str = "reimbursed as"
+    # What a ticket's console page says while an employer may act on it.
+    waiting: str = ""
+
+
+# Every status, in the order a ticket goes through them (the console's status filter);
+# tests/tickets/test_doors.py checks that none is missing.
+STATUSES: Mapping[TicketStatus, Status] = {
+    TicketStatus.PENDING: Status(
+        "yellow", (Tally.PENDING,), waiting="This ticket waits for a decision."
+    ),
+    # Back with its owner: counted nowhere.
+    TicketStatus.CHANGES_REQUESTED: Status("purple", ()),
+    TicketStatus.APPROVED: Status("green", (Tally.DECIDED,)),
+    TicketStatus.DENIED: Status("red", (Tally.DECIDED,), amount_lead="worth"),
+    TicketStatus.PAID: Status("blue", (Tally.DECIDED, Tally.PAID), amount_lead="paid as"),
+}
+# The statuses each running total counts.
+COUNTED_IN: Mapping[Tally, frozenset[TicketStatus]] = {
+    tally: frozenset(s for s, status in STATUSES.items() if tally in status.tallies)
+    for tally in Tally
+}
+
+
+@dataclass(frozen=True)
+class AskedNote:
+    """A note the employer must give with a transition (the employee reads it)."""
+
+    # The confirmation's label: "What should change?"
+    question: str
+    # Said when it is blank, before why it is needed: "Say what should change"
+    ask: str
+    # Why, on the console: "the employee reads this note to fix the ticket"
+    why: str
+
+    def refusal(self, doing: str) -> str:
+        """What the API says when the note is missing."""
+        return f"{self.ask}: a note is required to {doing}"
+
+
+@dataclass(frozen=True)
 class Refusal:
     """Why a ticket in some status is left alone: its reason in a bulk outcome, and the
     Conflict's message when the action was on that ticket alone ({id}, {status})."""
@@ -90,9 +144,63 @@ class Transition:
     # `spares_flagged`, or reached it from elsewhere while the action ran.
     refusals: Mapping[TicketStatus, Refusal] = field(default_factory=dict)
 
+    # How the doors word it. The console's action and buttons (by default the name):
+    verb: str = ""
+    # "Select at least one ticket to {act} first" (by default the verb):
+    act: str = ""
+    # Its outcome, "Approved 3 tickets" (or the employee's notice), and what follows
+    # the count: "Sent 2 tickets back for changes".
+    done: str = ""
+    done_detail: str = ""
+    # The confirmation's heading, {tickets} being "1 ticket" or "3 tickets" (by
+    # default "<verb> 3 tickets?").
+    question: str = ""
+    # Tabler's colour of its buttons: "danger" asks twice as loudly.
+    button: str = "primary"
+    # Employers: a note they must give (None: an optional note). Employees give none.
+    asks: AskedNote | None = None
+    # How a skip reason reads in this transition's outcome, where not as `Skip.label`.
+    skip_words: Mapping[Skip, str] = field(default_factory=dict)
+    # The history as the audit log names it ("Ticket approved"); the ticket's page
+    # drops "Ticket ".
+    logged: str = ""
+    # The API route's summary (by default "<Verb> Ticket") and description.
+    summary: str = ""
+    described: str | None = None
+    # The employee page's notice once done ({id}, {spent}, {description}).
+    notice: str = ""
+
     @property
     def owners_only(self) -> bool:
         return self.by is Role.EMPLOYEE
+
+    @property
+    def slug(self) -> str:
+        """Its URL segment: `request-changes`."""
+        return self.name.replace("_", "-")
+
+    @property
+    def label(self) -> str:
+        return self.verb or self.name.replace("_", " ").capitalize()
+
+    @property
+    def takes_note(self) -> bool:
+        return self.by is Role.EMPLOYER
+
+    @property
+    def own_door(self) -> bool:
+        """Run by a door of its own (paying, through `payments`): a value it stamps is
+        given by the caller, which the generic doors cannot give."""
+        return Stamp.GIVEN in self.stamps.values()
+
+    @property
+    def history_label(self) -> str:
+        return self.logged.removeprefix("Ticket ").capitalize()
+
+    def counted(self) -> tuple[dict[TicketStatus, tuple[Tally, ...]], tuple[Tally, ...]]:
+        """The running totals a ticket leaves, by its source status, and those it enters."""
+        left = {status: STATUSES[status].tallies for status in self.sources}
+        return left, STATUSES[self.target].tallies
 
     @property
     def refreshes_duplicates(self) -> bool:
@@ -109,10 +217,12 @@ def _refusing(
 
 _FINAL = "Ticket {id} was already {status}; decisions are final."
 _SENT_BACK = "Ticket {id} was sent back for changes; it can be decided once its owner resubmits it."
-_DECIDED = frozenset({TicketStatus.APPROVED, TicketStatus.DENIED, TicketStatus.PAID})
+_DECIDED = COUNTED_IN[Tally.DECIDED]
 
 
-def _decision(name: str, target: TicketStatus, event: EventKind, mail: MailKind) -> Transition:
+def _decision(
+    name: str, target: TicketStatus, event: EventKind, mail: MailKind, **wording: Any
+) -> Transition:
     return Transition(
         name=name,
         sources=frozenset({TicketStatus.PENDING}),
@@ -137,13 +247,28 @@ def _decision(name: str, target: TicketStatus, event: EventKind, mail: MailKind)
                 else {}
             ),
         },
+        **wording,
     )
 
 
 APPROVE = _decision(
-    "approve", TicketStatus.APPROVED, EventKind.TICKET_APPROVED, MailKind.TICKETS_APPROVED
+    "approve",
+    TicketStatus.APPROVED,
+    EventKind.TICKET_APPROVED,
+    MailKind.TICKETS_APPROVED,
+    done="Approved",
+    logged="Ticket approved",
 )
-DENY = _decision("deny", TicketStatus.DENIED, EventKind.TICKET_DENIED, MailKind.TICKETS_DENIED)
+DENY = _decision(
+    "deny",
+    TicketStatus.DENIED,
+    EventKind.TICKET_DENIED,
+    MailKind.TICKETS_DENIED,
+    done="Denied",
+    button="danger",
+    logged="Ticket denied",
+    described="Deny a pending ticket; the note is shown to the employee.",
+)
 
 _ONLY_PENDING = "Ticket {id} is {status}; only a pending ticket can be sent back for changes."
 REQUEST_CHANGES = Transition(
@@ -167,6 +292,22 @@ REQUEST_CHANGES = Transition(
             _ONLY_PENDING,
         ),
     },
+    act="send back for changes",
+    done="Sent",
+    done_detail="back for changes",
+    question="Send {tickets} back for changes?",
+    button="outline-purple",
+    asks=AskedNote(
+        "What should change?",
+        "Say what should change",
+        "the employee reads this note to fix the ticket",
+    ),
+    skip_words={Skip.CHANGES_REQUESTED: "already sent back for changes"},
+    logged="Changes requested",
+    summary="Request Changes",
+    described="Send a pending ticket back to its owner with a note saying what to change\n"
+    "(employers): it is `changes_requested` until they resubmit it, and cannot be\n"
+    "decided meanwhile (409).",
 )
 
 RESUBMIT = Transition(
@@ -181,6 +322,11 @@ RESUBMIT = Transition(
         Skip.NOT_SENT_BACK,
         "Ticket {id} is {status}, not sent back for changes; there is nothing to resubmit.",
     ),
+    done="Resubmitted",
+    logged="Ticket resubmitted",
+    described="Send your ticket in again once you made the changes asked for: pending again,\n"
+    "for a decision. 409 unless it was sent back for changes.",
+    notice="Ticket #{id} resubmitted: {spent} for {description} waits for a decision again.",
 )
 
 PAY = Transition(
@@ -201,6 +347,9 @@ PAY = Transition(
         ),
         TicketStatus.PAID: Refusal(Skip.ALREADY_PAID, "Ticket {id} was already paid."),
     },
+    verb="Mark paid",
+    done="Paid",
+    logged="Ticket paid",
 )
 
 # Every change of status, by name (tests/test_readme.py holds the README's table to these).

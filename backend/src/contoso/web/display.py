@@ -11,11 +11,12 @@ from markupsafe import Markup
 from contoso.categories.schemas import CategoryRead, CategoryRef
 from contoso.currency_codes import CURRENCIES_IN_USE, minor_units, name
 from contoso.formatting import LOCALE, count, moment, money, plain_money, rate_of
-from contoso.models import EDITABLE, TicketFlag, TicketStatus
+from contoso.models import EDITABLE, Role, TicketFlag
 from contoso.payments.schemas import Money
 from contoso.receipts.files import JPEG, PDF, PNG, WEBP
 from contoso.tickets.display import flag_reason
 from contoso.tickets.schemas import TicketRead
+from contoso.tickets.workflow import STATUSES, TRANSITIONS, Transition
 
 # What the file input offers; phones then propose the camera or their files.
 RECEIPT_ACCEPT = ",".join(kind.content_type for kind in (JPEG, PNG, WEBP, PDF))
@@ -61,14 +62,14 @@ def amount_example(currency: str) -> str:
     return plain_money(example, currency)
 
 
-# How the company amount of a foreign ticket is introduced, by the ticket's status.
-_COMPANY_AMOUNT_LEAD = {
-    TicketStatus.PENDING: "reimbursed as",
-    TicketStatus.CHANGES_REQUESTED: "reimbursed as",
-    TicketStatus.APPROVED: "reimbursed as",
-    TicketStatus.PAID: "paid as",
-    TicketStatus.DENIED: "worth",
-}
+# What an owner may do with their own ticket, besides editing it: a button each on the
+# pages, and a route each (`web.ticket_page`).
+OWNER_ACTIONS = [t for t in TRANSITIONS.values() if t.by is Role.EMPLOYEE and not t.own_door]
+
+
+def owner_actions(ticket: TicketRead) -> list[Transition]:
+    """The owner's actions the ticket's status allows, as the pages offer them."""
+    return [t for t in OWNER_ACTIONS if ticket.status in t.sources]
 
 
 def editable(ticket: TicketRead) -> bool:
@@ -89,7 +90,7 @@ def conversion_note(ticket: TicketRead, company: str) -> Markup | None:
     the rate of 2026-11-20`; None for a ticket in the company's own."""
     if ticket.currency == company:
         return None
-    lead = _COMPANY_AMOUNT_LEAD[ticket.status]
+    lead = STATUSES[ticket.status].amount_lead
     return Markup("{} <strong>{}</strong> at {}, the rate of {}").format(
         lead.capitalize(),
         money(ticket.company_amount, company),
@@ -103,7 +104,7 @@ def ticket_summary(ticket: TicketRead, company: str) -> str:
     spent = money(ticket.amount, ticket.currency)
     if ticket.currency == company:
         return spent
-    lead = _COMPANY_AMOUNT_LEAD[ticket.status]
+    lead = STATUSES[ticket.status].amount_lead
     return f"{spent} ({lead} {money(ticket.company_amount, company)})"
 
 

@@ -18,6 +18,7 @@ from contoso.web.display import (
     conversion_note,
     editable,
     flag_notes,
+    owner_actions,
     payment_note,
     ticket_money,
 )
@@ -65,6 +66,7 @@ templates.env.globals |= {
     "receipt_accept": RECEIPT_ACCEPT,
     "editable": editable,
     "filed_elsewhere": filed_elsewhere,
+    "owner_actions": owner_actions,
     "moment": moment,
 }
 

@@ -1,6 +1,8 @@
-"""A ticket's own page: what the list shows of it, its comments, resubmitting it once
-sent back for changes, and its receipts' files."""
+"""A ticket's own page: what the list shows of it, its comments, what its owner may do
+with it (resubmitting it once sent back for changes: every owner's transition of the
+workflow, `web.display.OWNER_ACTIONS`), and its receipts' files."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,8 +21,9 @@ from contoso.receipts.download import receipt_response
 from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketRead
+from contoso.tickets.workflow import Transition
 from contoso.web.dependencies import CurrentEmployee, OwnTicket
-from contoso.web.display import ticket_summary
+from contoso.web.display import OWNER_ACTIONS, ticket_summary
 from contoso.web.rendering import NOTICE, render
 from contoso.web.ticket_forms import company_currency
 
@@ -78,23 +81,34 @@ async def add_comment(
     return RedirectResponse(f"/tickets/{ticket.id}#comments", status_code=303)
 
 
-@router.post("/tickets/{ticket_id}/resubmit")
-async def resubmit_ticket(
-    request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
-) -> Response:
-    """Send a ticket that was sent back for changes in again, for a decision."""
-    try:
-        resubmitted = await tickets.resubmit_ticket(session, user, ticket.id)
-    except Conflict as exc:  # not sent back (any more): resubmitted already, or decided
-        return await _ticket_page(
-            request, session, user, ticket, {"error": exc.message}, exc.status_code
+def _acting(transition: Transition) -> Callable[..., Awaitable[Response]]:
+    """The page route that makes the owner's `transition` on their ticket (resubmitting
+    it), then says so on their list."""
+
+    async def act(
+        request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+    ) -> Response:
+        try:
+            done = await tickets.act_on_ticket(session, user, transition, ticket.id)
+        except Conflict as exc:  # its status moved on meanwhile (resubmitted already)
+            return await _ticket_page(
+                request, session, user, ticket, {"error": exc.message}, exc.status_code
+            )
+        spent = ticket_summary(done, company_currency(request))
+        notice = transition.notice or f"Ticket #{{id}} {transition.done.lower()}."
+        request.session[NOTICE] = notice.format(
+            id=ticket.id, spent=spent, description=done.description
         )
-    spent = ticket_summary(resubmitted, company_currency(request))
-    request.session[NOTICE] = (
-        f"Ticket #{ticket.id} resubmitted: {spent} for {resubmitted.description} waits for "
-        "a decision again."
+        return RedirectResponse("/tickets", status_code=303)
+
+    return act
+
+
+# POST /tickets/{id}/<transition>: one route per owner's action (`OWNER_ACTIONS`).
+for _transition in OWNER_ACTIONS:
+    router.post(f"/tickets/{{ticket_id}}/{_transition.slug}", name=f"{_transition.name}_ticket")(
+        _acting(_transition)
     )
-    return RedirectResponse("/tickets", status_code=303)
 
 
 @router.get("/tickets/{ticket_id}/receipts/{receipt_id}")
