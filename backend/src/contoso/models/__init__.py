@@ -10,17 +10,18 @@ from contoso.models.base import NAMING_CONVENTION, Base
 from contoso.models.categories import Category
 from contoso.models.comments import Comment
 from contoso.models.company import Company
-from contoso.models.events import Event, EventKind
+from contoso.models.enums import EDITABLE, EventKind, MailKind, Role, TicketStatus
+from contoso.models.events import Event
 from contoso.models.exchange_rates import ExchangeRate
 from contoso.models.idempotency import IdempotencyKey
 from contoso.models.invitations import Invitation
-from contoso.models.mail import MailKind, OutboxEmail
+from contoso.models.mail import OutboxEmail
 from contoso.models.payments import Payment
 from contoso.models.receipts import Receipt, ReceiptChunk
 from contoso.models.sessions import WebSession
-from contoso.models.tickets import EDITABLE, Ticket, TicketFlag, TicketStatus
+from contoso.models.tickets import Ticket, TicketFlag
 from contoso.models.totals import DecidedTotal, PaidTotal, PendingTotal
-from contoso.models.users import Role, User
+from contoso.models.users import User
 
 __all__ = [
     "EDITABLE",

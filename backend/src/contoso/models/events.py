@@ -1,6 +1,5 @@
 """The append-only history of tickets and employees."""
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -19,22 +18,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contoso.models.base import Base, pg_enum
+from contoso.models.enums import EventKind
 from contoso.models.users import User
-
-
-class EventKind(enum.StrEnum):
-    TICKET_CREATED = "ticket_created"
-    TICKET_EDITED = "ticket_edited"
-    TICKET_APPROVED = "ticket_approved"
-    TICKET_DENIED = "ticket_denied"
-    TICKET_RECEIPT_ADDED = "ticket_receipt_added"
-    TICKET_RECEIPT_REMOVED = "ticket_receipt_removed"
-    TICKET_PAID = "ticket_paid"
-    TICKET_CHANGES_REQUESTED = "ticket_changes_requested"
-    TICKET_RESUBMITTED = "ticket_resubmitted"
-    TICKET_COMMENTED = "ticket_commented"
-    EMPLOYEE_SUSPENDED = "employee_suspended"
-    EMPLOYEE_REACTIVATED = "employee_reactivated"
 
 
 class Event(Base):

@@ -16,7 +16,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contoso.models.base import Base, pg_enum
-from contoso.models.users import Role, User
+from contoso.models.enums import Role
+from contoso.models.users import User
 
 # Still usable, unless expired: neither used nor revoked.
 OPEN_INVITATION = "used_at IS NULL AND revoked_at IS NULL"

@@ -1,6 +1,5 @@
 """The outbox of emails to send."""
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -21,21 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from contoso.models.base import Base, pg_enum
-
-
-class MailKind(enum.StrEnum):
-    """What an email in the outbox tells its reader."""
-
-    TICKETS_APPROVED = "tickets_approved"
-    TICKETS_DENIED = "tickets_denied"
-    CHANGES_REQUESTED = "changes_requested"
-    TICKETS_PAID = "tickets_paid"
-    # To the owner: an employer commented on their ticket.
-    TICKET_COMMENTED = "ticket_commented"
-    # To an employer: tickets waiting for a decision.
-    DIGEST = "digest"
-    # To someone without an account yet: an employer invited them to register.
-    INVITATION = "invitation"
+from contoso.models.enums import MailKind
 
 
 class OutboxEmail(Base):

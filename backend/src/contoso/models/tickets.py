@@ -1,4 +1,4 @@
-"""The expense ticket: its statuses, its policy flags and its row."""
+"""The expense ticket: its policy flags and its row (its statuses: `models.enums`)."""
 
 import enum
 from datetime import date, datetime
@@ -24,24 +24,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from contoso.models.base import Base, pg_enum
 from contoso.models.categories import Category
+from contoso.models.enums import UNDECIDED, TicketStatus
 from contoso.models.users import User
 
 if TYPE_CHECKING:
     from contoso.models.payments import Payment
 
 
-class TicketStatus(enum.StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    DENIED = "denied"
-    # Reimbursed in a payment batch: final.
-    PAID = "paid"
-    # Sent back to its owner with a note; pending again once they resubmit it.
-    CHANGES_REQUESTED = "changes_requested"
-
-
-# Its owner may still change it (fields, receipts); it waits for them or for a decision.
-EDITABLE = frozenset({TicketStatus.PENDING, TicketStatus.CHANGES_REQUESTED})
+def _listed(statuses: frozenset[TicketStatus]) -> str:
+    """`statuses` as an SQL list of literals, in the enum's order: 'pending', …"""
+    return ", ".join(f"'{status.value}'" for status in TicketStatus if status in statuses)
 
 
 class TicketFlag(enum.StrEnum):
@@ -63,10 +55,10 @@ class Ticket(Base):
             "flags <@ ARRAY['over_limit', 'receipt_missing', 'possible_duplicate']::text[]",
             name="known_flags",
         ),
-        # Undecided (pending, or sent back for changes) exactly when without a decision.
-        # (`status::text`: as for 'paid' below.)
+        # Undecided exactly when without a decision. (`status::text`: as for 'paid'
+        # below.) A migration that changes UNDECIDED writes the check anew.
         CheckConstraint(
-            "(status::text IN ('pending', 'changes_requested')) = (decided_at IS NULL)",
+            f"(status::text IN ({_listed(UNDECIDED)})) = (decided_at IS NULL)",
             name="decided_has_time",
         ),
         # Sent back with a note, by someone, at a time (the latest request is kept).

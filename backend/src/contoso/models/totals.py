@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Numeric
 from sqlalchemy.orm import Mapped, mapped_column
 
 from contoso.models.base import Base, pg_enum
-from contoso.models.tickets import TicketStatus
+from contoso.models.enums import TicketStatus
 
 
 class PendingTotal(Base):

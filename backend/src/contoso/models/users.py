@@ -1,17 +1,12 @@
 """People: employees and employers."""
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression
 
 from contoso.models.base import Base, pg_enum
-
-
-class Role(enum.StrEnum):
-    EMPLOYEE = "employee"
-    EMPLOYER = "employer"
+from contoso.models.enums import Role
 
 
 class User(Base):
