@@ -4,7 +4,7 @@ refuses, and that every older token stops working."""
 import asyncio
 
 from httpx import AsyncClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from tests.support.factories import PASSWORD, Account, Factory
 from tests.support.password_resets import emailed_token, reset_emails
@@ -65,6 +65,28 @@ async def test_known_unknown_and_suspended_addresses_get_the_same_answer(
     assert answers[0].json() == answers[1].json() == answers[2].json()
     assert "If an account has this address" in answers[0].json()["message"]
     assert [to for to, _, _ in await reset_emails(app)] == [mei.email]
+
+
+async def test_known_and_unknown_addresses_cost_the_same_statements(app, client, factory):
+    mei = await factory.employee()
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await ask_for_link(client, mei.email)
+        known = list(statements)
+        statements.clear()
+        await ask_for_link(client, "nobody@example.com")
+        unknown = list(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    # One round trip either way, the same statement: only its rows differ.
+    assert len(known) == 1 and known == unknown
 
 
 async def test_requests_for_one_address_from_one_client_are_throttled(client, factory: Factory):
