@@ -26,6 +26,9 @@ OPERATION_IDS = {
     ("POST", "/api/auth/token"): "auth-token",
     ("POST", "/api/invitations"): "auth-invite-employer",
     ("GET", "/api/users/me"): "auth-me",
+    ("POST", "/api/users/me/password"): "auth-change-password",
+    ("POST", "/api/auth/password-reset"): "auth-request-password-reset",
+    ("POST", "/api/auth/password-reset/confirm"): "auth-confirm-password-reset",
     ("POST", "/api/tickets"): "tickets-create",
     ("GET", "/api/tickets"): "tickets-list",
     ("POST", "/api/tickets/decisions"): "tickets-decide",
@@ -242,6 +245,17 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
         json=examples["categories-update"],
         headers=employer.headers,
     )
+    reset_asked = await client.post(
+        "/api/auth/password-reset", json=examples["auth-request-password-reset"]
+    )
+    reset = await client.post(
+        "/api/auth/password-reset/confirm", json=examples["auth-confirm-password-reset"]
+    )
+    # Someone else's password changes: the employee's token stays good for what follows.
+    changing = await factory.employee(password=examples["auth-change-password"]["current_password"])
+    password_changed = await client.post(
+        "/api/users/me/password", json=examples["auth-change-password"], headers=changing.headers
+    )
 
     assert registered.status_code == 201, registered.text
     assert logged_in.status_code == 200, logged_in.text
@@ -260,6 +274,10 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
     assert sent_back.json()["status"] == "changes_requested", sent_back.text
     assert commented.status_code == 201, commented.text
     assert settings_changed.json()["email_notifications"] is False, settings_changed.text
+    assert reset_asked.status_code == 202, reset_asked.text
+    # Valid as sent; only an emailed link's token sets a password.
+    assert reset.status_code == 400 and "Ask for a new link" in reset.json()["detail"]
+    assert password_changed.status_code == 200, password_changed.text
     assert examples["auth-register"]["email"].endswith("@example.com")
     assert examples["tickets-approve"] == examples["tickets-deny"]  # one Decision schema
     # Every transition of an employer's from pending, its example on a ticket of its own.
@@ -292,6 +310,9 @@ async def test_every_json_request_body_shows_an_example_the_server_accepts(clien
         "exchange-rates-add",
         "comments-add",
         "auth-update-me",
+        "auth-request-password-reset",
+        "auth-confirm-password-reset",
+        "auth-change-password",
     }
     assert {"tickets-approve", "tickets-deny", "tickets-request-changes"} <= generated
 
@@ -337,6 +358,20 @@ async def test_real_answers_match_the_published_schema(client, factory, schema):
     check("auth-login", await client.post("/api/auth/login", json=login))  # 403: suspended
     reactivate = f"/api/employees/{mei.id}/reactivate"
     check("employees-reactivate", await client.post(reactivate, headers=boss.headers))
+    reset = "/api/auth/password-reset"
+    check("auth-request-password-reset", await client.post(reset, json={"email": mei.email}))
+    dead = {"token": "made-up", "password": "a new passphrase"}
+    check("auth-confirm-password-reset", await client.post(f"{reset}/confirm", json=dead))  # 400
+    change = {"current_password": "not hers", "new_password": "a new passphrase"}
+    check(
+        "auth-change-password",
+        await client.post("/api/users/me/password", json=change, headers=boss.headers),
+    )  # 403
+    change["current_password"] = PASSWORD
+    check(
+        "auth-change-password",
+        await client.post("/api/users/me/password", json=change, headers=boss.headers),
+    )
     check("health-live", await client.get("/healthz"))
     check("health-ready", await client.get("/readyz"))
 

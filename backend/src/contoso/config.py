@@ -58,6 +58,7 @@ def _default_employee_signup(earlier: dict[str, Any]) -> EmployeeSignup:
     return EmployeeSignup.INVITE if production else EmployeeSignup.OPEN
 
 
+DEFAULT_PASSWORD_RESET_RATE_LIMIT = "5 per hour"  # noqa: S105 (a rate, not a secret)
 DEFAULT_MAIL_FROM = "Contoso Expenses <expenses@example.com>"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
@@ -96,6 +97,9 @@ class Settings(BaseSettings):
     login_account_rate_limit: str = "100 per 15 minutes"
     # Where the counts live: per process by default; async+redis://host:6379 to share.
     login_rate_limit_storage: str = "async+memory://"
+    # Password reset requests per email address and client, known address or not,
+    # before 429: each may send an email, so few, but enough for a mistyped first try.
+    password_reset_rate_limit: str = DEFAULT_PASSWORD_RESET_RATE_LIMIT
 
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

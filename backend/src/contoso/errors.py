@@ -70,6 +70,15 @@ class InvalidInvitation(Forbidden):
     or role: the message says to ask for a new one."""
 
 
+class InvalidResetLink(ContosoError):
+    """A password reset token that is unknown, malformed, used, expired or superseded by
+    a newer request: 400, the message saying to ask for a new link."""
+
+
+class WrongPassword(Forbidden):
+    """The current password, asked before setting a new one, is not right."""
+
+
 class AlreadyRegistered(Conflict):
     """An invitation for an address that already has an account."""
 

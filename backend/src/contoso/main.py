@@ -59,7 +59,14 @@ from contoso.web.rendering import render_error
 
 logger = logging.getLogger(__name__)
 
-BROWSER_PREFIXES = ("/admin", "/tickets", "/register", "/logout")
+BROWSER_PREFIXES = (
+    "/admin",
+    "/tickets",
+    "/register",
+    "/logout",
+    "/forgot-password",
+    "/reset-password",
+)
 STATIC_PREFIXES = ("/admin/statics", "/docs/assets")
 HEALTH_PATHS = ("/healthz", "/readyz")
 

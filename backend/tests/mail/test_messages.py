@@ -7,6 +7,7 @@ from email.message import EmailMessage
 import pytest
 
 from contoso.auth.invitation_codes import InvitationCodes
+from contoso.auth.reset_tokens import ResetTokens
 from contoso.config import Settings
 from contoso.mail.messages import render, ticket_url
 from contoso.models import MailKind, OutboxEmail
@@ -22,13 +23,14 @@ def mail_settings(settings: Settings) -> Settings:
 
 def _email(kind: MailKind, payload: dict, id: int = 7) -> OutboxEmail:
     invitation = kind is MailKind.INVITATION
+    moneyless = invitation or kind is MailKind.PASSWORD_RESET
     return OutboxEmail(
         id=id,
         kind=kind,
         # An invitation's reader has no account yet.
         user_id=None if invitation else 1,
         to_address="alice@example.com",
-        payload=payload if invitation else {"company_currency": "USD"} | payload,
+        payload=payload if moneyless else {"company_currency": "USD"} | payload,
         created_at=FILED,
     )
 
@@ -38,6 +40,11 @@ INVITATION = {
     "role": "employee",
     "invited_by": "Grace",
     "expires_at": "2026-11-27T09:30:00+00:00",
+}
+PASSWORD_RESET = {
+    "nonce": "n0nce",
+    "username": "Alice",
+    "expires_at": "2026-11-20T10:30:00+00:00",
 }
 
 
@@ -138,7 +145,11 @@ def test_every_kind_has_both_templates(mail_settings: Settings):
         "oldest_filed_at": "2026-11-01T00:00:00+00:00",
         "oldest_spent_on": "2026-11-01",
     }
-    payloads = {MailKind.DIGEST: digest, MailKind.INVITATION: INVITATION}
+    payloads = {
+        MailKind.DIGEST: digest,
+        MailKind.INVITATION: INVITATION,
+        MailKind.PASSWORD_RESET: PASSWORD_RESET,
+    }
     for kind in MailKind:
         payload = payloads.get(kind, tickets | facts.get(kind, {}))
         message = render(_email(kind, payload), mail_settings)
@@ -170,6 +181,30 @@ def test_an_invitation_links_to_registering_with_its_code_which_it_does_not_stor
     assert "<b>Grace" not in html and "&lt;b&gt;Grace&lt;/b&gt; invited you" in html
     # Another secret derives another code: the nonce alone gives nothing away.
     assert InvitationCodes("another secret of at least 32 bytes!!").code_for(nonce) != code
+
+
+def test_a_reset_email_links_to_the_reset_page_with_a_token_it_does_not_store(
+    mail_settings: Settings,
+):
+    assert mail_settings.secret_key is not None
+    tokens = ResetTokens(mail_settings.secret_key.get_secret_value())
+    nonce, token = tokens.issue()
+    email = _email(
+        MailKind.PASSWORD_RESET, PASSWORD_RESET | {"nonce": nonce, "username": "<b>Alice</b>"}
+    )
+
+    message = render(email, mail_settings)
+
+    assert token not in str(email.payload)
+    assert message["Subject"] == "Reset your Contoso Expenses password"
+    text, html = _text(message, "plain"), _text(message, "html")
+    assert f"{PUBLIC_URL}/reset-password?token={token}\n" in text
+    assert "until 2026-11-20 11:30 Europe/Paris" in text
+    assert "If you did not ask for this, ignore this email" in text
+    assert "turn them off" not in text  # not an email about tickets
+    assert f'href="{PUBLIC_URL}/reset-password?token={token}"' in html
+    assert "<b>Alice" not in html and "&lt;b&gt;Alice&lt;/b&gt;" in html
+    assert ResetTokens("another secret of at least 32 bytes!!").token_for(nonce) != token
 
 
 def test_a_bulk_decision_lists_fifty_tickets_and_counts_the_rest(mail_settings: Settings):

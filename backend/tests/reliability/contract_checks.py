@@ -12,7 +12,9 @@ Each is a rule on data or time, not on the shape of the request:
 - a ticket in a currency with no exchange rate recorded for its date, an exchange
   rate for the company's own currency, or a category that does not exist or is
   inactive (each depends on what is recorded);
-- a receipt whose bytes are no JPEG, PNG, WebP or PDF (415: the schema says binary).
+- a receipt whose bytes are no JPEG, PNG, WebP or PDF (415: the schema says binary);
+- a password reset token the server did not issue, or one used, expired or replaced
+  (400: only the emailed link's token works, and the schema says so).
 Any other refusal of a schema-valid request still fails the run.
 """
 
@@ -41,6 +43,8 @@ def documented_refusal(operation: str, status: int, body: object) -> bool:
     """Whether an answer refuses a schema-valid request for a reason only words state."""
     if status == 415 and operation == "POST /api/tickets/{ticket_id}/receipts":
         return True
+    if status == 400 and operation == "POST /api/auth/password-reset/confirm":
+        return isinstance(body, dict) and "Ask for a new link" in str(body.get("detail"))
     if status != 422 or not isinstance(body, dict) or not isinstance(body.get("detail"), list):
         return False
     # A PATCH field is "value or nothing": Pydantic adds, beside the value's own error,

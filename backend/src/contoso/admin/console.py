@@ -23,6 +23,7 @@ from contoso.admin.employees import EmployeeAdmin
 from contoso.admin.exchange_rates import ExchangeRateAdmin
 from contoso.admin.invitations import InvitationAdmin
 from contoso.admin.money import ticket_amount
+from contoso.admin.passwords import PasswordSettings
 from contoso.admin.payments import PaymentAdmin
 from contoso.admin.tickets import TicketAdmin
 from contoso.admin.views import ConsoleView
@@ -144,6 +145,8 @@ def mount_console(
     console.admin.state.invitation_codes = security.invitation_codes
     for view in CONSOLE_VIEWS:
         console.add_view(view.for_app(zone, company_currency))
+    # Last in the menu, after the records: the employer's own account.
+    console.add_view(PasswordSettings.for_app(sessionmaker, security))
     accept_posts(console)
     return console
 

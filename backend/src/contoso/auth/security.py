@@ -1,11 +1,12 @@
 """The app's credential machinery, built once from settings: hashing, tokens, throttling,
-invitation codes, and who may sign up."""
+invitation codes, password reset tokens, and who may sign up."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 from contoso.auth.hashing import PasswordHasher
 from contoso.auth.invitation_codes import InvitationCodes
+from contoso.auth.reset_tokens import ResetTokens
 from contoso.auth.throttle import LoginThrottle
 from contoso.auth.tokens import TokenCodec
 from contoso.config import EmployeeSignup, EmployerSignup, Settings
@@ -17,6 +18,7 @@ class Security:
     tokens: TokenCodec
     throttle: LoginThrottle
     invitation_codes: InvitationCodes
+    reset_tokens: ResetTokens
     # Who may register as an employer (EMPLOYER_SIGNUP), and as an employee without an
     # invitation (EMPLOYEE_SIGNUP, ALLOWED_EMAIL_DOMAINS).
     employer_signup: EmployerSignup
@@ -38,8 +40,10 @@ class Security:
                 settings.login_rate_limit,
                 settings.login_account_rate_limit,
                 settings.login_rate_limit_storage,
+                settings.password_reset_rate_limit,
             ),
             invitation_codes=InvitationCodes(secret),
+            reset_tokens=ResetTokens(secret),
             employer_signup=settings.employer_signup,
             employee_signup=settings.employee_signup,
             allowed_email_domains=tuple(settings.allowed_email_domains),

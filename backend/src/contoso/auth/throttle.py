@@ -16,6 +16,11 @@ Two counts of login attempts:
   the owner's turns: the owner, from an address with slots left, waits at most those
   seconds and gets in with the right password.
 
+A third count, of password reset requests (`password_reset_rate_limit`, 5 per hour),
+is kept per email address and client, known address or not, so that nobody can flood an
+inbox with reset emails from one address or tell from the answers which addresses have
+an account.
+
 Why no lock for everyone: until the password is checked, a stranger and the owner are
 told apart only by their address, and a per-account lock turns any stranger's ten wrong
 guesses into the owner's lock-out (the outside probe's finding 11). So a guesser's total
@@ -33,10 +38,12 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from contoso.config import DEFAULT_PASSWORD_RESET_RATE_LIMIT
 from contoso.errors import TooManyAttempts
 
-# Namespaces of the three counts' keys, so none can be read as another.
+# Namespaces of the counts' keys, so none can be read as another.
 _PAIR, _ACCOUNT, _PACE = "login", "login-account", "login-pace"
+_RESET = "password-reset"
 
 
 class _MemoryStorage(MemoryStorage):
@@ -63,9 +70,16 @@ def wait_in_words(seconds: int) -> str:
 
 
 class LoginThrottle:
-    def __init__(self, limit: str, account_limit: str, storage_uri: str) -> None:
+    def __init__(
+        self,
+        limit: str,
+        account_limit: str,
+        storage_uri: str,
+        reset_limit: str = DEFAULT_PASSWORD_RESET_RATE_LIMIT,
+    ) -> None:
         self._pair = parse(limit)
         self._account = parse(account_limit)
+        self._reset = parse(reset_limit)
         # The ceiling's own average rate, per client, once the account is past it.
         pace = max(1, self._account.get_expiry() // self._account.amount)
         self._pace: RateLimitItem = RateLimitItemPerSecond(1, pace)
@@ -113,6 +127,17 @@ class LoginThrottle:
                 retry_after=wait,
             )
         await self._limiter.hit(self._account, _ACCOUNT, email)
+
+    async def reset_requested(self, email: str, client: str) -> None:
+        """Take one of this address's password reset requests from this client, or
+        TooManyAttempts: the same for an address with an account and one without."""
+        if not await self._limiter.hit(self._reset, _RESET, email, client):
+            wait = await self._wait(self._reset, _RESET, email, client)
+            raise TooManyAttempts(
+                "Too many password reset requests for this address; try again in "
+                f"{wait_in_words(wait)}, and look for the email we sent meanwhile.",
+                retry_after=wait,
+            )
 
     async def _wait(self, item: RateLimitItem, *key: str) -> int:
         """Seconds until the oldest attempt under `key` leaves `item`'s window."""

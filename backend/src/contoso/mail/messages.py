@@ -15,12 +15,14 @@ from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from contoso.auth.invitation_codes import InvitationCodes
+from contoso.auth.reset_tokens import ResetTokens
 from contoso.config import Settings
 from contoso.formatting import count, moment, money
 from contoso.mail.payloads import (
     DigestPayload,
     InvitationPayload,
     MailTicket,
+    PasswordResetPayload,
     Payload,
     TicketsEmail,
     UnreadablePayload,
@@ -54,6 +56,11 @@ def ticket_url(settings: Settings, ticket_id: int) -> str:
 def invitation_url(settings: Settings, code: str) -> str:
     """The login page, registering with this invitation code filled in."""
     return f"{settings.public_url}/?{urlencode({'invitation': code})}"
+
+
+def reset_password_url(settings: Settings, token: str) -> str:
+    """The page that sets a new password with this reset token."""
+    return f"{settings.public_url}/reset-password?{urlencode({'token': token})}"
 
 
 def pending_tickets_url(settings: Settings) -> str:
@@ -131,6 +138,8 @@ def subject(email: OutboxEmail) -> str:
 def _subject(kind: MailKind, payload: Payload) -> str:
     if isinstance(payload, InvitationPayload):
         return f"{payload.invited_by} invited you to Contoso Expenses"
+    if isinstance(payload, PasswordResetPayload):
+        return "Reset your Contoso Expenses password"
     if isinstance(payload, DigestPayload):
         return f"{_waiting(payload)} waiting for a decision ({_total(payload)})"
     listed = payload.tickets
@@ -164,6 +173,8 @@ def _context(email: OutboxEmail, settings: Settings) -> dict[str, Any]:
     }
     if isinstance(payload, InvitationPayload):
         return base | _invitation(payload, settings)
+    if isinstance(payload, PasswordResetPayload):
+        return base | _password_reset(payload, settings)
     base["total"] = _total(payload)
     if isinstance(payload, DigestPayload):
         return base | {
@@ -207,6 +218,17 @@ def _invitation(payload: InvitationPayload, settings: Settings) -> dict[str, Any
         "what_they_do": _WHAT_THEY_DO[payload.role],
         "code": code,
         "invitation_url": invitation_url(settings, code),
+        "expires_at": moment(payload.expires_at, settings.zone),
+    }
+
+
+def _password_reset(payload: PasswordResetPayload, settings: Settings) -> dict[str, Any]:
+    if settings.secret_key is None:
+        raise RuntimeError("settings need a secret key (Settings.with_secret)")
+    token = ResetTokens(settings.secret_key.get_secret_value()).token_for(payload.nonce)
+    return {
+        "username": payload.username,
+        "reset_url": reset_password_url(settings, token),
         "expires_at": moment(payload.expires_at, settings.zone),
     }
 

@@ -8,7 +8,7 @@ tickets is one INSERT ... SELECT, not 10,000 messages.
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Insert, bindparam, func, literal, select
+from sqlalchemy import CTE, Insert, String, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 
 from contoso.currencies.service import COMPANY_CURRENCY
@@ -16,6 +16,7 @@ from contoso.database import any_of
 from contoso.mail.payloads import (
     InvitationPayload,
     MailTicket,
+    PasswordResetPayload,
     TicketsPayload,
     facts_of,
     jsonb_of,
@@ -75,3 +76,27 @@ def invite(to_address: str, payload: InvitationPayload) -> Insert:
         to_address=to_address,
         payload=payload.model_dump(mode="json"),
     )
+
+
+def reset_links(links: CTE, nonce: str) -> Insert:
+    """The password reset email to each user `links` names (columns `user_id`, `email`,
+    `username`, `expires_at`): a link whose token `nonce` stands for. Sent whatever
+    their email setting says: they asked for it."""
+    payload = jsonb_of(
+        PasswordResetPayload,
+        {
+            "nonce": literal(nonce, String),
+            "username": links.c.username,
+            "expires_at": links.c.expires_at,
+        },
+    )
+    rows = select(
+        literal(MailKind.PASSWORD_RESET, OutboxEmail.kind.type),
+        links.c.user_id,
+        links.c.email,
+        payload,
+    )
+    # The server's defaults: in this statement with CTEs, SQLAlchemy 2.1 bound the
+    # model's Python default for `attempts` as NULL.
+    columns = ["kind", "user_id", "to_address", "payload"]
+    return insert(OutboxEmail).from_select(columns, rows, include_defaults=False)

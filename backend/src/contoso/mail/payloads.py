@@ -106,8 +106,18 @@ class InvitationPayload(_Payload):
     expires_at: datetime
 
 
+class PasswordResetPayload(_Payload):
+    """A link to set a new password, for the user who asked: whom it greets and until
+    when it works. Not the token: the nonce the sender derives it from with SECRET_KEY
+    (`auth.reset_tokens`)."""
+
+    nonce: str
+    username: str
+    expires_at: datetime
+
+
 TicketsEmail: TypeAlias = DecisionPayload | CommentPayload | PaymentPayload
-Payload: TypeAlias = TicketsEmail | DigestPayload | InvitationPayload
+Payload: TypeAlias = TicketsEmail | DigestPayload | InvitationPayload | PasswordResetPayload
 
 # Each kind's schema: every kind has one (checked below). A kind not named here is a
 # transition's email (`tickets.workflow`), which says by default what the executor
@@ -118,6 +128,7 @@ PAYLOADS: dict[MailKind, type[Payload]] = dict.fromkeys(MailKind, _TRANSITIONS_E
     MailKind.TICKET_COMMENTED: CommentPayload,
     MailKind.DIGEST: DigestPayload,
     MailKind.INVITATION: InvitationPayload,
+    MailKind.PASSWORD_RESET: PasswordResetPayload,
 }
 
 

@@ -16,6 +16,7 @@ from contoso.models.exchange_rates import ExchangeRate
 from contoso.models.idempotency import IdempotencyKey
 from contoso.models.invitations import Invitation
 from contoso.models.mail import OutboxEmail
+from contoso.models.password_resets import PasswordReset
 from contoso.models.payments import Payment
 from contoso.models.receipts import Receipt, ReceiptChunk
 from contoso.models.sessions import WebSession
@@ -39,6 +40,7 @@ __all__ = [
     "MailKind",
     "OutboxEmail",
     "PaidTotal",
+    "PasswordReset",
     "Payment",
     "PendingTotal",
     "Receipt",

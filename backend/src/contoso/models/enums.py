@@ -57,3 +57,5 @@ class MailKind(enum.StrEnum):
     DIGEST = "digest"
     # To someone without an account yet: an employer invited them to register.
     INVITATION = "invitation"
+    # To a user who asked: a link to set a new password.
+    PASSWORD_RESET = "password_reset"  # noqa: S105 (a kind of email, not a secret)

@@ -26,7 +26,8 @@ class User(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Emails about their own tickets (decisions, requests for changes, payments).
     email_notifications: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
-    # Bumped on suspension: every token minted before it stops working for good.
+    # Bumped on suspension and on a new password: every token and browser session
+    # started before it stops working for good.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
