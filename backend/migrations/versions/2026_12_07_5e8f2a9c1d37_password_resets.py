@@ -48,9 +48,13 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_password_resets_user_id"), "password_resets", ["user_id"], unique=False
     )
+    op.create_index(
+        op.f("ix_password_resets_expires_at"), "password_resets", ["expires_at"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_password_resets_expires_at"), table_name="password_resets")
     op.drop_index(op.f("ix_password_resets_user_id"), table_name="password_resets")
     op.drop_table("password_resets")
     # The previous version cannot read these emails; their links die with the table.

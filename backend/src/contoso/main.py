@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from contoso.account.endpoints import router as account_router
+from contoso.account.service import forget_expired_reset_links
 from contoso.admin.console import mount_console
 from contoso.allowed_methods import AllowedMethodsMiddleware
 from contoso.auth.endpoints import router as auth_router
@@ -175,6 +176,13 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Fal
                 sweep_periodically(
                     "expired filing keys",
                     lambda: forget_expired_filing_keys(database),
+                    SESSION_SWEEP_INTERVAL,
+                )
+            ),
+            asyncio.create_task(
+                sweep_periodically(
+                    "expired password reset links",
+                    lambda: forget_expired_reset_links(database),
                     SESSION_SWEEP_INTERVAL,
                 )
             ),

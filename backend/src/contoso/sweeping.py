@@ -1,4 +1,5 @@
-"""Background sweeps of rows that have outlived their use (sessions, filing keys)."""
+"""Background sweeps of rows that have outlived their use (sessions, filing keys, reset
+links)."""
 
 import asyncio
 import logging

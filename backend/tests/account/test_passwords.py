@@ -6,6 +6,7 @@ import asyncio
 from httpx import AsyncClient
 from sqlalchemy import event, text
 
+from contoso.account.service import forget_expired_reset_links
 from tests.support.factories import PASSWORD, Account, Factory
 from tests.support.password_resets import emailed_token, reset_emails
 
@@ -228,3 +229,41 @@ async def test_a_wrong_current_password_is_refused_and_guessing_is_throttled(cli
     assert "Retry-After" in answers[-1].headers
     # Nothing changed: the token and the password still work.
     assert (await client.get("/api/users/me", headers=mei.headers)).status_code == 200
+
+
+async def test_a_link_emailed_before_a_password_change_no_longer_works(app, client, factory):
+    mei = await factory.employee()
+    await ask_for_link(client, mei.email)
+    token = await emailed_token(app, mei.email)
+    changed = await client.post(
+        "/api/users/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=mei.headers,
+    )
+
+    refused = await confirm(client, token, "another passphrase entirely")
+
+    assert changed.status_code == 200, changed.text
+    assert refused.status_code == 400 and "Ask for a new link" in refused.json()["detail"]
+    assert (await login(client, mei, NEW_PASSWORD)).status_code == 200
+
+
+async def test_expired_links_are_swept_and_working_ones_kept(app, client, factory: Factory):
+    mei, ana = await factory.employee(), await factory.employee()
+    await ask_for_link(client, mei.email)
+    await ask_for_link(client, ana.email)
+    async with app.state.database.engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE password_resets SET created_at = now() - interval '2 hours',"
+                " expires_at = now() - interval '1 hour' WHERE user_id = :mei"
+            ),
+            {"mei": mei.id},
+        )
+
+    swept = await forget_expired_reset_links(app.state.database)
+    again = await forget_expired_reset_links(app.state.database)
+    accepted = await confirm(client, await emailed_token(app, ana.email))
+
+    assert (swept, again) == (1, 0)
+    assert accepted.status_code == 200, accepted.text

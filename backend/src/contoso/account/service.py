@@ -2,7 +2,18 @@
 knowing the current one. Either way every API token and browser session of the account
 from before stops working (its `token_version` moves on, as suspension moves it)."""
 
-from sqlalchemy import ColumnElement, Interval, and_, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -10,6 +21,7 @@ from contoso.account.schemas import RESET_LIFETIME
 from contoso.auth.reset_tokens import token_hash
 from contoso.auth.security import Security
 from contoso.auth.tokens import INVALID_TOKEN
+from contoso.database import Database
 from contoso.errors import InvalidResetLink, Unauthorized, WrongPassword
 from contoso.mail import outbox
 from contoso.models import PasswordReset, User
@@ -126,7 +138,23 @@ async def change_password(
     changed = await _set_password(session, still_signed_in, new_hash)
     if changed is None:
         raise Unauthorized(INVALID_TOKEN)
+    # A link emailed before (to whoever could read that mailbox then) no longer resets
+    # the password just chosen.
+    await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=func.now())
+    )
     return changed
+
+
+async def forget_expired_reset_links(database: Database) -> int:
+    """Delete the reset links past their expiry (they can no longer work); how many went."""
+    async with database.sessionmaker.begin() as session:
+        expired = await session.execute(
+            delete(PasswordReset).where(PasswordReset.expires_at < func.now())
+        )
+    return int(getattr(expired, "rowcount", 0))
 
 
 async def _set_password(
