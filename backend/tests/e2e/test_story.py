@@ -2,59 +2,23 @@
 `contoso serve` on real PostgreSQL. Screenshots of each page land in test-artifacts/e2e/.
 """
 
-import asyncio
 import csv
 import io
-import os
 import re
-import shutil
 from datetime import date, timedelta
-from email import policy
-from email.parser import BytesParser
 from pathlib import Path
 
 import httpx
-import pytest
 from PIL import Image, ImageDraw
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, emailed, needs_chromium, shot
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
-# The flags this machine needs: no sandbox as root, and no calls home on a closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "a long and sturdy passphrase"
 # The week's exchange rates are recorded as valid from a week ago.
 RATES_FROM = date.today() - timedelta(days=7)
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("E2E_REQUIRED"),
-    reason="Chromium is not installed (apt-get install chromium); CI sets E2E_REQUIRED",
-)
-
-
-@pytest.fixture
-def server(tmp_path, database_url, app):
-    process, url = start_server(contoso_env(tmp_path, database_url))
-    try:
-        wait_ready(url, process)
-        yield url
-    finally:
-        stop_server(process)
-
-
-async def shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+pytestmark = needs_chromium
 
 
 async def register(page: Page, base: str, email: str, name: str, role: str, prefix: str) -> None:
@@ -104,28 +68,6 @@ async def console_action(page: Page, base: str, view: str, row_text: str, action
     await page.locator(f"#action-custom-{action}").click()
     await expect(page.get_by_role("heading", name=f"{action.title()} 1")).to_be_visible()
     await page.get_by_role("button", name=action.title()).click()
-
-
-def _written_email(outbox: Path, to: str, says: str) -> str | None:
-    for path in sorted(outbox.glob("*.eml")):
-        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        body = message.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
-        if to in str(message["To"]) and says in text:
-            return str(text)
-    return None
-
-
-async def emailed(outbox: Path, to: str, says: str) -> str:
-    """The plain text of the email the running service wrote to `to` saying `says`: with
-    no SMTP_URL it writes them to DATA_DIR/outbox/*.eml. Waits for the sender's next
-    round (every few seconds)."""
-    for _ in range(60):
-        text = await asyncio.to_thread(_written_email, outbox, to, says)
-        if text is not None:
-            return text
-        await asyncio.sleep(0.5)
-    pytest.fail(f"no email to {to} saying {says!r} in {outbox}")
 
 
 def photographed_receipt(
