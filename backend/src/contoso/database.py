@@ -143,12 +143,8 @@ def create_database(settings: Settings) -> Database:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_timeout,
-        # No pre-ping: it cost every request a round trip (BEGIN, a ping, ROLLBACK).
-        # Connections a database restart killed are replaced all the same: the first
-        # that fails (an outage answered 503 while it lasts) makes SQLAlchemy invalidate
-        # every connection opened before it, each reconnecting at its next checkout
-        # (tests/reliability/test_faults.py restarts PostgreSQL under load).
-        pool_pre_ping=False,
+        # A connection killed by a database restart is replaced, not handed out.
+        pool_pre_ping=True,
         connect_args={
             "timeout": settings.db_timeout,
             "server_settings": {"application_name": "contoso"},

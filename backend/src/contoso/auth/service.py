@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso.auth.hashing import PasswordHasher
 from contoso.auth.invitation_codes import code_hash
-from contoso.auth.queries import token_bearer
+from contoso.auth.queries import TOKEN_BEARER, token_parameters
 from contoso.auth.schemas import RegisterRequest
 from contoso.auth.security import Security
 from contoso.auth.tokens import INVALID_TOKEN, TokenClaims
 from contoso.config import EmployeeSignup, EmployerSignup
+from contoso.database import column_rows
 from contoso.errors import (
     Conflict,
     Forbidden,
@@ -217,11 +218,11 @@ async def authenticate(
 async def user_for_token(session: AsyncSession, claims: TokenClaims) -> User:
     """The active user a token belongs to; Unauthorized once they are suspended (saying
     so: logging in again will not help) or gone."""
-    columns = await token_bearer(session, claims)
-    if columns is None:
+    rows = await column_rows(session, TOKEN_BEARER, token_parameters(claims))
+    if not rows:
         suspended = await session.scalar(select(User.suspended).where(User.id == claims.user_id))
         raise Unauthorized(SUSPENDED if suspended else INVALID_TOKEN)
-    return User(**columns)
+    return User(**rows[0])
 
 
 def ensure_employer(user: User, doing: str) -> None:
