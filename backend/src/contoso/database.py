@@ -3,11 +3,12 @@
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any
+from enum import Enum
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,14 +33,18 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.pool import Pool, PoolProxiedConnection
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.util import greenlet_spawn
 
 from contoso.config import Settings
-from contoso.errors import BUSY_MESSAGE, BUSY_RETRY_SECONDS, Busy
+from contoso.errors import BUSY_MESSAGE, BUSY_RETRY_SECONDS, Busy, is_connection_failure
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,28 @@ class Database:
             yield turn
         finally:
             turn.give_back()
+
+    async def read(self, work: Callable[["Driver"], Awaitable[T]]) -> T:
+        """Run `work`, which only reads, on a pooled connection's own asyncpg connection,
+        outside any transaction (each statement sees its own snapshot, as the GET
+        sessions do). Call it with a turn taken (`admitted`).
+
+        A connection a database restart left dead fails `work` once; it then runs again
+        on a fresh connection, as a read is safe to repeat. (The pool does not ping
+        connections at checkout: that cost every request a round trip.)
+        """
+        for attempt in (1, 2):
+            # Outside the `try`: a database that cannot be reached is not retried.
+            pooled = await self.engine.raw_connection()
+            try:
+                return await work(Driver(pooled, self.engine.sync_engine.pool))
+            except Exception as exc:
+                if attempt == 2 or not is_connection_failure(exc):
+                    raise
+                logger.info("a pooled connection was gone; reading again on a fresh one")
+            finally:
+                await greenlet_spawn(pooled.close)
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def is_ready(self) -> bool:
         """True if a trivial query answers now."""
@@ -143,8 +171,11 @@ def create_database(settings: Settings) -> Database:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_timeout,
-        # A connection killed by a database restart is replaced, not handed out.
-        pool_pre_ping=True,
+        # No ping at checkout: it cost every request a round trip (BEGIN, a ping,
+        # ROLLBACK). A connection a database restart killed fails its next statement;
+        # SQLAlchemy (and `Driver`, as it does) then replaces it and every connection
+        # opened before it, and `Database.read` reads again on a fresh one.
+        pool_pre_ping=False,
         connect_args={
             "timeout": settings.db_timeout,
             "server_settings": {"application_name": "contoso"},
@@ -163,6 +194,74 @@ def create_database(settings: Settings) -> Database:
         admission_limit=settings.db_pool_size,
         admission_timeout=settings.db_timeout,
     )
+
+
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]  # untyped constructor
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A statement compiled once for asyncpg (`$n` placeholders), run by `Driver` with
+    its parameters by name: for the statements nearly every request runs, which asyncpg
+    prepares once per connection and SQLAlchemy's execution would cost three times."""
+
+    sql: str
+    names: tuple[str, ...]
+    # The values bound when the statement was built (None for those given per call).
+    bound: dict[str, Any]
+
+    @classmethod
+    def of(cls, statement: ClauseElement) -> "DriverStatement":
+        compiled = cast(SQLCompiler, statement.compile(dialect=_ASYNCPG))
+        return cls(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        given = self.bound | values
+        # An enum member as its value: asyncpg sends text for PostgreSQL's enums.
+        return [
+            given[name].value if isinstance(given[name], Enum) else given[name]
+            for name in self.names
+        ]
+
+
+class Driver:
+    """asyncpg's own connection under one of the pool's, running `DriverStatement`s.
+
+    Its failures are handled as SQLAlchemy handles its own: when the connection is
+    gone, it and every connection opened before it are replaced at their next checkout
+    (a database restart kills them all), and the error reaches the error handlers,
+    which answer an outage with 503.
+    """
+
+    def __init__(self, pooled: PoolProxiedConnection, pool: Pool) -> None:
+        self._pooled = pooled
+        self._pool = pool
+
+    @classmethod
+    async def of(cls, session: AsyncSession) -> "Driver":
+        """The driver under the session's connection (in its transaction, if it began one)."""
+        connection = await session.connection()
+        return cls(await connection.get_raw_connection(), connection.sync_engine.pool)
+
+    async def fetchrow(self, statement: DriverStatement, **values: Any) -> Any:
+        """The first row (an asyncpg Record, read by column name), or None."""
+        return await self._run("fetchrow", statement, values)
+
+    async def fetchval(self, statement: DriverStatement, **values: Any) -> Any:
+        """The first column of the first row, or None."""
+        return await self._run("fetchval", statement, values)
+
+    async def _run(self, method: str, statement: DriverStatement, values: dict[str, Any]) -> Any:
+        connection = self._pooled.driver_connection
+        if connection is None:
+            raise RuntimeError("a Driver runs nothing on a connection it invalidated")
+        try:
+            return await getattr(connection, method)(statement.sql, *statement.arguments(values))
+        except Exception as exc:
+            if is_connection_failure(exc) or connection.is_closed():
+                # What SQLAlchemy's Connection does on a disconnect of its own.
+                self._pool._invalidate(self._pooled, exc)
+            raise
 
 
 def _numeric_as_written(dbapi_connection: Any, _record: Any) -> None:

@@ -171,6 +171,10 @@ def is_connection_failure(exc: BaseException) -> bool:
             return False
         if isinstance(seen, _CONNECTION_ERRORS):
             return True
+        # What asyncpg raises on a connection it saw the server close (SQLAlchemy's
+        # asyncpg dialect reads it so too).
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return True
         if isinstance(seen, DBAPIError) and seen.connection_invalidated:
             return True
         seen = getattr(seen, "orig", None) or seen.__cause__
@@ -254,7 +258,9 @@ def install_error_handlers(app: FastAPI, render_page: PageRenderer) -> None:
         logger.warning("database unreachable: %s", exc.__class__.__name__)
         return answer(request, 503, DATABASE_DOWN_MESSAGE, {"Retry-After": "5"})
 
-    for exc_class in (DBAPIError, PoolTimeoutError, OSError):
+    # asyncpg's own errors come from the statements run on its connection (`Driver`).
+    driver_errors = (asyncpg.PostgresError, asyncpg.InterfaceError)
+    for exc_class in (DBAPIError, PoolTimeoutError, OSError, *driver_errors):
         app.add_exception_handler(exc_class, _database_error)
 
     @app.exception_handler(UnicodeEncodeError)

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -140,6 +141,49 @@ async def test_an_outage_fails_fast_with_503_and_the_service_recovers_by_itself(
         down_for_ms=int((started_at - stopped_at) * 1000),
         other_statuses=len([c for c in codes if c not in (201, 503)]),
     )
+
+
+async def test_a_restart_between_requests_loses_none_of_them(tmp_path, own_server, figures):
+    """The pool does not ping connections at checkout: the first read on a connection
+    the restart killed replaces it and every pooled one, and reads again."""
+    plain_url = own_server.url("contoso")
+    process, base = start_server(contoso_env(tmp_path, plain_url, DB_TIMEOUT="2"))
+    results: list[tuple[str, int, str]] = []  # (before or after the restart, status, body)
+    try:
+        wait_ready(base, process)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            registered = await http.post(
+                "/api/auth/register",
+                json={"email": "list@example.com", "password": "password-1234", "username": "L"},
+            )
+            headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+            await http.post(
+                "/api/tickets",
+                json={"spent_on": "2026-03-01", "amount": "1.00", "description": "listed"},
+                headers=headers,
+            )
+
+            async def lists(when: str, count: int) -> None:
+                for _ in range(count):
+                    try:
+                        response = await http.get("/api/tickets", headers=headers)
+                    except httpx.TransportError as exc:  # the server hung up: no answer
+                        results.append((when, 0, repr(exc)))
+                    else:
+                        results.append((when, response.status_code, response.text))
+
+            # Eight at once: the pool holds eight connections, all killed by the restart.
+            await asyncio.gather(*(lists("before", 10) for _ in range(8)))
+            await asyncio.to_thread(own_server.stop)
+            await asyncio.to_thread(own_server.start)
+            await asyncio.gather(*(lists("after", 10) for _ in range(8)))
+    finally:
+        output = stop_server(process)
+
+    assert "Traceback" not in output
+    assert [code for _, code, _ in results] == [200] * 160, [r for r in results if r[1] != 200]
+    assert all(json.loads(body)["total"] == 1 for _, _, body in results)
+    figures.add("faults: PostgreSQL restarted between list requests", lists_after_restart=80)
 
 
 def test_serve_with_the_database_unreachable_says_so_and_readyz_reports_it(tmp_path, figures):

@@ -8,7 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from contoso.auth.security import Security
 from contoso.auth.service import ensure_employer, user_for_token
 from contoso.auth.tokens import TokenClaims
-from contoso.database import SessionDep
+from contoso.database import Driver, SessionDep
 from contoso.errors import Unauthorized
 from contoso.models import User
 
@@ -39,7 +39,7 @@ BearerClaims = Annotated[TokenClaims, Depends(get_token_claims)]
 
 
 async def get_current_user(session: SessionDep, claims: BearerClaims) -> User:
-    return await user_for_token(session, claims)
+    return await user_for_token(await Driver.of(session), claims)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -1,24 +1,21 @@
-"""Who a token's bearer is: the one statement that checks a token against the database."""
+"""Who a token's bearer is: the statements that check a token against the database."""
 
-from typing import Any
+from sqlalchemy import BigInteger, bindparam, select
 
-from sqlalchemy import BigInteger, Select, bindparam, select
-
-from contoso.auth.tokens import TokenClaims
+from contoso.database import DriverStatement
 from contoso.models import User
 
-_TOKEN_USER = bindparam("token_user_id", type_=BigInteger)
-_TOKEN_VERSION = bindparam("token_version", type_=BigInteger)
+_TOKEN_USER = bindparam("user_id", type_=BigInteger)
 
-# The active bearer of the token whose `token_parameters` it is executed with: the same
-# account, not suspended, and no suspension since the token was issued (suspension bumps
-# `token_version`). Most API requests run it, so it is built once and reads the columns
-# past the ORM's identity map.
-TOKEN_BEARER: Select[Any] = select(*User.__table__.columns).where(
-    User.id == _TOKEN_USER, User.token_version == _TOKEN_VERSION, User.suspended.is_(False)
+# The active bearer of the token: the same account, not suspended, and no suspension or
+# new password since the token was issued (either moves `token_version` on). Nearly every
+# API request runs it first, so asyncpg runs it (`Driver`), as built here once.
+TOKEN_BEARER = DriverStatement.of(
+    select(*User.__table__.columns).where(
+        User.id == _TOKEN_USER,
+        User.token_version == bindparam("version", type_=BigInteger),
+        User.suspended.is_(False),
+    )
 )
-
-
-def token_parameters(claims: TokenClaims) -> dict[str, Any]:
-    """The parameters of `TOKEN_BEARER` for these claims."""
-    return {_TOKEN_USER.key: claims.user_id, _TOKEN_VERSION.key: claims.version}
+# Whether the token's account is suspended, to say so when `TOKEN_BEARER` finds no one.
+SUSPENDED = DriverStatement.of(select(User.suspended).where(User.id == _TOKEN_USER))

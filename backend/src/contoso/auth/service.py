@@ -8,14 +8,14 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contoso.auth import queries
 from contoso.auth.hashing import PasswordHasher
 from contoso.auth.invitation_codes import code_hash
-from contoso.auth.queries import TOKEN_BEARER, token_parameters
 from contoso.auth.schemas import RegisterRequest
 from contoso.auth.security import Security
 from contoso.auth.tokens import INVALID_TOKEN, TokenClaims
 from contoso.config import EmployeeSignup, EmployerSignup
-from contoso.database import column_rows
+from contoso.database import Driver
 from contoso.errors import (
     Conflict,
     Forbidden,
@@ -215,14 +215,17 @@ async def authenticate(
     return user
 
 
-async def user_for_token(session: AsyncSession, claims: TokenClaims) -> User:
+async def user_for_token(driver: Driver, claims: TokenClaims) -> User:
     """The active user a token belongs to; Unauthorized once they are suspended (saying
     so: logging in again will not help) or gone."""
-    rows = await column_rows(session, TOKEN_BEARER, token_parameters(claims))
-    if not rows:
-        suspended = await session.scalar(select(User.suspended).where(User.id == claims.user_id))
+    row = await driver.fetchrow(
+        queries.TOKEN_BEARER, user_id=claims.user_id, version=claims.version
+    )
+    if row is None:
+        suspended = await driver.fetchval(queries.SUSPENDED, user_id=claims.user_id)
         raise Unauthorized(SUSPENDED if suspended else INVALID_TOKEN)
-    return User(**rows[0])
+    # asyncpg reads PostgreSQL's enum as its text; the model holds the member.
+    return User(**dict(row) | {"role": Role(row["role"])})
 
 
 def ensure_employer(user: User, doing: str) -> None:
