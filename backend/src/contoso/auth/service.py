@@ -15,7 +15,7 @@ from contoso.auth.schemas import RegisterRequest
 from contoso.auth.security import Security
 from contoso.auth.tokens import INVALID_TOKEN, TokenClaims
 from contoso.config import EmployeeSignup, EmployerSignup
-from contoso.database import Driver
+from contoso.database import Driver, released
 from contoso.errors import (
     Conflict,
     Forbidden,
@@ -189,7 +189,11 @@ async def sign_in(
     """
     await security.throttle.attempt(email, client)
     user = await find_user_by_email(session, email)
-    check = await security.hasher.verify(password, user.password_hash if user else None)
+    # The hash waits for one of a few hashing threads: the request's turn at the database
+    # is given back meanwhile, else a burst of logins holds every turn while it queues
+    # and every other request waits behind it.
+    async with released(session):
+        check = await security.hasher.verify(password, user.password_hash if user else None)
     if user is None:
         return None
     if not check.valid:
