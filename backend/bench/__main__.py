@@ -510,8 +510,11 @@ def login_storm(server: Server, list_env: dict[str, str]) -> Result:
     time.sleep(2)
     result = run_wrk(server, "employee list during a login storm", "rotate.lua", 64, list_env)
     storm_output = storm.communicate()[0]
-    logins = re.search(r"(\d+) requests in", storm_output)
-    result.note = f"{logins.group(1) if logins else '?'} logins served meanwhile"
+    answered = re.search(r"(\d+) requests in", storm_output)
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", storm_output)
+    logins = int(answered.group(1)) - int(refused.group(1) if refused else 0) if answered else 0
+    result.extra["logins"] = logins
+    result.note = f"{logins} logins served meanwhile"
     return result
 
 

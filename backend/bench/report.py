@@ -90,19 +90,19 @@ def targets(results: list[Result]) -> list[tuple[str, str, bool]]:
     peak = max(r.rss_mb for r in results if r.server == "contoso" and r.workers == 1)
     return [
         (
-            "employee list, one pinned worker: ≥ 45% of reference throughput (c=64)",
+            "employee list, one pinned worker: ≥ 60% of reference throughput (c=64)",
             f"{list_ratio:.0%}",
-            list_ratio >= 0.45,
+            list_ratio >= 0.6,
         ),
         (
-            "ticket filing, one pinned worker: ≥ 40% of reference throughput (c=64)",
+            "ticket filing, one pinned worker: ≥ 45% of reference throughput (c=64)",
             f"{insert_ratio:.0%}",
-            insert_ratio >= 0.4,
+            insert_ratio >= 0.45,
         ),
         (
-            "employee list, two workers unpinned: ≥ 40% of reference throughput (c=64)",
+            "employee list, two workers unpinned: ≥ 45% of reference throughput (c=64)",
             f"{two_workers_ratio:.0%}",
-            two_workers_ratio >= 0.4,
+            two_workers_ratio >= 0.45,
         ),
         (
             "employee list tail: p99 ≤ 3x p50 (c=64)",
@@ -131,9 +131,9 @@ def targets(results: list[Result]) -> list[tuple[str, str, bool]]:
             batch.p50_ms < 2000 and batch.errors == 0 and "10000 paid, 10000 history" in batch.note,
         ),
         (
-            "list under a login storm ≥ 25% of reference, zero errors",
-            f"{storm_ratio:.0%}, {storm.errors} errors",
-            storm_ratio >= 0.25 and storm.errors == 0,
+            "list under a login storm ≥ 35% of reference, zero errors, logins served",
+            f"{storm_ratio:.0%}, {storm.errors} errors ({storm.note})",
+            storm_ratio >= 0.35 and storm.errors == 0 and storm.extra.get("logins", 0) > 0,
         ),
         (
             "other employees' list during one employee's upload flood: ≥ 50% of the "
