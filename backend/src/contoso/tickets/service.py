@@ -150,7 +150,8 @@ def _filing() -> Select[Any]:
     return filed_ticket(aliased(Ticket, inserted)).add_cte(history, counted)
 
 
-_FILING = _filing()
+# Run by asyncpg (`Driver`), in the transaction the owner's hold began.
+_FILING = DriverStatement.of(_filing())
 
 
 # The active employee filing, their row held (FOR NO KEY UPDATE) until the filing
@@ -186,10 +187,10 @@ async def file_ticket(session: AsyncSession, owner: User, data: TicketCreate) ->
         | asdict(conversion)
         | {"owner_id": owner.id}
     )
-    filed = await _tickets(session, _FILING, parameters)
-    if not filed:
+    filed = await (await Driver.of(session)).fetchrow(_FILING, **parameters)
+    if filed is None:
         raise not_usable(data.category_id or 0)
-    ticket = filed[0]
+    ticket = TicketRead.from_row(filed)
     if ticket.duplicate_of:  # flagged on both sides
         await flags.refresh(session, [ticket.id])
     return ticket
