@@ -43,9 +43,12 @@ def photo(size: int = SIZE) -> bytes:
         side = int(side * 1.1)
 
 
-def scan(size: int = SIZE) -> bytes:
-    """A PDF of exactly `size` bytes (padding in a comment), stored as sent."""
-    head, tail = b"%PDF-1.4\n%", b"\n%%EOF\n"
+def scan(size: int = SIZE, serial: bytes = b"") -> bytes:
+    """A PDF of exactly `size` bytes (padding in a comment), stored as sent; `serial`
+    makes it a file of its own, as every scanned receipt is (identical files are
+    possible duplicates of each other, a search of its own that grew with every run
+    on a reused database)."""
+    head, tail = b"%PDF-1.4\n%" + serial, b"\n%%EOF\n"
     return head + b"x" * (size - len(head) - len(tail)) + tail
 
 
@@ -75,10 +78,11 @@ async def upload_burst(
                 for _ in range(RECEIPTS_PER_TICKET):
                     if time.monotonic() >= deadline:
                         break
+                    sent = scan(serial=os.urandom(16).hex().encode()) if kind == "scan" else body
                     started = time.perf_counter()
                     response = await http.post(
                         f"/api/tickets/{ticket}/receipts",
-                        files={"file": (filename, body, content_type)},
+                        files={"file": (filename, sent, content_type)},
                     )
                     latencies.append((time.perf_counter() - started) * 1000)
                     errors += response.status_code != 201
