@@ -69,6 +69,16 @@ async def _stored_ids(url: str, owner_id: int) -> set[int]:
     return {row["id"] for row in rows}
 
 
+async def _registered(http: httpx.AsyncClient, email: str) -> tuple[int, dict[str, str]]:
+    """A new employee's id and the headers that carry their token."""
+    registered = await http.post(
+        "/api/auth/register",
+        json={"email": email, "password": "password-1234", "username": email[0].upper()},
+    )
+    headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+    return registered.json()["user"]["id"], headers
+
+
 async def test_an_outage_fails_fast_with_503_and_the_service_recovers_by_itself(
     tmp_path, own_server, figures
 ):
@@ -78,12 +88,7 @@ async def test_an_outage_fails_fast_with_503_and_the_service_recovers_by_itself(
     try:
         wait_ready(base, process)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            registered = await http.post(
-                "/api/auth/register",
-                json={"email": "flow@example.com", "password": "password-1234", "username": "F"},
-            )
-            user = registered.json()["user"]
-            headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+            user_id, headers = await _registered(http, "flow@example.com")
             flowing = True
 
             async def worker() -> None:
@@ -130,7 +135,7 @@ async def test_an_outage_fails_fast_with_503_and_the_service_recovers_by_itself(
     assert set(after) == {201}
     assert down_ready.status_code == 503 and up_ready.status_code == 200
     accepted = {body["id"] for _, code, _, body in results if code == 201}
-    assert await _stored_ids(plain_url, user["id"]) == accepted  # every 201 is stored
+    assert await _stored_ids(plain_url, user_id) == accepted  # every 201 is stored
     figures.add(
         "faults: PostgreSQL stopped and restarted under load",
         requests=len(results),
@@ -152,11 +157,7 @@ async def test_a_restart_between_requests_loses_none_of_them(tmp_path, own_serve
     try:
         wait_ready(base, process)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            registered = await http.post(
-                "/api/auth/register",
-                json={"email": "list@example.com", "password": "password-1234", "username": "L"},
-            )
-            headers = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+            _, headers = await _registered(http, "list@example.com")
             await http.post(
                 "/api/tickets",
                 json={"spent_on": "2026-03-01", "amount": "1.00", "description": "listed"},
