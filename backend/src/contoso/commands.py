@@ -47,7 +47,9 @@ async def create_employer(
     security = Security.from_settings(settings)
     try:
         async with database.sessionmaker.begin() as session:
-            user = await auth.create_account(session, security.hasher, request)
+            user = await auth.create_account(
+                session, security.hasher, request, operator_created=True
+            )
     except ContosoError as exc:
         return f"Not created: {exc.message}"
     finally:

@@ -148,6 +148,21 @@ class Settings(BaseSettings):
     digest_hours: int = Field(default=12, ge=1, le=24 * 31)
 
     docs_enabled: bool = True
+
+    # Single sign-on through an OpenID provider (auth.sso): its issuer URL (where
+    # /.well-known/openid-configuration is), and this app's client there. All three or none.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    # The button reads "Sign in with {OIDC_BUTTON_LABEL}".
+    oidc_button_label: str = Field(default="single sign-on", min_length=1, max_length=40)
+    # A value of the ID token's `groups` claim that makes an account single sign-on
+    # creates an employer; unset: it creates employees only.
+    oidc_employer_group: str | None = None
+    # Password login only for employers made by `contoso create-employer` (the way in
+    # when the provider is down); everyone else signs in through the provider.
+    sso_only: bool = False
+
     # Served over HTTPS (directly or behind a proxy): session cookies become Secure.
     https: bool = False
     log_level: str = "info"
@@ -282,6 +297,43 @@ class Settings(BaseSettings):
                 f"ALLOWED_EMAIL_DOMAINS"
             )
         return self
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_address(cls, url: str | None) -> str | None:
+        if not url or not url.strip():
+            return None
+        url = url.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError(
+                "OIDC_ISSUER must be the provider's issuer address, e.g. "
+                f"https://login.example.com/realms/staff, not {url!r}"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _single_sign_on_whole(self) -> Self:
+        parts = {
+            "OIDC_ISSUER": self.oidc_issuer,
+            "OIDC_CLIENT_ID": self.oidc_client_id,
+            "OIDC_CLIENT_SECRET": self.oidc_client_secret,
+        }
+        missing = [name for name, value in parts.items() if not value]
+        if missing and len(missing) < len(parts):
+            raise ValueError(
+                f"single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET "
+                f"together; {', '.join(missing)} missing"
+            )
+        if self.sso_only and missing:
+            raise ValueError("SSO_ONLY=true needs single sign-on: set OIDC_ISSUER and the rest")
+        if self.is_production and self.oidc_issuer and urlsplit(self.oidc_issuer).scheme != "https":
+            raise ValueError("OIDC_ISSUER must be an https:// address in production")
+        return self
+
+    @property
+    def sso_enabled(self) -> bool:
+        return self.oidc_issuer is not None
 
     @model_validator(mode="after")
     def _own_hosts_in_production(self) -> Self:

@@ -75,6 +75,18 @@ class InvalidResetLink(ContosoError):
     a newer request: 400, the message saying to ask for a new link."""
 
 
+class SignInFailed(ContosoError):
+    """A single sign-on that did not complete: a callback without the sign-in this browser
+    started (stale, replayed, or another browser's), or an answer from the identity
+    provider that fails a check. The message says to start again."""
+
+
+class ProviderUnavailable(ContosoError):
+    """The identity provider could not be reached, or answered with an error of its own."""
+
+    status_code = 502
+
+
 class WrongPassword(Forbidden):
     """The current password, asked before setting a new one, is not right."""
 

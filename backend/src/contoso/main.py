@@ -67,6 +67,7 @@ BROWSER_PREFIXES = (
     "/logout",
     "/forgot-password",
     "/reset-password",
+    "/sso",
 )
 STATIC_PREFIXES = ("/admin/statics", "/docs/assets")
 HEALTH_PATHS = ("/healthz", "/readyz")

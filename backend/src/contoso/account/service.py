@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from contoso.account.schemas import RESET_LIFETIME
 from contoso.auth.reset_tokens import token_hash
 from contoso.auth.security import Security
+from contoso.auth.service import password_login
 from contoso.auth.tokens import INVALID_TOKEN
 from contoso.database import Database
 from contoso.errors import InvalidResetLink, Unauthorized, WrongPassword
@@ -48,7 +49,7 @@ async def request_password_reset(
     nonce, token = security.reset_tokens.issue()
     account = (
         select(User.id, User.email, User.username)
-        .where(User.email == email, User.suspended.is_(False))
+        .where(User.email == email, User.suspended.is_(False), password_login(security))
         .cte("account")
     )
     link = (
@@ -88,7 +89,9 @@ async def reset_password(
             PasswordReset.used_at.is_(None),
             PasswordReset.expires_at > func.now(),
             ~exists().where(newer.user_id == PasswordReset.user_id, newer.id > PasswordReset.id),
-            PasswordReset.user_id.in_(select(User.id).where(User.suspended.is_(False))),
+            PasswordReset.user_id.in_(
+                select(User.id).where(User.suspended.is_(False), password_login(security))
+            ),
         )
         .values(used_at=func.now())
         .returning(PasswordReset.user_id)

@@ -21,8 +21,6 @@ from contoso.browser.login import (
 )
 from contoso.errors import ContosoError, Forbidden
 
-EMPLOYERS_ONLY = "This console is for employers; your account is an employee account."
-
 
 class EmployerAuth(SessionlessAuthentication):
     """SQLAdmin's login hooks, on the app-wide server-side session."""
@@ -47,7 +45,7 @@ class EmployerAuth(SessionlessAuthentication):
                     session, self._security, email, password, client_address(request)
                 )
             if not user.is_employer:
-                raise Forbidden(EMPLOYERS_ONLY)
+                raise Forbidden(auth.EMPLOYERS_ONLY)
         except ContosoError as exc:
             return await self._refuse(request, exc, email, wanted)
         await start_user_session(request, user)

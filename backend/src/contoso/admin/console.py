@@ -130,6 +130,10 @@ def mount_console(
     links_by_path(console.templates)
     console.templates.env.globals["csrf_token"] = csrf_token
     console.templates.env.globals["csrf_field"] = CSRF_FIELD
+    # The login page's options, as the pages' templates ask for them (the console is a
+    # mounted app: its requests' `app` is SQLAdmin's, without the app's state).
+    console.templates.env.globals["single_sign_on"] = lambda _request: security.sso
+    console.templates.env.globals["sso_only"] = lambda _request: security.sso_only
     console.templates.env.globals |= {
         "money": money,
         "company_currency": company_currency,

@@ -9,9 +9,21 @@ _TOKEN_USER = bindparam("user_id", type_=BigInteger)
 
 # The active bearer of the token: the same account, not suspended, and no suspension or
 # new password since the token was issued (either moves `token_version` on). Nearly every
-# API request runs it first, so asyncpg runs it (`Driver`), as built here once.
+# API request runs it first, so asyncpg runs it (`Driver`), as built here once. It reads
+# what requests act on and show of their user (how the account was made, or signs in, is
+# the login's business).
 TOKEN_BEARER = DriverStatement.of(
-    select(*User.__table__.columns).where(
+    select(
+        User.id,
+        User.email,
+        User.username,
+        User.role,
+        User.suspended,
+        User.suspended_at,
+        User.email_notifications,
+        User.token_version,
+        User.created_at,
+    ).where(
         User.id == _TOKEN_USER,
         User.token_version == bindparam("version", type_=BigInteger),
         User.suspended.is_(False),

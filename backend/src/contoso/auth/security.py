@@ -1,5 +1,5 @@
 """The app's credential machinery, built once from settings: hashing, tokens, throttling,
-invitation codes, password reset tokens, and who may sign up."""
+invitation codes, password reset tokens, single sign-on, and who may sign up."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -7,6 +7,7 @@ from datetime import timedelta
 from contoso.auth.hashing import PasswordHasher
 from contoso.auth.invitation_codes import InvitationCodes
 from contoso.auth.reset_tokens import ResetTokens
+from contoso.auth.sso import SingleSignOn
 from contoso.auth.throttle import LoginThrottle
 from contoso.auth.tokens import TokenCodec
 from contoso.config import EmployeeSignup, EmployerSignup, Settings
@@ -24,6 +25,9 @@ class Security:
     employer_signup: EmployerSignup
     employee_signup: EmployeeSignup
     allowed_email_domains: tuple[str, ...]
+    # Single sign-on (OIDC_*), and whether it is the only way in (SSO_ONLY).
+    sso: SingleSignOn | None
+    sso_only: bool
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Security":
@@ -47,4 +51,6 @@ class Security:
             employer_signup=settings.employer_signup,
             employee_signup=settings.employee_signup,
             allowed_email_domains=tuple(settings.allowed_email_domains),
+            sso=SingleSignOn.from_settings(settings),
+            sso_only=settings.sso_only,
         )

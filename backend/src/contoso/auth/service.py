@@ -1,10 +1,12 @@
 """Registration (with or without an invitation), login and token resolution: the rules
 for who may get in."""
 
+import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, and_, func, select, true, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +15,7 @@ from contoso.auth.hashing import PasswordHasher
 from contoso.auth.invitation_codes import code_hash
 from contoso.auth.schemas import RegisterRequest
 from contoso.auth.security import Security
+from contoso.auth.sso import Identity
 from contoso.auth.tokens import INVALID_TOKEN, TokenClaims
 from contoso.config import EmployeeSignup, EmployerSignup
 from contoso.database import Driver, released
@@ -22,12 +25,14 @@ from contoso.errors import (
     InvalidInvitation,
     InvitationRequired,
     OutsideAllowedDomains,
+    SignInFailed,
     Unauthorized,
 )
 from contoso.models import Invitation, Role, User
 
 WRONG_CREDENTIALS = "Incorrect email or password."
 SUSPENDED = "This account is suspended; contact your employer."
+EMPLOYERS_ONLY = "This console is for employers; your account is an employee account."
 
 
 # How long an invitation code works (a resend starts it again).
@@ -43,7 +48,10 @@ async def register(
     alone, even against concurrent ones. Without one, EMPLOYER_SIGNUP decides who may
     choose the employer role and EMPLOYEE_SIGNUP who may register as an employee; a
     refusal (Forbidden) says what to do instead. An invitation code is a password for
-    its email, throttled as logins are (TooManyAttempts)."""
+    its email, throttled as logins are (TooManyAttempts). Under SSO_ONLY, accounts come
+    from the identity provider alone."""
+    if security.sso_only:
+        raise Forbidden(sso_only_message(security))
     if request.invitation_code:
         return await _register_invited(session, security, request, client)
     if request.role is Role.EMPLOYER:
@@ -92,14 +100,17 @@ EMPLOYER_SIGNUP_CLOSED = (
 )
 
 
-def _open_invitation(code_hash: str, email: str) -> ColumnElement[bool]:
+def _open_invitation_for(email: str) -> ColumnElement[bool]:
     return and_(
-        Invitation.code_hash == code_hash,
         Invitation.email == email,
         Invitation.used_at.is_(None),
         Invitation.revoked_at.is_(None),
         Invitation.expires_at > func.now(),
     )
+
+
+def _open_invitation(code_hash: str, email: str) -> ColumnElement[bool]:
+    return and_(Invitation.code_hash == code_hash, _open_invitation_for(email))
 
 
 async def _register_invited(
@@ -149,7 +160,11 @@ async def _register_invited(
 
 
 async def create_account(
-    session: AsyncSession, hasher: PasswordHasher, request: RegisterRequest
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    request: RegisterRequest,
+    *,
+    operator_created: bool = False,
 ) -> User:
     """Create an account as asked, whatever the role (the operator's commands use this;
     sign-up goes through `register`); Conflict if the email is taken (also under a race)."""
@@ -163,6 +178,7 @@ async def create_account(
             username=request.username,
             password_hash=password_hash,
             role=request.role,
+            operator_created=operator_created,
         )
         .on_conflict_do_nothing(index_elements=[User.email])
         .returning(User)
@@ -201,6 +217,8 @@ async def sign_in(
     await security.throttle.succeeded(email, client)
     if user.suspended:
         raise Forbidden(SUSPENDED)
+    if security.sso_only and not user.operator_created:
+        raise Forbidden(sso_only_message(security))
     if check.new_hash:
         await session.execute(
             update(User).where(User.id == user.id).values(password_hash=check.new_hash)
@@ -216,6 +234,98 @@ async def authenticate(
     user = await sign_in(session, security, email, password, client)
     if user is None:
         raise Unauthorized(WRONG_CREDENTIALS)
+    return user
+
+
+def sso_only_message(security: Security) -> str:
+    assert security.sso is not None  # SSO_ONLY needs it (config)
+    return (
+        f"This company signs in with {security.sso.label}: use \u201cSign in with "
+        f"{security.sso.label}\u201d on the login page."
+    )
+
+
+def password_login(security: Security) -> ColumnElement[bool]:
+    """Which accounts may use a password (log in, reset it): under SSO_ONLY, those the
+    operator created; otherwise all."""
+    return User.operator_created.is_(True) if security.sso_only else true()
+
+
+async def sso_sign_in(
+    session: AsyncSession, security: Security, identity: Identity, *, employers_only: bool = False
+) -> User:
+    """The account the identity provider signed `identity` into: the one with its
+    email, which the provider must have verified; or, for a new email, one made now as
+    an open sign-up would make it (EMPLOYEE_SIGNUP and ALLOWED_EMAIL_DOMAINS apply), an
+    open invitation for the email giving its role, or OIDC_EMPLOYER_GROUP among the
+    identity's groups making an employer. Suspension refuses, as a password login does;
+    so does an employee when `employers_only` (the console), before any account is made."""
+    if not identity.email_verified:
+        raise Forbidden(
+            f"Your identity provider has not verified {identity.email}; verify the address "
+            f"there (or ask whoever runs it), then sign in again."
+        )
+    user = await find_user_by_email(session, identity.email)
+    if user is None:
+        role = await _sso_role(session, security, identity)
+        if employers_only and role is not Role.EMPLOYER:
+            raise Forbidden(EMPLOYERS_ONLY)
+        user = await _sso_account(session, security, identity, role)
+    if user.suspended:
+        raise Forbidden(SUSPENDED)
+    if employers_only and not user.is_employer:
+        raise Forbidden(EMPLOYERS_ONLY)
+    return user
+
+
+async def _sso_role(session: AsyncSession, security: Security, identity: Identity) -> Role:
+    """The role of the account a first sign-in makes, or the refusal open sign-up gives."""
+    assert security.sso is not None
+    group = security.sso.employer_group
+    if group and group in identity.groups:
+        return Role.EMPLOYER
+    # At most one invitation per address is open (AlreadyInvited).
+    invited = await session.scalar(
+        select(Invitation.role).where(_open_invitation_for(identity.email))
+    )
+    if invited is None:
+        _employee_signup_allowed(security, identity.email)
+        return Role.EMPLOYEE
+    if invited is Role.EMPLOYER and security.employer_signup is EmployerSignup.CLOSED:
+        raise Forbidden(EMPLOYER_SIGNUP_CLOSED)
+    return invited
+
+
+async def _sso_account(
+    session: AsyncSession, security: Security, identity: Identity, role: Role
+) -> User:
+    # The account's password is one nobody knows: "Forgot your password?" sets one,
+    # where passwords are in use at all. The provider's name for them, or failing
+    # that the address's local part, is the username.
+    password = secrets.token_urlsafe(32)
+    for username in (identity.name, identity.email.partition("@")[0][:64]):
+        try:
+            request = RegisterRequest(
+                email=identity.email, username=username, password=password, role=role
+            )
+            break
+        except ValidationError:
+            continue
+    else:
+        raise SignInFailed(f"{identity.email} is not an address this app can make an account for.")
+    try:
+        user = await create_account(session, security.hasher, request)
+    except Conflict:
+        # Made by a sign-in of the same person a moment ago (ON CONFLICT DO NOTHING
+        # waited for it to commit): theirs is the account.
+        found = await find_user_by_email(session, identity.email)
+        assert found is not None
+        return found
+    await session.execute(
+        update(Invitation)
+        .where(_open_invitation_for(identity.email))
+        .values(used_at=func.now(), used_by_id=user.id)
+    )
     return user
 
 

@@ -5,8 +5,10 @@ import re
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
+from contoso.auth.security import Security
+from contoso.auth.sso import SingleSignOn
 from contoso.browser.csrf import csrf_token, renew_csrf_cookie
 from contoso.models import User
 from contoso.sessions import end_session, rotate_session
@@ -105,3 +107,16 @@ def login_address(request: Request, login: str = "/") -> str:
         return login
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return f"{login}?{urlencode({NEXT: here})}"
+
+
+def single_sign_on(request: HTTPConnection) -> SingleSignOn | None:
+    """The login pages' "Sign in with …" button, when single sign-on is set up."""
+    security: Security = request.app.state.security
+    return security.sso
+
+
+def sso_only(request: HTTPConnection) -> bool:
+    """Whether the login pages hide password login (SSO_ONLY): the console keeps it
+    folded away for the operator's employers."""
+    security: Security = request.app.state.security
+    return security.sso_only

@@ -30,6 +30,8 @@ class User(Base):
     # started before it stops working for good.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Made by `contoso create-employer`: under SSO_ONLY, the only password logins left.
+    operator_created: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     # Filled only by queries that ask for them (with_expression): see employees.queries.
     total_tickets: Mapped[int | None] = query_expression()

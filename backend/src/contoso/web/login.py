@@ -94,6 +94,10 @@ async def login_or_register(
     if user is not None:
         await start_user_session(request, user)
         return _go_home(user, wanted)
+    if security.sso_only:
+        # A new email: accounts come from the identity provider alone.
+        context = again | {"email": credentials.email, "error": auth.sso_only_message(security)}
+        return render(request, "login.html", context, 403)
     try:
         _new_password.validate_python(credentials.password)
     except ValidationError as exc:

@@ -7,8 +7,8 @@ Their paths never claim each other's (`/tickets/settings/emails` and
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from contoso.web import account, editing, login, passwords, ticket_page, tickets
+from contoso.web import account, editing, login, passwords, sso, ticket_page, tickets
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-for area in (login, passwords, tickets, editing, ticket_page, account):
+for area in (login, sso, passwords, tickets, editing, ticket_page, account):
     router.include_router(area.router)

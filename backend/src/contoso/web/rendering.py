@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse
 
 from contoso.auth.security import Security
 from contoso.browser.csrf import CSRF_FIELD, csrf_token
+from contoso.browser.login import single_sign_on, sso_only
 from contoso.config import EmployeeSignup, EmployerSignup
 from contoso.formatting import moment
 from contoso.tickets.display import status_badge
@@ -68,6 +69,8 @@ templates.env.globals |= {
     "filed_elsewhere": filed_elsewhere,
     "owner_actions": owner_actions,
     "moment": moment,
+    "single_sign_on": single_sign_on,
+    "sso_only": sso_only,
 }
 
 # A one-off message for the next page this browser sees ("Ticket #3 saved.").
