@@ -80,9 +80,10 @@ def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess
     return process
 
 
-def start_server(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Start `contoso serve` on a free port; returns the process and its base URL."""
-    port = free_port()
+def start_server(env: dict[str, str], port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `contoso serve` on `port` (a free one if None); returns the process and its
+    base URL."""
+    port = port or free_port()
     log = Path(env["DATA_DIR"]).parent / f"serve-{port}.log"
     process = start_process([CONTOSO, "serve", "--port", str(port)], env, log)
     return process, f"http://127.0.0.1:{port}"
