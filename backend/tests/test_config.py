@@ -117,3 +117,32 @@ def test_allowed_domains_are_read_as_addresses_are_stored():
 def test_a_sign_up_setting_that_cannot_work_stops_start_up_saying_what_to_set(overrides, message):
     with pytest.raises(ValidationError, match=message):
         production(**overrides)
+
+
+SSO = {
+    "oidc_issuer": "https://login.example.com/realms/staff/",
+    "oidc_client_id": "contoso-expenses",
+    "oidc_client_secret": "from-the-provider",
+}
+
+
+def test_single_sign_on_is_on_with_its_three_settings():
+    settings = production(**SSO, sso_only=True)
+    assert settings.sso_enabled and settings.sso_only
+    assert settings.oidc_issuer == "https://login.example.com/realms/staff"
+    assert not production().sso_enabled
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"oidc_issuer": SSO["oidc_issuer"]}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET missing"),
+        (SSO | {"oidc_client_secret": ""}, "OIDC_CLIENT_SECRET missing"),
+        ({"sso_only": True}, "SSO_ONLY=true needs single sign-on"),
+        (SSO | {"oidc_issuer": "http://login.example.com"}, "https:// address in production"),
+        (SSO | {"oidc_issuer": "login.example.com"}, "OIDC_ISSUER must be the provider's issuer"),
+    ],
+)
+def test_a_single_sign_on_setting_that_cannot_work_stops_start_up(overrides, message):
+    with pytest.raises(ValidationError, match=message):
+        production(**overrides)

@@ -17,7 +17,8 @@ from contoso.models import Invitation, Role, User
 from tests.support.apps import app_with
 from tests.support.factories import PASSWORD
 from tests.support.forms import csrf_from
-from tests.support.identity_provider import identity_provider, needs_node
+from tests.support.identity_provider import IdentityProvider, identity_provider, needs_node
+from tests.support.servers import free_port
 
 pytestmark = needs_node
 
@@ -32,6 +33,8 @@ ACCOUNTS = {
         "groups": [EMPLOYER_GROUP],
     },
     "unverified@example.com": {"email": "unverified@example.com", "email_verified": False},
+    # As Entra ID says it: no email_verified, the domain's owner verified.
+    "entra@example.com": {"email": "entra@example.com", "xms_edov": True},
     "zoe@elsewhere.org": {"email": "zoe@elsewhere.org", "email_verified": True, "name": "Zoe"},
 }
 REFRESH = re.compile(r'http-equiv="refresh" content="0;url=([^"]+)"')
@@ -214,6 +217,14 @@ async def test_an_unverified_email_is_refused(sso):
     assert await _user(app, "unverified@example.com") is None
 
 
+async def test_an_address_verified_as_entra_id_says_it_signs_in(sso):
+    app, client = sso
+    answer, _ = await _sign_in(client, "entra@example.com")
+
+    assert _destination(answer) == "/tickets"
+    assert await _user(app, "entra@example.com") is not None
+
+
 async def test_a_suspended_user_is_refused_with_the_suspension_message(sso, factory):
     _, client = sso
     boss = await factory.employer()
@@ -307,3 +318,13 @@ async def _operator_employer(app, email: str) -> str:
     message = await create_employer(app.state.settings, email, None, PASSWORD)
     assert "created" in message, message
     return email
+
+
+async def test_an_unreachable_provider_is_said_so(settings, app):
+    nobody = IdentityProvider(f"http://127.0.0.1:{free_port()}")
+    async with app_with(settings, **nobody.settings(PUBLIC_URL)) as (_, client):
+        page = await client.get("/")
+        answer = await client.post("/sso", data={"csrf_token": csrf_from(page), "door": "pages"})
+
+    assert answer.status_code == 502
+    assert "The identity provider could not be reached" in answer.text

@@ -30,7 +30,8 @@ const provider = new Provider(issuer, {
     accounts[id] && { accountId: id, claims: async () => ({ sub: id, ...accounts[id] }) },
   claims: {
     openid: ['sub'],
-    email: ['email', 'email_verified'],
+    // xms_edov: how Entra ID says an address is verified.
+    email: ['email', 'email_verified', 'xms_edov'],
     profile: ['name', 'preferred_username'],
     groups: ['groups'],
   },
