@@ -165,6 +165,35 @@ async def test_a_callback_with_another_state_is_refused(sso):
     assert await _user(app, "ann@example.com") is None
 
 
+async def test_a_callback_naming_another_issuer_is_refused(sso):
+    app, client = sso
+    callback = await _at_provider(await _leave(client), "ann@example.com")
+    answer = await client.get(
+        re.sub(r"iss=[^&]+", "iss=https%3A%2F%2Fevil.example.com", callback).removeprefix(
+            PUBLIC_URL
+        )
+    )
+
+    assert "iss=" in callback
+    assert answer.status_code == 400
+    assert await _user(app, "ann@example.com") is None
+
+
+async def test_a_discovery_document_naming_another_issuer_is_refused(
+    settings, app, provider, caplog
+):
+    # The provider's own address written otherwise: its document names another issuer.
+    elsewhere = provider.issuer.replace("127.0.0.1", "localhost")
+    overrides = provider.settings(PUBLIC_URL) | {"oidc_issuer": elsewhere}
+    async with app_with(settings, **overrides) as (_, client):
+        page = await client.get("/")
+        answer = await client.post("/sso", data={"csrf_token": csrf_from(page), "door": "pages"})
+
+    assert answer.status_code == 502
+    assert "The identity provider could not be reached" in answer.text
+    assert f"the provider calls itself '{provider.issuer}'" in caplog.text
+
+
 async def test_a_callback_in_a_browser_that_did_not_start_it_is_refused(sso):
     app, client = sso
     callback = await _at_provider(await _leave(client), "ann@example.com")

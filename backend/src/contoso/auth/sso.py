@@ -38,6 +38,10 @@ TRANSACTION_SECONDS = 600
 logger = logging.getLogger(__name__)
 
 START_AGAIN = "Sign-in did not complete; start again from the login page."
+PROVIDER_UNAVAILABLE = (
+    "The identity provider could not be reached; try again in a moment, or ask whoever "
+    "runs this service to check it."
+)
 
 
 class Door(StrEnum):
@@ -74,6 +78,7 @@ class SingleSignOn:
     def __init__(self, settings: Settings) -> None:
         assert settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret
         assert settings.secret_key is not None, "settings need a secret key"
+        self.issuer = settings.oidc_issuer
         self.label = settings.oidc_button_label
         self.employer_group = settings.oidc_employer_group
         self.redirect_uri = settings.public_url + CALLBACK_PATH
@@ -99,6 +104,16 @@ class SingleSignOn:
         """The provider's sign-in address to send the browser to, and the transaction
         cookie's value to set on that response."""
         with _provider_errors():
+            metadata = await self._client.load_server_metadata()
+            # OpenID Connect Discovery: the document must name the issuer it was read
+            # from, else its keys and endpoints are another's.
+            if metadata.get("issuer") != self.issuer:
+                logger.error(
+                    "single sign-on: OIDC_ISSUER is %r, the provider calls itself %r",
+                    self.issuer,
+                    metadata.get("issuer"),
+                )
+                raise ProviderUnavailable(PROVIDER_UNAVAILABLE)
             started = await self._client.create_authorization_url(self.redirect_uri)
         transaction = Transaction(
             started["state"], started["nonce"], started["code_verifier"], door, wanted
@@ -120,6 +135,10 @@ class SingleSignOn:
         must be the transaction's; the code is exchanged (with the PKCE verifier) for an
         ID token, verified, whose nonce must be the transaction's."""
         if not hmac.compare_digest(query.get("state", ""), transaction.state):
+            raise SignInFailed(START_AGAIN)
+        # RFC 9207: a provider that names itself in the callback must be ours (a mix-up
+        # with another provider the browser uses is refused before any code is sent).
+        if query.get("iss", self.issuer) != self.issuer:
             raise SignInFailed(START_AGAIN)
         if "error" in query:
             # The person cancelled, or the provider refused them.
@@ -153,10 +172,9 @@ def _identity(claims: dict[str, Any]) -> Identity:
             "The identity provider did not say your email address; ask whoever runs it "
             "to release the email claim to this app."
         )
-    try:
-        email = normalise_email(email)
-    except ValueError:
-        raise SignInFailed(f"{email[:254]!r} is not an email address this app can use.") from None
+    # Stored and matched as every address is; one that is no address finds nobody, and
+    # no account is made for it (the registration schema refuses it).
+    email = normalise_email(email)
     name = claims.get("name") or claims.get("preferred_username") or email.partition("@")[0]
     groups = claims.get("groups")
     return Identity(
@@ -179,10 +197,7 @@ def _provider_errors() -> Iterator[None]:
         raise
     except (httpx2.HTTPStatusError, httpx2.TransportError) as exc:
         logger.warning("single sign-on: the identity provider failed: %r", exc)
-        raise ProviderUnavailable(
-            "The identity provider could not be reached; try again in a moment, or ask "
-            "whoever runs this service to check it."
-        ) from exc
+        raise ProviderUnavailable(PROVIDER_UNAVAILABLE) from exc
     except (AuthlibBaseError, JoseError, ValueError, KeyError) as exc:
         # A used or stolen code, a token for another app, a wrong nonce or signature.
         logger.warning("single sign-on: refused the provider's answer: %r", exc)
