@@ -10,13 +10,14 @@ _TOKEN_USER = bindparam("user_id", type_=BigInteger)
 # The active bearer of the token: the same account, not suspended, and no suspension or
 # new password since the token was issued (either moves `token_version` on). Nearly every
 # API request runs it first, so asyncpg runs it (`Driver`), as built here once. It reads
-# what requests act on and show of their user (how the account was made, or signs in, is
-# the login's business).
+# what requests act on and show of their user, and the password hash a password change
+# checks (how the account was made is the login's business).
 TOKEN_BEARER = DriverStatement.of(
     select(
         User.id,
         User.email,
         User.username,
+        User.password_hash,
         User.role,
         User.suspended,
         User.suspended_at,
