@@ -178,6 +178,27 @@ def test_the_categories_migration_files_existing_tickets_under_general_and_flags
     assert seen["listed duplicates"] == [tickets["other twin"], tickets["twin"]]
 
 
+def test_accounts_from_round_one_are_not_operator_created(database_url):
+    # SSO_ONLY keeps password login for employers `contoso create-employer` made; no
+    # earlier account is taken for one (nothing changes until SSO_ONLY is turned on).
+    scratch = fresh_scratch(database_url)
+    migrate(scratch, BEFORE_CATEGORIES)
+    asyncio.run(_round_one_tickets(scratch))
+
+    migrate(scratch)
+
+    assert asyncio.run(_operator_created(scratch)) == [False, False, False]
+
+
+async def _operator_created(url: str) -> list[bool]:
+    connection = await asyncpg.connect(plain_url(url))
+    try:
+        rows = await connection.fetch("SELECT operator_created FROM users ORDER BY id")
+    finally:
+        await connection.close()
+    return [row["operator_created"] for row in rows]
+
+
 async def _round_one_tickets(url: str) -> tuple[dict[str, int], dict[str, int]]:
     """Users and tickets as round one stored them (no category, no flags), by a name for
     each: two identical pending tickets of Alice, a denied third copy, near misses, and
