@@ -357,3 +357,12 @@ async def test_an_unreachable_provider_is_said_so(settings, app):
 
     assert answer.status_code == 502
     assert "The identity provider could not be reached" in answer.text
+
+
+async def test_leaving_for_the_provider_needs_the_pages_csrf_token(sso):
+    _, client = sso
+    await client.get("/")
+    answer = await client.post("/sso", data={"door": "pages"}, follow_redirects=False)
+
+    assert answer.status_code == 403
+    assert "contoso_sso" not in answer.headers.get("set-cookie", "")
