@@ -4,8 +4,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from contoso.models import Role
-from contoso.tickets.workflow import TRANSITIONS
+from contoso.tickets.workflow import TRANSITIONS, Actor
 from tests.support.servers import contoso_env, start_server, stop_server, wait_ready
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -66,7 +65,7 @@ def test_the_readme_workflow_table_is_the_declared_workflow():
         name: [
             ", ".join(sorted(t.sources)),
             t.target,
-            "employer" if t.by is Role.EMPLOYER else "employee (their own)",
+            "an employer (not on their own)" if t.by is Actor.EMPLOYER else "its owner",
             ", ".join(t.stamps),
             t.event,
             t.mail or "",

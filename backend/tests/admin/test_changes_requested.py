@@ -6,8 +6,7 @@ import re
 
 from sqlalchemy import text
 
-from contoso.models import Role
-from contoso.tickets.workflow import STATUSES, TRANSITIONS
+from contoso.tickets.workflow import STATUSES, TRANSITIONS, Actor
 from tests.support.forms import csrf_from
 from tests.web.pages import words
 
@@ -182,7 +181,7 @@ async def test_the_list_filters_the_tickets_sent_back_and_offers_the_action(
     assert 'badge bg-purple-lt status">' in listed.text
     # The actions menu, in the order a reviewer reaches for them.
     actions = re.findall(r'id="action-custom-([\w-]+)"', everything)
-    assert actions == [t.slug for t in TRANSITIONS.values() if t.by is Role.EMPLOYER]
+    assert actions == [t.slug for t in TRANSITIONS.values() if t.by is Actor.EMPLOYER]
     assert actions[:3] == ["approve", "deny", "request-changes"] and actions[-1] == "pay"
 
 
@@ -266,3 +265,30 @@ async def test_the_logs_name_requests_for_changes_and_resubmissions_in_words(
     assert kinds == ["Ticket resubmitted", "Changes requested"]  # comments are not audited
     history = re.findall(r"<td>([^<]*)</td>\s*<td>\s*<span", page.split(">History<")[1])
     assert history == ["Filed", "Changes requested", "Resubmitted", "Comment"]
+
+
+async def test_an_employers_own_ticket_offers_no_decision_in_the_console(browser, factory, client):
+    boss, other_boss = await factory.employer(), await factory.employer()
+    own = await factory.ticket(boss, description="Hotel at the fair")
+    await browser.login_as(boss)
+
+    page = await browser.client.get(f"/admin/tickets/details/{own['id']}")
+    listed = await browser.client.get("/admin/tickets/list")
+
+    assert page.status_code == 200
+    assert 'id="own-ticket"' in page.text and "/action/approve" not in page.text
+    assert "Hotel at the fair" in listed.text  # among everyone's, as any ticket
+    # Chosen in the list with another's, it is left alone, saying why.
+    alice = await factory.employee()
+    theirs = await factory.ticket(alice)
+    pks = f"{own['id']},{theirs['id']}"
+    confirm = await browser.client.get(f"/admin/tickets/action/approve?pks={pks}")
+    done = await browser.client.post(
+        "/admin/tickets/action/approve", data={"pks": pks, "csrf_token": csrf_from(confirm)}
+    )
+    result = await browser.client.get(done.headers["location"])
+    assert "your own (another employer acts on it)" in words(confirm.text) + words(result.text)
+    assert await _status(client, alice, theirs) == "approved"
+    await browser.login_as(other_boss)
+    theirs = await browser.client.get(f"/admin/tickets/details/{own['id']}")
+    assert "/action/approve" in theirs.text and 'id="own-ticket"' not in theirs.text

@@ -30,17 +30,22 @@ async def test_an_employee_files_a_ticket_and_gets_it_back_in_full(client, facto
     assert fetched.json() == ticket
 
 
-async def test_employers_do_not_file_tickets(client, factory):
-    boss = await factory.employer()
+async def test_employers_file_their_own_tickets(client, factory):
+    boss, alice = await factory.employer(), await factory.employee()
+    theirs = await factory.ticket(alice)
 
     response = await client.post(
         "/api/tickets",
-        json={"spent_on": TODAY.isoformat(), "amount": "5", "description": "x"},
+        json={"spent_on": TODAY.isoformat(), "amount": "5", "description": "Parking"},
         headers=boss.headers,
     )
+    mine = await client.get("/api/tickets?mine=true", headers=boss.headers)
+    everyone = await client.get("/api/tickets", headers=boss.headers)
 
-    assert response.status_code == 403
-    assert response.json()["detail"] == "Only employees can file expense tickets."
+    assert response.status_code == 201, response.text
+    assert response.json()["owner"]["id"] == boss.id
+    assert [t["id"] for t in mine.json()["items"]] == [response.json()["id"]]
+    assert {t["id"] for t in everyone.json()["items"]} == {response.json()["id"], theirs["id"]}
 
 
 async def test_employees_see_only_their_own_tickets_and_employers_see_all(client, factory):

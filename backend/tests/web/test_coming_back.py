@@ -81,7 +81,7 @@ EMPLOYER_AT_CONSOLE = ("employer", "/admin/login", "/admin/")
         (EMPLOYEE_AT_PAGES, "tickets/1"),
         (EMPLOYER_AT_CONSOLE, "https://evil.example/admin/"),
         (EMPLOYER_AT_CONSOLE, "//evil.example/admin/"),
-        (EMPLOYER_AT_CONSOLE, "/tickets"),  # an employee's page, not the console
+        (EMPLOYER_AT_CONSOLE, "/api/users/me"),  # neither the console nor their pages
         # Dot segments, which a browser resolves before asking (RFC 3986, 5.2.4), also
         # percent-encoded (the URL standard decodes %2e in a segment), and encoded
         # separators: each leaves the user's home once resolved.
@@ -96,7 +96,7 @@ EMPLOYER_AT_CONSOLE = ("employer", "/admin/login", "/admin/")
         (EMPLOYEE_AT_PAGES, "/tickets/..%2Fadmin"),
         (EMPLOYEE_AT_PAGES, "/tickets/..%5cadmin"),
         (EMPLOYEE_AT_PAGES, "/tickets/%2F%2Fevil.example"),
-        (EMPLOYER_AT_CONSOLE, "/admin/../tickets"),
+        (EMPLOYER_AT_CONSOLE, "/admin/../api/users/me"),
         (EMPLOYER_AT_CONSOLE, "/admin/%2e%2e/tickets"),
         (EMPLOYER_AT_CONSOLE, "/admin/..%2Ftickets"),
         (EMPLOYER_AT_CONSOLE, "/admin/..%5Ctickets"),
@@ -117,6 +117,9 @@ async def test_only_pages_under_the_users_home_are_followed(client, factory, doo
     [
         (EMPLOYEE_AT_PAGES, "/tickets/7/../8", "/tickets/8"),
         (EMPLOYEE_AT_PAGES, "/tickets/./8/.", "/tickets/8/"),
+        # An employer's own expenses are on the pages: an email's link to one is followed.
+        (EMPLOYER_AT_CONSOLE, "/tickets/8", "/tickets/8"),
+        (EMPLOYER_AT_CONSOLE, "/admin/../tickets", "/tickets"),
         # Only the path is checked for encoded separators: a query may hold any.
         (
             EMPLOYER_AT_CONSOLE,

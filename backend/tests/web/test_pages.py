@@ -4,6 +4,7 @@ from datetime import date
 
 from tests.support.factories import PASSWORD
 from tests.support.forms import csrf_from, submit_form
+from tests.web.test_receipt_pages import file_from_page
 
 TODAY = date.today().isoformat()
 
@@ -219,10 +220,19 @@ async def test_pages_refuse_cross_site_posts(client, factory):
     assert response.status_code == 403
 
 
-async def test_employers_visiting_my_tickets_go_to_the_console(client):
+async def test_employers_file_their_own_expenses_on_the_pages(client, factory):
+    alice = await factory.employee()
+    await factory.ticket(alice, description="Alice's taxi")
     await _register(client, "boss@example.com", role="employer")
-    response = await client.get("/tickets")
-    assert response.headers["location"] == "/admin/"
+    page = await client.get("/tickets")
+    filed = await file_from_page(client, page=page, description="Lunch with a supplier")
+    mine = await client.get("/tickets")
+
+    assert page.status_code == 200 and 'id="console-link"' in page.text
+    assert filed.status_code == 303, filed.text
+    # Their own tickets only: the console is where they see everyone's.
+    assert "Lunch with a supplier" in mine.text
+    assert "Alice&#39;s taxi" not in mine.text and "Alice's taxi" not in mine.text
 
 
 async def test_a_missing_page_or_ticket_is_an_html_page(client, factory):

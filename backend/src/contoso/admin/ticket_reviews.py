@@ -16,10 +16,10 @@ from starlette.responses import Response
 
 from contoso.admin.views import ConsoleView, outcome_message, refusal, selection
 from contoso.errors import ContosoError
-from contoso.models import Role, TicketStatus
+from contoso.models import TicketStatus
 from contoso.tickets import service as tickets_service
 from contoso.tickets.schemas import ChangesRequest, Decision, TicketRead
-from contoso.tickets.workflow import STATUSES, TRANSITIONS, AskedNote, Transition
+from contoso.tickets.workflow import STATUSES, TRANSITIONS, Actor, AskedNote, Transition
 
 # Sent by a ticket's own page: act on that one ticket, flagged or not (its flags were
 # seen), as `tickets_service.act_on_ticket` does.
@@ -30,7 +30,7 @@ INCLUDE_FLAGGED_FIELD = "include_flagged"
 NOTE_FIELD = "note"
 
 # The reviews an employer makes from the console, in the workflow's order.
-REVIEWS = [t for t in TRANSITIONS.values() if t.by is Role.EMPLOYER and not t.own_door]
+REVIEWS = [t for t in TRANSITIONS.values() if t.by is Actor.EMPLOYER and not t.own_door]
 
 
 def reviews_from(status: TicketStatus) -> list[Transition]:

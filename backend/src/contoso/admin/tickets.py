@@ -284,6 +284,7 @@ class TicketAdmin(ConsoleView, model=Ticket):
             )
             for receipt in ticket.receipts
         ]
+        own = ticket.owner.id == request.state.employer.id
         # `ticket`: as every door shows it, with who asked for changes.
         return context | {
             # Each event with what it changed, in words.
@@ -297,8 +298,10 @@ class TicketAdmin(ConsoleView, model=Ticket):
             "receipts": receipts,
             "comments": comments,
             "ticket": ticket,
-            # What the employer may do with it from here, as buttons.
-            "reviews": ticket_reviews.reviews_from(ticket.status),
+            # What the employer may do with it from here, as buttons: nothing on their own
+            # ticket, which another employer decides and pays.
+            "own_ticket": own,
+            "reviews": [] if own else ticket_reviews.reviews_from(ticket.status),
             "waiting": ticket_reviews.waiting(ticket.status),
         }
 

@@ -348,11 +348,6 @@ def ensure_employer(user: User, doing: str) -> None:
         raise Forbidden(f"Only employers can {doing}.")
 
 
-def ensure_employee(user: User, doing: str) -> None:
-    if user.is_employer:
-        raise Forbidden(f"Only employees can {doing}.")
-
-
 async def set_email_notifications(session: AsyncSession, user: User, on: bool) -> None:
     """Turn emails about `user`'s own tickets (decisions, requests for changes,
     payments) on or off. Only their own: the setting of the user passed, never another's."""

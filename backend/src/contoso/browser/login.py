@@ -56,6 +56,12 @@ def home_of(user: User) -> str:
     return "/admin/" if user.is_employer else "/tickets"
 
 
+# The areas a user may be sent back to after logging in: their home, and for employers
+# the pages where they file their own expenses too.
+def _areas(user: User) -> tuple[str, ...]:
+    return ("/admin", "/tickets") if user.is_employer else ("/tickets",)
+
+
 # A browser decodes these in a path into dots and separators (the URL standard reads
 # "%2e%2e" as ".."), so a path holding one is not checked as the browser will walk it.
 _ENCODED_DOT_OR_SLASH = re.compile("%(?:2e|2f|5c)", re.IGNORECASE)
@@ -79,9 +85,10 @@ def remove_dot_segments(path: str) -> str:
 
 def after_login(user: User, wanted: object) -> str:
     """Where `user` goes once logged in: `wanted`, its dot segments resolved, when it is
-    a page of this site under their home (an employee's pages, or the console), else
-    their home. Another site's address is never followed: no scheme, no host, no "//"
-    or backslash, and no percent-encoded dot, slash or backslash in the path."""
+    a page of this site in their areas (an employee's pages; the console and their own
+    pages for an employer), else their home. Another site's address is never followed:
+    no scheme, no host, no "//" or backslash, and no percent-encoded dot, slash or
+    backslash in the path."""
     home = home_of(user)
     if not isinstance(wanted, str) or not wanted.startswith("/") or len(wanted) > MAX_NEXT:
         return home
@@ -94,8 +101,7 @@ def after_login(user: User, wanted: object) -> str:
         return home
     # The page the browser will ask for, checked and followed as such.
     path = remove_dot_segments(parts.path)
-    base = home.rstrip("/")
-    if path != base and not path.startswith(f"{base}/"):
+    if not any(path == base or path.startswith(f"{base}/") for base in _areas(user)):
         return home
     return urlunsplit(("", "", path, parts.query, ""))
 

@@ -204,7 +204,7 @@ def _context(email: OutboxEmail, settings: Settings) -> dict[str, Any]:
 
 _WHAT_THEY_DO = {
     Role.EMPLOYEE: "you file your expenses and get them reimbursed",
-    Role.EMPLOYER: "you review, approve and pay the expenses employees file",
+    Role.EMPLOYER: "you review, approve and pay the expenses others file, and file your own",
 }
 
 

@@ -32,6 +32,7 @@ class PaymentSkip(StrEnum):
     """Why a payment left a ticket out: the reasons (`workflow.Skip`) paying gives."""
 
     NOT_FOUND = Skip.NOT_FOUND.value
+    OWN_TICKET = Skip.OWN_TICKET.value
     NOT_APPROVED = Skip.NOT_APPROVED.value
     ALREADY_PAID = Skip.ALREADY_PAID.value
 

@@ -51,12 +51,13 @@ def _generated_reference(now: datetime) -> str:
     return f"PAY-{now:%Y%m%d}-{secrets.token_hex(3).upper()}"
 
 
-def _payable(wanted: Sequence[int]) -> list[ColumnElement[bool]]:
-    """Among `wanted`, what can be paid: approved tickets of visible employees."""
+def _payable(wanted: Sequence[int], employer: User) -> list[ColumnElement[bool]]:
+    """Among `wanted`, what `employer` can pay: approved visible tickets, but their own."""
     return [
         any_of(Ticket.id, wanted),
         Ticket.status.in_(PAY.sources),
         Ticket.id.in_(all_visible_ticket_ids()),
+        Ticket.owner_id != employer.id,
     ]
 
 
@@ -89,8 +90,8 @@ async def pay_tickets(
     """Pay the approved visible tickets among `ticket_ids` in one new payment batch, with
     `reference` (generated when blank), each exactly once however many payments race
     (`tickets.executor`); report what it paid and what it skipped (not found or
-    hidden, not approved, already paid). Conflict when it would pay nothing, or when
-    the reference already names a payment."""
+    hidden, the employer's own, not approved, already paid). Conflict when it would pay
+    nothing, or when the reference already names a payment."""
     authorise(PAY, employer)
     reference = reference or _generated_reference(datetime.now(UTC))
     # Taken first, so the statement that pays can write it on each ticket and the
@@ -233,7 +234,7 @@ async def preview_payment(
     confirmation. Read-only; `pay_tickets` decides again (another payment may come first)."""
     authorise(PAY, employer)
     wanted = list(dict.fromkeys(ticket_ids))
-    employees = await _shares(session, *_payable(wanted))
+    employees = await _shares(session, *_payable(wanted, employer))
     payable = {ticket for employee in employees for ticket in employee.tickets}
     skipped = await skip_reasons(session, PAY, employer, [i for i in wanted if i not in payable])
     return PaymentPreview(

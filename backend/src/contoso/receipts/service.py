@@ -4,8 +4,7 @@ from sqlalchemy import BigInteger, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contoso import flags
-from contoso.auth.service import ensure_employee
-from contoso.errors import Conflict, NotFound
+from contoso.errors import Conflict, Forbidden, NotFound
 from contoso.models import EDITABLE, Event, EventKind, Receipt, Ticket, User
 from contoso.receipts.files import CleanReceipt
 from contoso.receipts.storage import ReceiptStorage
@@ -18,31 +17,36 @@ MAX_RECEIPTS_PER_TICKET = 10
 
 async def _own_pending_ticket(session: AsyncSession, owner: User, ticket_id: int) -> None:
     """Hold the owner and lock their pending ticket (FOR UPDATE) for a receipt change:
-    NotFound unless it is theirs and visible, Conflict once it is decided."""
+    NotFound unless it is visible to them, Forbidden unless it is theirs (an employer
+    sees every ticket), Conflict once it is decided."""
     await flags.hold_owners(session, select(literal(owner.id, BigInteger)))
-    status = await session.scalar(
-        select(Ticket.status)
-        .where(
-            Ticket.id.in_(visible_ticket_ids(owner)),
-            Ticket.id == ticket_id,
-            Ticket.owner_id == owner.id,
+    found = (
+        await session.execute(
+            select(Ticket.status, Ticket.owner_id)
+            .where(Ticket.id.in_(visible_ticket_ids(owner)), Ticket.id == ticket_id)
+            .with_for_update()
         )
-        .with_for_update()
-    )
-    if status is None:
+    ).first()
+    if found is None:
         raise NotFound(f"Ticket {ticket_id} not found.")
-    if status not in EDITABLE:
+    if found.owner_id != owner.id:
+        raise _not_the_owner(ticket_id)
+    if found.status not in EDITABLE:
         raise Conflict(
-            f"Ticket {ticket_id} was already {status}; its receipts can no longer change."
+            f"Ticket {ticket_id} was already {found.status}; its receipts can no longer change."
         )
+
+
+def _not_the_owner(ticket_id: int) -> Forbidden:
+    return Forbidden(f"Only its owner can change the receipts of ticket {ticket_id}.")
 
 
 async def check_can_add(session: AsyncSession, owner: User, ticket_id: int) -> None:
-    """Refuse early, before a file is read: the owner's own pending ticket, with room."""
-    ensure_employee(owner, "add receipts")
+    """Refuse early, before a file is read: the owner's own pending ticket, with room.
+    An employer, who sees every ticket, is told only its owner changes its receipts."""
     ticket = await get_ticket(session, owner, ticket_id)
     if ticket.owner.id != owner.id:
-        raise NotFound(f"Ticket {ticket_id} not found.")
+        raise _not_the_owner(ticket_id)
     if ticket.status not in EDITABLE:
         raise Conflict(
             f"Ticket {ticket_id} was already {ticket.status}; its receipts can no longer change."
@@ -69,7 +73,6 @@ async def add_receipt(
     MAX_RECEIPTS_PER_TICKET (the ticket's lock makes concurrent uploads count in
     turn), and re-flag the ticket: it may now have its receipt, or share it with
     another ticket."""
-    ensure_employee(owner, "add receipts")
     await _own_pending_ticket(session, owner, ticket_id)
     attached = await session.scalar(select(func.count()).where(Receipt.ticket_id == ticket_id))
     if (attached or 0) >= MAX_RECEIPTS_PER_TICKET:
@@ -96,7 +99,6 @@ async def remove_receipt(
     session: AsyncSession, storage: ReceiptStorage, owner: User, ticket_id: int, receipt_id: int
 ) -> None:
     """Remove a receipt from the owner's pending ticket, and re-flag the ticket."""
-    ensure_employee(owner, "remove receipts")
     await _own_pending_ticket(session, owner, ticket_id)
     filename = await session.scalar(
         select(Receipt.filename).where(Receipt.id == receipt_id, Receipt.ticket_id == ticket_id)

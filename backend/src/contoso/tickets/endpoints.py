@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from contoso.auth.dependencies import BearerClaims, CurrentUser, employers_only
 from contoso.database import SessionDep
 from contoso.errors import error_responses
-from contoso.models import Role, TicketFlag, TicketStatus
+from contoso.models import TicketFlag, TicketStatus
 from contoso.tickets import service
 from contoso.tickets.dependencies import TicketId, VisibleTicket
 from contoso.tickets.queries import TicketFilters
@@ -23,7 +23,7 @@ from contoso.tickets.schemas import (
     TicketSkip,
     TicketUpdate,
 )
-from contoso.tickets.workflow import TRANSITIONS, Transition
+from contoso.tickets.workflow import TRANSITIONS, Actor, Transition
 from contoso.validation import MAX_RECORD_ID
 
 router = APIRouter(prefix="/tickets", tags=["tickets"], responses=error_responses(401, 403))
@@ -61,9 +61,10 @@ async def create_ticket(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketRead:
-    """File an expense ticket (employees only), under `category_id` or the default
-    category. It may come back flagged (over the category's limit, missing a required
-    receipt, a possible duplicate): filing is allowed, approval looks at the flags."""
+    """File an expense ticket of your own (employers too: another employer decides
+    it), under `category_id` or the default category. It may come back flagged (over
+    the category's limit, missing a required receipt, a possible duplicate): filing is
+    allowed, approval looks at the flags."""
     if idempotency_key is None:
         return await service.file_ticket(session, owner, body)
     filing = await service.file_ticket_once(session, owner, body, idempotency_key)
@@ -82,14 +83,23 @@ async def list_tickets(
     flagged: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    mine: bool = False,
 ) -> Response:
-    """Your tickets (employees) or every visible ticket (employers), newest first;
-    narrowed by status, category, one flag, or flagged (true) / unflagged (false).
+    """Your tickets (employees) or every visible ticket (employers; `mine=true`: the
+    ones you filed yourself), newest first; narrowed by status, category, one flag, or
+    flagged (true) / unflagged (false).
 
     `total` is exact for your own tickets; for employers it is exact up to 50,000
     and the database's estimate above (then `total_is_estimate` is true).
     """
-    filters = TicketFilters(status=status, category_id=category_id, flag=flag, flagged=flagged)
+    filters = TicketFilters(
+        status=status,
+        category_id=category_id,
+        flag=flag,
+        flagged=flagged,
+        # An employee's own list is theirs already.
+        owner_id=claims.user_id if mine else None,
+    )
     page = await service.ticket_page_json(
         request.app.state.database, claims, filters=filters, limit=limit, offset=offset
     )
@@ -175,7 +185,7 @@ for _transition in TRANSITIONS.values():
         f"/{{ticket_id}}/{_transition.slug}",
         responses=NOT_FOUND | DECIDED,
         dependencies=(
-            [employers_only(_transition.doing)] if _transition.by is Role.EMPLOYER else None
+            [employers_only(_transition.doing)] if _transition.by is Actor.EMPLOYER else None
         ),
         name=f"{_transition.name}_ticket",
         summary=_transition.summary or None,

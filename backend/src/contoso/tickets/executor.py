@@ -27,16 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from contoso import flags
-from contoso.auth.service import ensure_employee, ensure_employer
+from contoso.auth.service import ensure_employer
 from contoso.dashboard import totals
 from contoso.database import any_of
-from contoso.errors import Conflict, NotFound
+from contoso.errors import Conflict, Forbidden, NotFound
 from contoso.history import record_for_each
 from contoso.mail import outbox
-from contoso.models import Role, Ticket, TicketStatus, User
+from contoso.models import Ticket, TicketStatus, User
 from contoso.tickets.display import status_words
 from contoso.tickets.queries import visible_ticket_ids
-from contoso.tickets.workflow import Skip, Stamp, Transition
+from contoso.tickets.workflow import Actor, Skip, Stamp, Transition
 
 
 @dataclass
@@ -54,11 +54,21 @@ def not_found(ticket_id: int) -> NotFound:
 
 
 def authorise(transition: Transition, actor: User) -> None:
-    """Forbidden unless `actor` may make `transition` at all."""
-    if transition.by is Role.EMPLOYER:
+    """Forbidden unless `actor` may make `transition` at all (an owner's, anyone on
+    their own tickets)."""
+    if transition.by is Actor.EMPLOYER:
         ensure_employer(actor, transition.doing)
-    else:
-        ensure_employee(actor, transition.doing)
+
+
+def _whose(transition: Transition, actor: User) -> ColumnElement[bool]:
+    """The tickets `actor` may make `transition` on, by owner: their own for an owner's;
+    anyone's but their own for an employer's (nobody decides or pays their own)."""
+    if transition.owners_only:
+        return Ticket.owner_id == actor.id
+    return Ticket.owner_id != actor.id
+
+
+OWN_TICKET = "Ticket {id} is your own: nobody acts on their own ticket; another employer has to."
 
 
 async def _hold_owners(
@@ -147,7 +157,7 @@ async def run(
     """
     authorise(transition, actor)
     wanted = list(dict.fromkeys(ticket_ids))
-    mine = Ticket.owner_id == actor.id if transition.owners_only else true()
+    whose = _whose(transition, actor)
     guard = (
         Ticket.flags == literal_column("'{}'")
         if transition.spares_flagged and not include_flagged
@@ -157,7 +167,7 @@ async def run(
     locked = (
         await session.scalars(
             select(Ticket.id)
-            .where(any_of(Ticket.id, wanted), Ticket.status.in_(transition.sources), mine, guard)
+            .where(any_of(Ticket.id, wanted), Ticket.status.in_(transition.sources), whose, guard)
             .order_by(Ticket.id)
             .with_for_update(key_share=True)
         )
@@ -210,19 +220,27 @@ async def _afterwards(
 async def skip_reasons(
     session: AsyncSession, transition: Transition, actor: User, ticket_ids: Sequence[int]
 ) -> dict[int, Skip]:
-    """Why `transition` leaves each of `ticket_ids` alone, by the status it is in now
-    (its declared refusals), or NOT_FOUND when `actor` cannot act on it."""
+    """Why `transition` leaves each of `ticket_ids` alone: NOT_FOUND when `actor`
+    cannot see it (or it is not theirs, for an owner's transition), OWN_TICKET when an
+    employer's transition meets their own, else by the status it is in now (its
+    declared refusals)."""
     if not ticket_ids:
         return {}
-    found = select(Ticket.id, Ticket.status).where(
+    found = select(Ticket.id, Ticket.status, Ticket.owner_id).where(
         any_of(Ticket.id, ticket_ids, "undone"), Ticket.id.in_(visible_ticket_ids(actor))
     )
     if transition.owners_only:
         found = found.where(Ticket.owner_id == actor.id)
-    seen: dict[int, TicketStatus] = {row.id: row.status for row in await session.execute(found)}
-    return {
-        i: transition.refusals[seen[i]].skip if i in seen else Skip.NOT_FOUND for i in ticket_ids
-    }
+    seen = {row.id: row for row in await session.execute(found)}
+
+    def reason(ticket_id: int) -> Skip:
+        if ticket_id not in seen:
+            return Skip.NOT_FOUND
+        if not transition.owners_only and seen[ticket_id].owner_id == actor.id:
+            return Skip.OWN_TICKET
+        return transition.refusals[seen[ticket_id].status].skip
+
+    return {i: reason(i) for i in ticket_ids}
 
 
 async def run_on_one(
@@ -235,7 +253,8 @@ async def run_on_one(
 ) -> None:
     """`run` on one ticket, opened and looked at (so flagged or not): NotFound when the
     actor cannot see it, Forbidden when they may not act, Conflict with the transition's
-    refusal when its status does not allow it."""
+    refusal when its status does not allow it; Forbidden too on an employer's own
+    ticket."""
     # Look first, as the caller: probing other people's ticket ids gets the same 404
     # as a missing one, before being said who may act.
     seen = visible_ticket_ids(actor).where(Ticket.id == ticket_id)
@@ -247,6 +266,8 @@ async def run_on_one(
     skipped = outcome.skipped.get(ticket_id)
     if skipped is Skip.NOT_FOUND:
         raise not_found(ticket_id)
+    if skipped is Skip.OWN_TICKET:
+        raise Forbidden(OWN_TICKET.format(id=ticket_id))
     if skipped is not None:
         status = await session.scalar(select(Ticket.status).where(Ticket.id == ticket_id))
         assert status is not None  # it was seen above

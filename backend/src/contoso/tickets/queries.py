@@ -59,9 +59,13 @@ class TicketFilters:
     # One flag, or with `flagged` any (True) or none (False).
     flag: TicketFlag | None = None
     flagged: bool | None = None
+    # One owner's tickets (an employer's own, among all they see).
+    owner_id: int | None = None
 
     def apply(self, statement: StatementT) -> StatementT:
         conditions = []
+        if self.owner_id is not None:
+            conditions.append(Ticket.owner_id == self.owner_id)
         if self.status is not None:
             conditions.append(Ticket.status == self.status)
         if self.category_id is not None:

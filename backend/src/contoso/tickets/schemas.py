@@ -21,8 +21,8 @@ from sqlalchemy import RowMapping
 from contoso.categories.schemas import CategoryRef
 from contoso.currencies.schemas import Currency
 from contoso.currency_codes import in_minor_units, minor_units_rule
-from contoso.models import EventKind, Role, TicketFlag, TicketStatus
-from contoso.tickets.workflow import TRANSITIONS, Skip
+from contoso.models import EventKind, TicketFlag, TicketStatus
+from contoso.tickets.workflow import TRANSITIONS, Actor, Skip
 from contoso.validation import (
     DATE_FROM_2000,
     MAX_SELECTION,
@@ -145,7 +145,7 @@ class ChangesRequest(StrictInput):
 
 # What an employer may do to many tickets at once (`POST /tickets/decisions`): every
 # transition of theirs that the generic doors run, by name.
-BULK = [t for t in TRANSITIONS.values() if t.by is Role.EMPLOYER and not t.own_door]
+BULK = [t for t in TRANSITIONS.values() if t.by is Actor.EMPLOYER and not t.own_door]
 # Those that need a note, as a JSON schema of the `decision`.
 _NOTE_NEEDED: list[JsonValue] = [t.name for t in BULK if t.asks is not None]
 _ASKING: dict[str, JsonValue] = (
@@ -320,7 +320,9 @@ class TicketPage(BaseModel):
     offset: int
 
 
-_BULK_SKIPS = {Skip.NOT_FOUND} | {r.skip for t in BULK for r in t.refusals.values()}
+_BULK_SKIPS = {Skip.NOT_FOUND, Skip.OWN_TICKET} | {
+    r.skip for t in BULK for r in t.refusals.values()
+}
 
 if TYPE_CHECKING:
     TicketSkip = Skip

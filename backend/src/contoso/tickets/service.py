@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
 from contoso import flags
-from contoso.auth.service import ensure_employee, user_for_token
+from contoso.auth.service import user_for_token
 from contoso.auth.tokens import TokenClaims
 from contoso.categories.service import not_usable, usable_category_ids
 from contoso.currencies.service import COMPANY_CURRENCY, Conversion, company_currency, convert
@@ -49,7 +49,6 @@ from contoso.models import (
     Event,
     EventKind,
     IdempotencyKey,
-    Role,
     Ticket,
     TicketStatus,
     User,
@@ -154,15 +153,14 @@ def _filing() -> Select[Any]:
 _FILING = DriverStatement.of(_filing())
 
 
-# The active employee filing, their row held (FOR NO KEY UPDATE) until the filing
-# commits: a suspension waits for it, and the employee's own changes wait their turn, so
-# a filing's duplicate check sees every ticket filed before it. With the company's
-# currency, which the filing converts to.
+# The active user filing, their row held (FOR NO KEY UPDATE) until the filing commits:
+# a suspension waits for it, and the owner's own changes wait their turn, so a filing's
+# duplicate check sees every ticket filed before it. With the company's currency, which
+# the filing converts to.
 _HELD_OWNER = (
     select(User.id, COMPANY_CURRENCY.label("company_currency"))
     .where(
         User.id == bindparam("owner_id", type_=BigInteger),
-        User.role == Role.EMPLOYEE,
         User.suspended.is_(False),
     )
     .with_for_update(key_share=True)
@@ -170,11 +168,11 @@ _HELD_OWNER = (
 
 
 async def file_ticket(session: AsyncSession, owner: User, data: TicketCreate) -> TicketRead:
-    """File a ticket for `owner` (an employee), flagged by its category's policy and
-    its likely duplicates, with its `ticket_created` history entry. A suspension that
-    commits first wins: the filing is then refused, so no accepted ticket is ever lost
-    or half-written. An inactive or unknown category is refused (InvalidField)."""
-    ensure_employee(owner, "file expense tickets")
+    """File a ticket for `owner` (anyone files, employers too), flagged by its
+    category's policy and its likely duplicates, with its `ticket_created` history
+    entry. A suspension that commits first wins: the filing is then refused, so no
+    accepted ticket is ever lost or half-written. An inactive or unknown category is
+    refused (InvalidField)."""
     held = (await session.execute(_HELD_OWNER, {"owner_id": owner.id})).first()
     if held is None:
         raise Unauthorized("Your account is suspended; you can no longer file tickets.")
@@ -210,7 +208,6 @@ async def file_ticket_once(
     same key and body again return the ticket filed the first time; the same key with
     another body is a Conflict. Concurrent requests with one key wait for the first
     (the key's primary key), so exactly one files."""
-    ensure_employee(owner, "file expense tickets")
     # Not model_dump(mode="json"): pydantic warns on every call for the amount's
     # PlainValidator (pydantic#10402), though the output is right.
     # The company's currency named or left out is the same filing.

@@ -23,7 +23,15 @@ from enum import StrEnum
 from typing import Any
 
 from contoso.dashboard.totals import Tally
-from contoso.models import EDITABLE, EventKind, MailKind, Role, TicketStatus
+from contoso.models import EDITABLE, EventKind, MailKind, TicketStatus
+
+
+class Actor(StrEnum):
+    """Who makes a change: the ticket's owner (employees, and employers filing their own
+    expenses), or an employer on someone else's ticket (nobody decides or pays their own)."""
+
+    OWNER = "owner"
+    EMPLOYER = "employer"
 
 
 class Skip(StrEnum):
@@ -31,6 +39,8 @@ class Skip(StrEnum):
 
     # Absent, someone else's, or hidden: the same answer, so ids confirm nothing.
     NOT_FOUND = "not_found"
+    # The actor's own ticket, on which another employer acts (separation of duties).
+    OWN_TICKET = "own_ticket"
     ALREADY_DECIDED = "already_decided"
     # Approving in bulk leaves flagged tickets alone unless asked (`include_flagged`).
     FLAGGED = "flagged"
@@ -47,6 +57,7 @@ class Skip(StrEnum):
 
 _SKIP_LABELS = {
     Skip.NOT_FOUND: "not found or hidden",
+    Skip.OWN_TICKET: "your own (another employer acts on it)",
     Skip.ALREADY_DECIDED: "already decided",
     Skip.FLAGGED: "flagged (approve it on its own, or include flagged tickets)",
     Skip.CHANGES_REQUESTED: "sent back for changes (decided once resubmitted)",
@@ -128,8 +139,9 @@ class Transition:
     name: str
     sources: frozenset[TicketStatus]
     target: TicketStatus
-    # EMPLOYER: on any visible ticket. EMPLOYEE: on their own tickets only.
-    by: Role
+    # EMPLOYER: an employer, on any visible ticket but their own. OWNER: the ticket's
+    # owner, whatever their role.
+    by: Actor
     # Completes "Only employers can …" when someone else tries.
     doing: str
     event: EventKind
@@ -172,7 +184,7 @@ class Transition:
 
     @property
     def owners_only(self) -> bool:
-        return self.by is Role.EMPLOYEE
+        return self.by is Actor.OWNER
 
     @property
     def slug(self) -> str:
@@ -185,7 +197,7 @@ class Transition:
 
     @property
     def takes_note(self) -> bool:
-        return self.by is Role.EMPLOYER
+        return self.by is Actor.EMPLOYER
 
     @property
     def own_door(self) -> bool:
@@ -227,7 +239,7 @@ def _decision(
         name=name,
         sources=frozenset({TicketStatus.PENDING}),
         target=target,
-        by=Role.EMPLOYER,
+        by=Actor.EMPLOYER,
         doing="approve or deny tickets",
         event=event,
         stamps={"decided_by_id": Stamp.ACTOR, "decided_at": Stamp.NOW, "decision_note": Stamp.NOTE},
@@ -275,7 +287,7 @@ REQUEST_CHANGES = Transition(
     name="request_changes",
     sources=frozenset({TicketStatus.PENDING}),
     target=TicketStatus.CHANGES_REQUESTED,
-    by=Role.EMPLOYER,
+    by=Actor.EMPLOYER,
     doing="request changes",
     event=EventKind.TICKET_CHANGES_REQUESTED,
     stamps={
@@ -314,7 +326,7 @@ RESUBMIT = Transition(
     name="resubmit",
     sources=frozenset({TicketStatus.CHANGES_REQUESTED}),
     target=TicketStatus.PENDING,
-    by=Role.EMPLOYEE,
+    by=Actor.OWNER,
     doing="resubmit tickets",
     event=EventKind.TICKET_RESUBMITTED,
     refusals=_refusing(
@@ -333,7 +345,7 @@ PAY = Transition(
     name="pay",
     sources=frozenset({TicketStatus.APPROVED}),
     target=TicketStatus.PAID,
-    by=Role.EMPLOYER,
+    by=Actor.EMPLOYER,
     doing="pay tickets",
     event=EventKind.TICKET_PAID,
     stamps={"payment_id": Stamp.GIVEN, "paid_by_id": Stamp.ACTOR, "paid_at": Stamp.NOW},
@@ -362,11 +374,11 @@ class Action:
 
     name: str
     allowed_in: frozenset[TicketStatus]
-    by: Role
+    by: Actor
     doing: str
     event: EventKind
 
 
 # Filing creates a ticket in `pending` (the column's default); `allowed_in` is empty.
-FILE = Action("file", frozenset(), Role.EMPLOYEE, "file expense tickets", EventKind.TICKET_CREATED)
-EDIT = Action("edit", EDITABLE, Role.EMPLOYEE, "edit tickets", EventKind.TICKET_EDITED)
+FILE = Action("file", frozenset(), Actor.OWNER, "file expense tickets", EventKind.TICKET_CREATED)
+EDIT = Action("edit", EDITABLE, Actor.OWNER, "edit tickets", EventKind.TICKET_EDITED)

@@ -7,7 +7,7 @@ from starlette.exceptions import HTTPException
 from contoso.auth import service as auth
 from contoso.browser.forms import EMAIL_NOTIFICATIONS, UNREADABLE_FORM, read_form
 from contoso.database import SessionDep
-from contoso.web.dependencies import CurrentEmployee
+from contoso.web.dependencies import CurrentFiler
 from contoso.web.rendering import NOTICE
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 # a CSRF token; two segments, so that no /tickets/{ticket_id} route claims it.
 @router.post("/tickets/settings/emails")
 async def set_email_notifications(
-    request: Request, session: SessionDep, user: CurrentEmployee
+    request: Request, session: SessionDep, user: CurrentFiler
 ) -> Response:
     """Turn emails about the employee's own tickets on or off, as the form says."""
     form = await read_form(request)

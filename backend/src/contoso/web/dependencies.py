@@ -6,12 +6,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 
 from contoso.auth import service as auth
-from contoso.browser.login import USER_ID, home_of, login_address, session_user
+from contoso.browser.login import USER_ID, login_address, session_user
 from contoso.database import SessionDep
 from contoso.models import User
 from contoso.sessions import end_session
 from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
+from contoso.tickets.executor import not_found
 from contoso.tickets.schemas import TicketRead
 from contoso.web.rendering import NOTICE
 
@@ -25,12 +26,11 @@ class Redirect(Exception):
         self.notice = notice
 
 
-async def get_employee(request: Request, session: SessionDep) -> User:
-    """The logged-in employee; anyone else is sent where they belong."""
+async def get_filer(request: Request, session: SessionDep) -> User:
+    """The logged-in user, on the pages where they file their own expenses (employees,
+    and employers too); anyone else is sent to log in."""
     user = await session_user(request, session)
     if user is not None:
-        if user.is_employer:
-            raise Redirect(home_of(user))
         return user
     user_id = request.session.get(USER_ID)
     end_session(request)
@@ -42,14 +42,18 @@ async def get_employee(request: Request, session: SessionDep) -> User:
     raise Redirect(login_address(request), "Please log in again.")
 
 
-CurrentEmployee = Annotated[User, Depends(get_employee)]
+CurrentFiler = Annotated[User, Depends(get_filer)]
 
 
 async def get_own_ticket(
-    ticket_id: TicketId, employee: CurrentEmployee, session: SessionDep
+    ticket_id: TicketId, filer: CurrentFiler, session: SessionDep
 ) -> TicketRead:
-    """The employee's own ticket; NotFound (a 404 page) for anyone else's."""
-    return await tickets.get_ticket(session, employee, ticket_id)
+    """The user's own ticket; NotFound (a 404 page) for anyone else's, an employer's
+    view of others' tickets being the console."""
+    ticket = await tickets.get_ticket(session, filer, ticket_id)
+    if ticket.owner.id != filer.id:
+        raise not_found(ticket_id)
+    return ticket
 
 
 OwnTicket = Annotated[TicketRead, Depends(get_own_ticket)]

@@ -11,12 +11,12 @@ from markupsafe import Markup
 from contoso.categories.schemas import CategoryRead, CategoryRef
 from contoso.currency_codes import CURRENCIES_IN_USE, minor_units, name
 from contoso.formatting import LOCALE, count, moment, money, plain_money, rate_of
-from contoso.models import EDITABLE, Role, TicketFlag
+from contoso.models import EDITABLE, TicketFlag
 from contoso.payments.schemas import Money
 from contoso.receipts.files import JPEG, PDF, PNG, WEBP
 from contoso.tickets.display import flag_reason
 from contoso.tickets.schemas import TicketRead
-from contoso.tickets.workflow import STATUSES, TRANSITIONS, Transition
+from contoso.tickets.workflow import STATUSES, TRANSITIONS, Actor, Transition
 
 # What the file input offers; phones then propose the camera or their files.
 RECEIPT_ACCEPT = ",".join(kind.content_type for kind in (JPEG, PNG, WEBP, PDF))
@@ -64,7 +64,7 @@ def amount_example(currency: str) -> str:
 
 # What an owner may do with their own ticket, besides editing it: a button each on the
 # pages, and a route each (`web.ticket_page`).
-OWNER_ACTIONS = [t for t in TRANSITIONS.values() if t.by is Role.EMPLOYEE and not t.own_door]
+OWNER_ACTIONS = [t for t in TRANSITIONS.values() if t.by is Actor.OWNER and not t.own_door]
 
 
 def owner_actions(ticket: TicketRead) -> list[Transition]:

@@ -16,7 +16,7 @@ from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptId, ReceiptS
 from contoso.receipts.service import MAX_RECEIPTS_PER_TICKET
 from contoso.tickets import service as tickets
 from contoso.tickets.schemas import TicketRead, TicketUpdate
-from contoso.web.dependencies import CurrentEmployee, OwnTicket
+from contoso.web.dependencies import CurrentFiler, OwnTicket
 from contoso.web.display import category_options, ticket_summary
 from contoso.web.rendering import NOTICE, render
 from contoso.web.ticket_forms import (
@@ -78,7 +78,7 @@ async def _edit_page(
 
 @router.get("/tickets/{ticket_id}/edit")
 async def edit_page(
-    request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+    request: Request, session: SessionDep, user: CurrentFiler, ticket: OwnTicket
 ) -> Response:
     return await _edit_page(request, session, user, ticket, edit_values(ticket))
 
@@ -89,7 +89,7 @@ async def edit_ticket(
     session: SessionDep,
     storage: ReceiptStorageDep,
     cleaner: ReceiptCleanerDep,
-    user: CurrentEmployee,
+    user: CurrentFiler,
     ticket: OwnTicket,
 ) -> Response:
     """Save the edit and add the chosen receipts in one transaction: a refused receipt
@@ -144,7 +144,7 @@ async def delete_receipt(
     request: Request,
     session: SessionDep,
     storage: ReceiptStorageDep,
-    user: CurrentEmployee,
+    user: CurrentFiler,
     ticket: OwnTicket,
     receipt_id: ReceiptId,
 ) -> Response:

@@ -19,7 +19,7 @@ from contoso.browser.forms import form_values, parse, read_form
 from contoso.browser.login import home_of, start_user_session
 from contoso.database import SessionDep
 from contoso.errors import ContosoError
-from contoso.web.dependencies import CurrentEmployee
+from contoso.web.dependencies import CurrentFiler
 from contoso.web.rendering import NOTICE, render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -91,13 +91,13 @@ SETTINGS_PAGE = "/tickets/settings/password"
 
 
 @router.get(SETTINGS_PAGE)
-async def change_password_page(request: Request, user: CurrentEmployee) -> Response:
+async def change_password_page(request: Request, user: CurrentFiler) -> Response:
     return render(request, "change_password.html", {"user": user})
 
 
 @router.post(SETTINGS_PAGE)
 async def change_password(
-    request: Request, session: SessionDep, security: SecurityDep, user: CurrentEmployee
+    request: Request, session: SessionDep, security: SecurityDep, user: CurrentFiler
 ) -> Response:
     """Change the employee's password; this browser stays logged in (its session gets
     a new id at the new token version), every other one is logged out."""

@@ -22,7 +22,7 @@ from contoso.tickets import service as tickets
 from contoso.tickets.dependencies import TicketId
 from contoso.tickets.schemas import TicketRead
 from contoso.tickets.workflow import Transition
-from contoso.web.dependencies import CurrentEmployee, OwnTicket
+from contoso.web.dependencies import CurrentFiler, OwnTicket
 from contoso.web.display import OWNER_ACTIONS, ticket_summary
 from contoso.web.rendering import NOTICE, render
 from contoso.web.ticket_forms import company_currency
@@ -61,7 +61,7 @@ async def _ticket_page(
 
 @router.get("/tickets/{ticket_id}")
 async def ticket_page(
-    request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+    request: Request, session: SessionDep, user: CurrentFiler, ticket: OwnTicket
 ) -> Response:
     """One ticket: what the list shows of it, and its comments."""
     return await _ticket_page(request, session, user, ticket)
@@ -69,7 +69,7 @@ async def ticket_page(
 
 @router.post("/tickets/{ticket_id}/comments")
 async def add_comment(
-    request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+    request: Request, session: SessionDep, user: CurrentFiler, ticket: OwnTicket
 ) -> Response:
     form = await read_form(request)
     values = form_values(form, COMMENT_BODY)
@@ -86,7 +86,7 @@ def _acting(transition: Transition) -> Callable[..., Awaitable[Response]]:
     it), then says so on their list."""
 
     async def act(
-        request: Request, session: SessionDep, user: CurrentEmployee, ticket: OwnTicket
+        request: Request, session: SessionDep, user: CurrentFiler, ticket: OwnTicket
     ) -> Response:
         try:
             done = await tickets.act_on_ticket(session, user, transition, ticket.id)
@@ -115,7 +115,7 @@ for _transition in OWNER_ACTIONS:
 async def view_receipt(
     session: SessionDep,
     storage: ReceiptStorageDep,
-    user: CurrentEmployee,
+    user: CurrentFiler,
     ticket_id: TicketId,
     receipt_id: ReceiptId,
 ) -> Response:

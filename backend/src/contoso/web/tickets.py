@@ -20,8 +20,9 @@ from contoso.receipts.dependencies import ReceiptCleanerDep, ReceiptStorageDep
 from contoso.receipts.files import CleanReceipt
 from contoso.receipts.storage import ReceiptStorage
 from contoso.tickets import service as tickets
+from contoso.tickets.queries import TicketFilters
 from contoso.tickets.schemas import TicketCreate, TicketRead
-from contoso.web.dependencies import CurrentEmployee
+from contoso.web.dependencies import CurrentFiler
 from contoso.web.display import (
     amount_example,
     category_options,
@@ -65,8 +66,13 @@ async def _tickets_page(
     context: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    # Their own tickets, an employer's included (they see everyone's in the console).
     listing = await tickets.list_tickets(
-        session, user, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        session,
+        user,
+        filters=TicketFilters(owner_id=user.id),
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
     )
     categories = await list_categories(session, user)
     zone = request.app.state.settings.zone
@@ -110,7 +116,7 @@ async def _tickets_page(
 async def my_tickets(
     request: Request,
     session: SessionDep,
-    user: CurrentEmployee,
+    user: CurrentFiler,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     return await _tickets_page(request, session, user, page)
@@ -161,7 +167,7 @@ async def file_ticket(
     session: SessionDep,
     storage: ReceiptStorageDep,
     cleaner: ReceiptCleanerDep,
-    user: CurrentEmployee,
+    user: CurrentFiler,
 ) -> Response:
     """File a ticket and its receipts in one transaction: a refused receipt files nothing."""
     form = await read_form(request, max_files=MAX_FORM_FILES)
