@@ -166,7 +166,9 @@ def test_the_story_walks_the_links_as_an_employee_and_an_employer(live_api, tmp_
         json={"currency": "EUR", "rate": "1.1", "valid_from": "2000-01-01"},
         headers={"Authorization": f"Bearer {employer}"},
     )
-    assert rate.status_code == 201, rate.text
+    # 409: the per-role runs recorded one for that day already (their examples); any
+    # rate lets tickets in euros be filed.
+    assert rate.status_code in (201, 409), rate.text
     config = tmp_path / "story.toml"
     config.write_text(STORY_CONFIG)
     calls = tmp_path / "calls.txt"
