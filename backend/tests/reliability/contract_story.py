@@ -4,12 +4,13 @@ files the other can decide, pay or send back, and the first resubmit.
 
 - Each operation is called with the token of the role that may use it (an employer's for
   the employer-only ones, the employee's for the rest).
-- Generated bodies are steered past the rules the schema can only state in words (the
+- Generated bodies of positive cases (negative ones are left as generated, to be
+  refused) are steered past the rules the schema can only state in words (the
   ones `contract_checks` lets through as documented refusals): a purchase date or a
   rate's first day after today becomes today, an amount worth more than one ticket may
   claim becomes a small one, a currency with no rate (or, for a rate, the company's
   own) is left out or swapped, a category that may not exist is left out, and a receipt
-  is a real PNG. Everything else is as generated. Without this, nearly every random
+  is a real PDF. Everything else is as generated. Without this, nearly every random
   filing is refused and the walk stops at its first step.
 - Lists are asked for from their first item (a random offset is past the last one, and
   an empty page links nowhere), and the story's employee is never the one suspended (its
@@ -19,14 +20,15 @@ files the other can decide, pay or send back, and the first resubmit.
 """
 
 import os
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from io import BytesIO
 from typing import Any
 
 import schemathesis
-from PIL import Image
+from schemathesis.generation.modes import GenerationMode
 
+from tests.receipts.test_endpoints import MINIMAL_PDF
 from tests.reliability.contract_checks import schema_valid_request_accepted  # noqa: F401
 
 EMPLOYER_OPERATIONS = {
@@ -55,13 +57,9 @@ COMPANY_CURRENCY = "USD"
 RATED_CURRENCY = "EUR"
 
 
-def _png() -> bytes:
-    image = BytesIO()
-    Image.new("RGB", (8, 8), "white").save(image, "PNG")
-    return image.getvalue()
-
-
-RECEIPT = _png()
+# A receipt as schemathesis sends a file it generated: text (so it re-validates against
+# the schema as the generated one did), here an all-ASCII PDF the server accepts.
+RECEIPT = MINIMAL_PDF.decode("ascii")
 # An id no account has (within bigint, as the schema asks).
 NOBODY = 2**62
 
@@ -125,18 +123,7 @@ def _steered_ticket(body: Any, *, patch: bool) -> Any:
     return body
 
 
-@schemathesis.hook("map_body").apply_to(method="POST", path="/api/tickets")
-def filing(context: Any, body: Any) -> Any:
-    return _steered_ticket(body, patch=False)
-
-
-@schemathesis.hook("map_body").apply_to(method="PATCH", path="/api/tickets/{ticket_id}")
-def editing(context: Any, body: Any) -> Any:
-    return _steered_ticket(body, patch=True)
-
-
-@schemathesis.hook("map_body").apply_to(method="POST", path="/api/exchange-rates")
-def rate(context: Any, body: Any) -> Any:
+def _steered_rate(body: Any) -> Any:
     if not isinstance(body, dict):
         return body
     body = dict(body)
@@ -147,32 +134,39 @@ def rate(context: Any, body: Any) -> Any:
     return body
 
 
-@schemathesis.hook("map_body").apply_to(method="POST", path="/api/tickets/{ticket_id}/receipts")
-def receipt(context: Any, body: Any) -> Any:
-    if isinstance(body, dict) and "file" in body:
-        return body | {"file": RECEIPT}
-    return body
+def _steered_receipt(body: Any) -> Any:
+    return body | {"file": RECEIPT} if isinstance(body, dict) and "file" in body else body
+
+
+# What each operation's body needs, where the schema can only say it in words.
+_STEERING: dict[str, Callable[[Any], Any]] = {
+    "POST /api/tickets": lambda body: _steered_ticket(body, patch=False),
+    "PATCH /api/tickets/{ticket_id}": lambda body: _steered_ticket(body, patch=True),
+    "POST /api/exchange-rates": _steered_rate,
+    "POST /api/tickets/{ticket_id}/receipts": _steered_receipt,
+}
+_LISTS = {"GET /api/tickets", "GET /api/employees", "GET /api/payments", "GET /api/categories"}
 
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
-    # Suspension ends every token of the account: the story's employee would act no more.
-    # Others (those the walk registers) are suspended as asked. At call time, as links
-    # fill the id in after generation.
-    if case.operation.label != "POST /api/employees/{employee_id}/suspend":
-        return
-    if str(case.path_parameters.get("employee_id")) == os.environ["CONTRACT_EMPLOYEE_ID"]:
+    """At call time, once links have filled ids in: steer what a positive case sends (a
+    negative one must stay as generated, or its refusal could not be checked)."""
+    label = case.operation.label
+    employee = str((case.path_parameters or {}).get("employee_id"))
+    if label == "POST /api/employees/{employee_id}/suspend" and employee == os.environ.get(
+        "CONTRACT_EMPLOYEE_ID"
+    ):
+        # Suspension ends every token of the account: the story's employee would act
+        # no more. Others (those the walk registers) are suspended as asked.
         case.path_parameters["employee_id"] = NOBODY
-
-
-@schemathesis.hook("map_query").apply_to(
-    method="GET", path_regex=r"^/api/(tickets|employees|payments|categories)$"
-)
-def first_page(context: Any, query: Any) -> Any:
-    # A random offset is past the last item nearly always: an empty page links nowhere.
-    if isinstance(query, dict) and "offset" in query:
-        return query | {"offset": 0}
-    return query
+    if case.meta is None or case.meta.generation.mode is not GenerationMode.POSITIVE:
+        return
+    if label in _STEERING:
+        case.body = _STEERING[label](case.body)
+    if label in _LISTS and isinstance(case.query, dict) and "offset" in case.query:
+        # A random offset is past the last item nearly always: an empty page links nowhere.
+        case.query["offset"] = 0
 
 
 @schemathesis.hook
