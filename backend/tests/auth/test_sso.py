@@ -165,6 +165,17 @@ async def test_a_callback_with_another_state_is_refused(sso):
     assert await _user(app, "ann@example.com") is None
 
 
+async def test_a_callback_with_a_state_that_is_not_ascii_is_refused(sso):
+    app, client = sso
+    callback = await _at_provider(await _leave(client), "ann@example.com")
+    answer = await client.get(
+        re.sub(r"state=[^&]+", "state=%C3%A9t%C3%A9", callback).removeprefix(PUBLIC_URL)
+    )
+
+    assert answer.status_code == 400
+    assert await _user(app, "ann@example.com") is None
+
+
 async def test_a_callback_naming_another_issuer_is_refused(sso):
     app, client = sso
     callback = await _at_provider(await _leave(client), "ann@example.com")

@@ -134,7 +134,8 @@ class SingleSignOn:
         """The identity the provider vouches for, from its callback's query: the state
         must be the transaction's; the code is exchanged (with the PKCE verifier) for an
         ID token, verified, whose nonce must be the transaction's."""
-        if not hmac.compare_digest(query.get("state", ""), transaction.state):
+        # As bytes: compare_digest refuses text that is not ASCII, which a query may hold.
+        if not hmac.compare_digest(query.get("state", "").encode(), transaction.state.encode()):
             raise SignInFailed(START_AGAIN)
         # RFC 9207: a provider that names itself in the callback must be ours (a mix-up
         # with another provider the browser uses is refused before any code is sent).
