@@ -14,7 +14,7 @@ from contoso.auth.sso import (
     SingleSignOn,
 )
 from contoso.browser.forms import read_form
-from contoso.browser.login import NEXT, after_login, start_user_session
+from contoso.browser.login import MAX_NEXT, NEXT, after_login, start_user_session
 from contoso.database import SessionDep
 from contoso.errors import ContosoError, NotFound
 from contoso.web.rendering import render
@@ -35,7 +35,10 @@ async def start(request: Request, security: SecurityDep) -> Response:
     sso = _sso(security)
     form = await read_form(request)
     door = Door.CONSOLE if form.get("door") == Door.CONSOLE else Door.PAGES
-    url, transaction = await sso.begin(door, str(form.get(NEXT, "")))
+    wanted = str(form.get(NEXT, ""))
+    # Longer is no page of ours (after_login would not follow it), and would not fit the
+    # cookie that carries it.
+    url, transaction = await sso.begin(door, wanted if len(wanted) <= MAX_NEXT else "")
     response = RedirectResponse(url, status_code=303)
     # Lax, unlike the session's Strict: it must come back with the provider's redirect.
     response.set_cookie(
