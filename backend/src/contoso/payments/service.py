@@ -40,7 +40,7 @@ from contoso.payments.schemas import (
     PaymentSummary,
     Reimbursement,
 )
-from contoso.tickets.executor import authorise, run, skip_reasons
+from contoso.tickets.executor import authorise, run, skip_reasons, whose
 from contoso.tickets.queries import all_visible_ticket_ids
 from contoso.tickets.schemas import Person
 from contoso.tickets.workflow import PAY
@@ -57,7 +57,7 @@ def _payable(wanted: Sequence[int], employer: User) -> list[ColumnElement[bool]]
         any_of(Ticket.id, wanted),
         Ticket.status.in_(PAY.sources),
         Ticket.id.in_(all_visible_ticket_ids()),
-        Ticket.owner_id != employer.id,
+        whose(PAY, employer),
     ]
 
 

@@ -60,7 +60,7 @@ def authorise(transition: Transition, actor: User) -> None:
         ensure_employer(actor, transition.doing)
 
 
-def _whose(transition: Transition, actor: User) -> ColumnElement[bool]:
+def whose(transition: Transition, actor: User) -> ColumnElement[bool]:
     """The tickets `actor` may make `transition` on, by owner: their own for an owner's;
     anyone's but their own for an employer's (nobody decides or pays their own)."""
     if transition.owners_only:
@@ -157,7 +157,7 @@ async def run(
     """
     authorise(transition, actor)
     wanted = list(dict.fromkeys(ticket_ids))
-    whose = _whose(transition, actor)
+    owners = whose(transition, actor)
     guard = (
         Ticket.flags == literal_column("'{}'")
         if transition.spares_flagged and not include_flagged
@@ -167,7 +167,7 @@ async def run(
     locked = (
         await session.scalars(
             select(Ticket.id)
-            .where(any_of(Ticket.id, wanted), Ticket.status.in_(transition.sources), whose, guard)
+            .where(any_of(Ticket.id, wanted), Ticket.status.in_(transition.sources), owners, guard)
             .order_by(Ticket.id)
             .with_for_update(key_share=True)
         )
