@@ -1,4 +1,4 @@
-"""The employee's settings: emails about their tickets, on or off."""
+"""The settings on the pages: emails about your own tickets, on or off."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,7 +19,7 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 async def set_email_notifications(
     request: Request, session: SessionDep, user: CurrentFiler
 ) -> Response:
-    """Turn emails about the employee's own tickets on or off, as the form says."""
+    """Turn emails about the user's own tickets on or off, as the form says."""
     form = await read_form(request)
     chosen = form.get(EMAIL_NOTIFICATIONS)
     if chosen not in ("on", "off"):

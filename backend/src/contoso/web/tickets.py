@@ -1,4 +1,5 @@
-"""My tickets: an employee's list of tickets, and filing one with its receipts."""
+"""My tickets: the list of a user's own tickets (an employer's own expenses too), and filing
+one with its receipts."""
 
 import uuid
 from typing import Annotated, Any
